@@ -1,0 +1,90 @@
+"""Open the one SQLite file and bring its schema up to date.
+
+Every path problem becomes one clear KtrackError line: a directory, a file
+that is not SQLite, a read-only location.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import platformdirs
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from .errors import KtrackError
+from .migrations import core
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def default_db_path() -> Path:
+    """Return $KTRACK_DB, else ktrack.db in the user data dir."""
+    env = os.environ.get("KTRACK_DB")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("ktrack")) / "ktrack.db"
+
+
+def utcnow() -> str:
+    """Return the current UTC time as ISO-8601 text, the format of every *_at column."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def check_db_path(path: Path) -> None:
+    """Raise KtrackError when `path` cannot be a ktrack database."""
+    if path.is_dir():
+        raise KtrackError(f"database path {path} is a directory, not a file")
+    if path.exists():
+        if path.stat().st_size > 0:
+            with open(path, "rb") as fh:
+                if fh.read(16) != SQLITE_MAGIC:
+                    raise KtrackError(f"{path} is not an SQLite database")
+    else:
+        parent = path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise KtrackError(f"cannot create directory {parent} for the database: {exc.strerror}") from None
+        if not os.access(parent, os.W_OK):
+            raise KtrackError(f"cannot create database in {parent}: directory is not writable")
+
+
+def open_db(path: str | Path, *, migration_sets: list[Migrations] = (), migrate: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at `path` and apply pending migrations."""
+    path = Path(path)
+    check_db_path(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=30)
+        db = sqlite_utils.Database(conn)
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if migrate:
+            for migrations in (core, *migration_sets):
+                if migrations.pending(db):
+                    migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise KtrackError(f"cannot use database {path}: {exc}") from None
+    return db
+
+
+def migration_status(db: sqlite_utils.Database, migration_sets: list[Migrations]) -> list[dict]:
+    """Return one dict per migration: set, name, applied (bool), applied_at."""
+    rows = []
+    for migrations in (core, *migration_sets):
+        applied = {m.name: m.applied_at for m in migrations.applied(db)}
+        for m in migrations._migrations:
+            rows.append(
+                {
+                    "set": migrations.name,
+                    "name": m.name,
+                    "applied": m.name in applied,
+                    "applied_at": applied.get(m.name),
+                }
+            )
+    return rows

@@ -1,0 +1,65 @@
+"""Every hook a ktrack plugin can implement: one screen, one sentence each.
+
+Plugins import `hookimpl` from `tracker` and implement any subset of these.
+docs/plugins.md documents each one with an example; a test keeps the two in step.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ktrack")
+hookimpl = pluggy.HookimplMarker("ktrack")
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands or groups to the `ktrack` click group `cli`."""
+
+
+@hookspec
+def register_migrations(register):
+    """Call register(migrations) with a sqlite_utils.Migrations set that creates this plugin's tables."""
+
+
+@hookspec
+def config_defaults():
+    """Return a dict of defaults for this plugin's `[plugins.<name>]` config table; other keys are errors."""
+
+
+@hookspec
+def register_sources(register, config):
+    """Call register(source) for each tracker.sources.Source this plugin provides under `config`."""
+
+
+@hookspec
+def analyze_series(series, db, config):
+    """Return a list of tracker.findings.Finding for one stored patch series (a dict with its patches)."""
+
+
+@hookspec
+def after_analyze(db, config):
+    """Do cross-series work (lineage, merged-in releases, CVE errata) once a run's analysis is done."""
+
+
+@hookspec(firstresult=True)
+def stable_patch_verdict(patch, release):
+    """Return a Verdict for this stable patch (a dict), or None to let others decide; first result wins."""
+
+
+@hookspec(firstresult=True)
+def series_category(series):
+    """Return the "Patches and updates" category of a series (a dict), or None to let others decide."""
+
+
+@hookspec
+def edition_sections(edition, db, config):
+    """Return a list of tracker.edition.Section (plain data) for one weekly edition (a dict)."""
+
+
+@hookspec
+def site_pages(db, config):
+    """Return a list of tracker.site.Page to add to the static site (path, template, context)."""
+
+
+@hookspec
+def template_dirs():
+    """Return directories of Jinja2 templates that override or add to the default theme."""

@@ -1,0 +1,125 @@
+"""The core schema: sources, messages, patch series, releases, findings.
+
+Never edit an applied migration: add m00N below. Plugins own their tables and
+their own Migrations sets (the register_migrations hook).
+"""
+
+from sqlite_utils import Migrations
+
+core = Migrations("ktrack")
+
+
+@core()
+def m001_initial(db):
+    db["sources"].create(
+        {
+            "name": str,  # unique, e.g. "lore:linux-api", "kernel.org:releases"
+            "kind": str,
+            "url": str,
+            "last_success_at": str,
+            "last_error": str,
+            "last_error_at": str,
+            "next_due_at": str,
+            "state_json": str,  # a source's own cursor (e.g. newest message date seen)
+        },
+        pk="name",
+    )
+    db["http_cache"].create(
+        {
+            "url": str,
+            "etag": str,
+            "last_modified": str,
+            "body_sha256": str,  # for servers that send neither validator
+            "fetched_at": str,
+        },
+        pk="url",
+    )
+    db["messages"].create(
+        {
+            "message_id": str,
+            "list_id": str,
+            "subject": str,
+            "author_name": str,
+            "author_email": str,
+            "date": str,  # UTC ISO-8601
+            "in_reply_to": str,
+            "references_json": str,
+            "body": str,  # the text part, diff removed
+            "diff": str,
+            "diffstat_json": str,
+            "files_json": str,  # paths the diff touches
+            "trailers_json": str,  # [[name, value], ...]
+            "upstream_commit": str,  # stable backports: "commit <sha> upstream."
+            "series_key": str,
+            "patch_number": int,
+            "patch_total": int,
+            "is_cover": int,
+            "is_patch": int,
+            "raw_sha256": str,
+            "origin": str,  # file or URL it came from
+            "imported_at": str,
+        },
+        pk="message_id",
+    )
+    db["messages"].create_index(["series_key"])
+    db["messages"].create_index(["in_reply_to"])
+    db["messages"].create_index(["date"])
+    db["series"].create(
+        {
+            "series_key": str,  # Message-ID of the cover letter, else of the first patch
+            "subject": str,  # the cover's or first patch's subject, prefixes removed
+            "version": int,
+            "prefixes_json": str,  # ["PATCH", "RFC", "RESEND", "6.1"]
+            "author_name": str,
+            "author_email": str,
+            "date": str,
+            "list_id": str,
+            "total": int,
+            "received": int,
+            "complete": int,
+            "cover_message_id": str,
+            "lineage": str,  # shared by all versions of one series (change-id or stem+author)
+            "is_stable_review": int,
+            "stable_release": str,
+            "updated_at": str,
+        },
+        pk="series_key",
+    )
+    db["series"].create_index(["lineage"])
+    db["series"].create_index(["date"])
+    db["series"].create_index(["stable_release"])
+    db["releases"].create(
+        {
+            "version": str,
+            "kind": str,  # mainline, rc, stable, longterm, linux-next
+            "moniker": str,
+            "sort_key": str,  # zero-padded, so ORDER BY sort_key is version order
+            "released_at": str,
+            "iseol": int,
+            "source_json": str,  # the upstream record as received
+            "announcement_message_id": str,
+            "change_count": int,
+            "shortlog": str,
+            "excerpt": str,
+            "updated_at": str,
+        },
+        pk="version",
+    )
+    db["findings"].create(
+        {
+            "id": int,
+            "plugin": str,
+            "kind": str,  # e.g. "stable_verdict", "syscall", "sysctl"
+            "key": str,  # natural key within plugin+kind, so re-runs upsert
+            "series_key": str,
+            "message_id": str,
+            "date": str,
+            "data_json": str,
+            "evidence_json": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["findings"].create_index(["plugin", "kind", "key"], unique=True)
+    db["findings"].create_index(["series_key"])
