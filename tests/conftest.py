@@ -1,0 +1,57 @@
+"""Shared fixtures: the real recorded data, a temporary store, the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data: the recorded real kernel material (see its README)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"real data folder missing: {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "ktrack.db"
+
+
+@pytest.fixture
+def app(db_path, tmp_path, monkeypatch):
+    """An App on a temporary database and an empty config dir, all plugins loaded."""
+    from tracker.app import App
+
+    monkeypatch.setenv("KTRACK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.delenv("KTRACK_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("KTRACK_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    return App(db_path=db_path)
+
+
+@pytest.fixture
+def db(app):
+    """A real SQLite file with core and plugin migrations applied."""
+    return app.db
+
+
+@pytest.fixture
+def ktrack(app):
+    """Run `ktrack ARGS...` in-process against the temporary database; returns click's Result."""
+    from tracker.cli import build_cli
+
+    runner = CliRunner()
+
+    def run(*args, input=None, env=None):
+        group = build_cli(app)
+        return runner.invoke(group, ["--db", str(app.db_path), *map(str, args)], obj=app, input=input, env=env, catch_exceptions=False)
+
+    return run
