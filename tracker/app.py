@@ -44,6 +44,12 @@ class App:
             defaults.setdefault(name, {})
         return config_mod.build_config(self.raw_config, defaults)
 
+    def use_config(self, path: Path) -> None:
+        """Switch to another config file (main() normally finds --config before plugins load)."""
+        self.config_path = path
+        for name in ("raw_config", "config"):
+            self.__dict__.pop(name, None)
+
     def migration_sets(self) -> list:
         sets = []
         self.host.call("register_migrations", register=sets.append)

@@ -53,7 +53,9 @@ def cli(ctx, db_path, config_path):
     if db_path is not None:
         app.db_path = db_path
     if config_path is not None and app.config_path != config_path:
-        app.config_path = config_path
+        app.use_config(config_path)
+    if ctx.invoked_subcommand is not None:
+        app.config  # validate now: a typo in the config must fail every command the same way
 
 
 def print_json(data) -> None:
@@ -72,7 +74,10 @@ def _config_from_argv(argv: list[str]) -> Path | None:
 
 
 def build_cli(app: App) -> click.Group:
-    """Let every plugin add its commands to the group."""
+    """Add the host's own commands, then let every plugin add its commands to the group."""
+    from .host_commands import register_host_commands
+
+    register_host_commands(cli)
     app.host.call("register_commands", cli=cli)
     return cli
 

@@ -69,6 +69,8 @@ def open_db(path: str | Path, *, migration_sets: list[Migrations] = (), migrate:
                 if migrations.pending(db):
                     migrations.apply(db)
     except sqlite3.DatabaseError as exc:
+        if path.exists() and not os.access(path, os.W_OK):
+            raise KtrackError(f"database {path} is read-only") from None
         raise KtrackError(f"cannot use database {path}: {exc}") from None
     return db
 

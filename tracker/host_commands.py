@@ -1,12 +1,12 @@
-"""Built-in host commands: plugins, migrate."""
+"""Commands of the host itself: plugins, migrate, analyze.
+
+They are not a plugin: they must work when KTRACK_LOAD_PLUGINS loads nothing.
+"""
 
 import click
 
-from tracker import hookimpl
 
-
-@hookimpl
-def register_commands(cli):
+def register_host_commands(cli):
     from tracker.cli import print_json
 
     @cli.command(name="plugins")
@@ -53,4 +53,21 @@ def register_commands(cli):
                 mark = "applied" if row["applied"] else "pending"
                 click.echo(f"{row['set']}: {row['name']} ({mark})")
         else:
-            click.echo(f"{app.resolved_db_path()}: {len(rows)} migrations applied")
+            click.echo(f"{app.resolved_db_path()}: schema up to date ({len(rows)} migrations)")
+
+    @cli.command(name="analyze")
+    @click.option("--all", "full", is_flag=True, help="Re-analyse every series, not only new or changed ones.")
+    @click.pass_obj
+    def analyze_command(app, full):
+        """Run the analyzer plugins over new or changed patch series.
+
+        `ktrack run` does this after fetching; use it alone after `ktrack import`.
+        Example: ktrack analyze --all
+        """
+        from tracker.analyze import run_analysis
+
+        problems = run_analysis(app, full=full)
+        for line in problems:
+            click.echo(line, err=True)
+        if problems:
+            raise SystemExit(1)

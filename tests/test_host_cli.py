@@ -1,0 +1,45 @@
+"""The CLI surface of the host: --version, --help, plugins, migrate."""
+
+import json
+import subprocess
+import sys
+
+from tracker import __version__
+
+
+def test_version_and_help_need_no_database(tmp_path):
+    env_db = tmp_path / "never-created.db"
+    out = subprocess.run(
+        [sys.executable, "-m", "tracker", "--db", str(env_db), "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"ktrack, version {__version__}"
+    out = subprocess.run([sys.executable, "-m", "tracker", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    for command in ("plugins", "migrate", "analyze"):
+        assert command in out.stdout
+    assert not env_db.exists()
+
+
+def test_plugins_json_lists_builtins_with_hooks(ktrack):
+    result = ktrack("plugins", "--all", "--json")
+    assert result.exit_code == 0
+    infos = json.loads(result.output)
+    assert all(set(info) >= {"name", "version", "hooks", "builtin"} for info in infos)
+    assert all(info["builtin"] for info in infos)  # no third-party plugin in this environment's fixture
+    without_builtins = json.loads(ktrack("plugins", "--json").output)
+    assert all(not info["builtin"] for info in without_builtins)
+
+
+def test_migrate_list_json(ktrack):
+    result = ktrack("migrate", "--list", "--json")
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    assert (rows[0]["set"], rows[0]["name"], rows[0]["applied"]) == ("ktrack", "m001_initial", True)
+    assert all(row["applied"] and row["applied_at"] for row in rows)
+
+
+def test_unknown_command_is_a_usage_error(ktrack):
+    result = ktrack("no-such-command")
+    assert result.exit_code == 2
+    assert "No such command" in result.output
