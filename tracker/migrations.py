@@ -123,3 +123,9 @@ def m001_initial(db):
     )
     db["findings"].create_index(["plugin", "kind", "key"], unique=True)
     db["findings"].create_index(["series_key"])
+
+
+@core()
+def m003_meta(db):
+    # Host bookkeeping that is not a source's: e.g. the analysis watermark.
+    db["meta"].create({"key": str, "value": str}, pk="key")

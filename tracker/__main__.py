@@ -1,0 +1,5 @@
+"""`python -m tracker` is `ktrack`."""
+
+from .cli import main
+
+main()

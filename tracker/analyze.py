@@ -1,0 +1,58 @@
+"""The analysis step: hand every new or changed series to the analyzer plugins.
+
+A series is (re)analysed when its `updated_at` is newer than the watermark of
+the last run, so a re-run with nothing new does nothing, and a series that
+gained patches or trailers is looked at again.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .db import utcnow
+from .findings import save_findings
+
+WATERMARK_KEY = "analysis_watermark"
+
+
+def get_meta(db, key: str, default: str | None = None) -> str | None:
+    row = db.execute("select value from meta where key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(db, key: str, value: str) -> None:
+    db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+
+def _series_dict(db, row: dict) -> dict:
+    try:
+        from .queries import get_series
+    except ImportError:  # pragma: no cover - queries lands with the ingest work
+        return row
+    return get_series(db, row["series_key"]) or row
+
+
+def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Analyse series changed since the last run (all of them with `full`); return problem lines."""
+    db = app.db
+    config = app.config
+    problems_before = len(app.host.problems)
+    watermark = "" if full else (get_meta(db, WATERMARK_KEY) or "")
+    started = utcnow()
+    rows = list(
+        db.query(
+            "select * from series where coalesce(updated_at, '') > ? order by updated_at, series_key",
+            [watermark],
+        )
+    )
+    for index, row in enumerate(rows, 1):
+        series = _series_dict(db, row)
+        for plugin_name, findings in app.host.call_each("analyze_series", series=series, db=db, config=config):
+            if findings:
+                save_findings(db, plugin_name, findings)
+        if progress and index % 100 == 0:
+            progress(f"analysed {index}/{len(rows)} series")
+    app.host.call("after_analyze", db=db, config=config)
+    # Series written while we ran keep an updated_at >= started and are seen next time.
+    set_meta(db, WATERMARK_KEY, started if rows or not watermark else watermark)
+    return [f"plugin {p.plugin} failed in {p.where}: {p.error}" for p in app.host.problems[problems_before:]]
