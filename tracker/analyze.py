@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .db import utcnow
 from .findings import save_findings
 
 WATERMARK_KEY = "analysis_watermark"
@@ -38,7 +37,6 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
     config = app.config
     problems_before = len(app.host.problems)
     watermark = "" if full else (get_meta(db, WATERMARK_KEY) or "")
-    started = utcnow()
     rows = list(
         db.query(
             "select * from series where coalesce(updated_at, '') > ? order by updated_at, series_key",
@@ -53,6 +51,8 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
         if progress and index % 100 == 0:
             progress(f"analysed {index}/{len(rows)} series")
     app.host.call("after_analyze", db=db, config=config)
-    # Series written while we ran keep an updated_at >= started and are seen next time.
-    set_meta(db, WATERMARK_KEY, started if rows or not watermark else watermark)
+    # The newest updated_at we handled, not the clock: a series written while
+    # we ran has a later stamp and is picked up next time.
+    if rows:
+        set_meta(db, WATERMARK_KEY, max(row["updated_at"] or "" for row in rows))
     return [f"plugin {p.plugin} failed in {p.where}: {p.error}" for p in app.host.problems[problems_before:]]
