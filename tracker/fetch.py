@@ -270,3 +270,23 @@ def _short(exc: Exception) -> str:
     """One line out of requests' nested exception text."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def parse_feed(url: str, content: bytes):
+    """Parse Atom/RSS bytes with feedparser; raise FetchError for a feed that is not well-formed.
+
+    feedparser never raises: it sets `bozo` and falls back to a lenient parser
+    that may return part of a broken feed. A half-read feed would make lore's
+    gap detection trust entries that are not all there, so XML errors fail.
+    """
+    import xml.sax
+
+    import feedparser
+
+    parsed = feedparser.parse(content)
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if isinstance(problem, xml.sax.SAXException) or (problem is not None and not parsed.entries):
+        raise FetchError(url, f"malformed feed ({_short(problem)})")
+    if not parsed.get("version") and not parsed.entries:
+        raise FetchError(url, "not an RSS or Atom feed")
+    return parsed

@@ -23,6 +23,8 @@ ENTRY_POINT_GROUP = "ktrack"
 # Modules under tracker.plugins, in load order. Each is one concern.
 BUILTIN_PLUGINS = (
     "commands",
+    "fetch",
+    "kernelorg",
 )
 
 
