@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = (
     "commands",
     "fetch",
     "kernelorg",
+    "categories",
 )
 
 

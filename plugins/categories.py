@@ -1,0 +1,351 @@
+"""Sort patch series into the categories weekly kernel news uses, and list them in the edition.
+
+A series is placed by the files it touches (a path map, refined by the
+kernel's MAINTAINERS file when `[plugins.categories] maintainers` names a
+local copy), else by its subject prefix ("net: ", "mm/", "x86/", ...).
+Release and tree announcements (-rc, stable reviews, -rt, linux-next) are
+"Kernel trees" whatever they touch. `categorize()` is the plain function;
+the hooks wrap it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+from urllib.parse import quote
+
+from tracker import hookimpl
+
+from .categories_maintainers import Maintainers, entry_category, load_maintainers
+
+SUPPORT_WEIGHT = 0.3  # docs/selftests/MAINTAINERS accompany code; the code decides
+LORE_URL = "https://lore.kernel.org/r/"
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict:
+    return json.loads(resources.files("tracker.plugins").joinpath("categories_map.json").read_text("utf-8"))
+
+
+def categories() -> list[tuple[str, str]]:
+    """Return (slug, name) of every category in display order, e.g. ("networking", "Networking")."""
+    return [tuple(pair) for pair in _table()["categories"]]
+
+
+def category_name(slug: str) -> str:
+    """Return the display name of a slug, e.g. "filesystems" -> "Filesystems and block I/O"."""
+    return dict(categories()).get(slug, slug)
+
+
+def _segments_match(pattern: str, path: str) -> float | None:
+    """Return the depth of a path-map pattern matching `path`, or None.
+
+    "arch/*/kvm/" matches "arch/x86/kvm/x86.c" (depth 3); "Makefile" only the top-level file.
+    """
+    p_parts = pattern.rstrip("/").split("/")
+    parts = path.split("/")
+    if pattern.endswith("/"):
+        if len(parts) <= len(p_parts):
+            return None
+    elif len(parts) != len(p_parts):
+        return None
+    from fnmatch import fnmatchcase
+
+    if all(fnmatchcase(seg, pat) for seg, pat in zip(parts, p_parts)):
+        return len(p_parts) + (0 if pattern.endswith("/") else 0.5)
+    return None
+
+
+def path_category(path: str) -> tuple[str, float] | None:
+    """Return (slug, depth) of the most specific path-map pattern for `path`, or None.
+
+    E.g. "arch/x86/kvm/x86.c" -> ("virtualization", 3), "net/ipv4/tcp.c" -> ("networking", 1).
+    """
+    best = None
+    for pattern, slug in _table()["paths"].items():
+        depth = _segments_match(pattern, path)
+        if depth is not None and (best is None or depth > best[1]):
+            best = (slug, depth)
+    return best
+
+
+def _is_support(path: str) -> bool:
+    return any(path == p or (p.endswith("/") and path.startswith(p)) for p in _table()["support"])
+
+
+def normalize_path(path: str) -> str:
+    """Strip diff prefixes and "./": "b/mm/slub.c" -> "mm/slub.c"."""
+    path = path.strip()
+    for prefix in ("a/", "b/", "./"):
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path
+
+
+def file_category(path: str, maintainers: Maintainers | None = None) -> tuple[str, str] | None:
+    """Return (slug, reason) for one file: the path map, or a more specific MAINTAINERS entry."""
+    mapped = path_category(path)
+    if maintainers is not None:
+        found = maintainers.lookup(path)
+        if found is not None:
+            entry, depth = found
+            slug = entry_category(entry)
+            if slug is not None and (mapped is None or depth >= mapped[1]):
+                return slug, f"MAINTAINERS: {entry.name}"
+    if mapped is not None:
+        return mapped[0], "path map"
+    return None
+
+
+# Subjects of release and tree announcements, lower-cased. Evidence: the kernel
+# announces "Linux 6.8-rc3" and "Linux 6.1.70"; stable reviews read
+# "6.12.5-rc1 review" (old: "2.6.14.7 -stable review"); linux-next posts
+# "linux-next: Tree for Feb 21"; -rt releases are "[ANNOUNCE] v6.6-rt15".
+TREE_SUBJECTS = [
+    re.compile(r"^linux \d+\.\d+(\.\d+)*(-rc\d+)?\s*$"),
+    re.compile(r"^linux-next: tree for"),
+    re.compile(r"\d+\.\d+(\.\d+)*-rc\d+ review\s*$"),
+    re.compile(r"-?stable review\s*$"),
+    re.compile(r"^v?\d+\.\d+(\.\d+)*-rt\d+\s*$"),
+]
+
+BUG_SUBJECTS = re.compile(
+    r"^(\[syzbot\]|syzbot|bug:|\[bug\]|kasan:|kmsan:|ubsan:|warning in|general protection fault|"
+    r"kernel bug|possible deadlock|unable to handle|regression|\[regression\]|\[regzbot\]|"
+    r"benchmark|\[benchmark\]|performance regression)"
+)
+
+# Tree tags inside [PATCH net-next] name the tree a patch is for.
+TREE_TAGS = {"net": "networking", "net-next": "networking", "bpf": "core-kernel", "bpf-next": "core-kernel",
+             "mm": "memory-management", "mm-unstable": "memory-management", "kvm-unit-tests": "virtualization"}
+
+LEADING_BRACKETS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
+
+
+def _strip_subject(subject: str) -> tuple[str, list[str]]:
+    """Return the subject without leading [..] groups and the words found in them."""
+    tags = []
+    m = LEADING_BRACKETS.match(subject)
+    if m:
+        tags = re.findall(r"[^\s\[\]]+", m.group(0).lower())
+        subject = subject[m.end():]
+    subject = re.sub(r'^(re:\s*|fwd?:\s*|revert\s*")+', "", subject.strip(), flags=re.I)
+    return subject, tags
+
+
+def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
+    """Return the slug a subject prefix names, e.g. "mm/hugetlb: fix" -> "memory-management"."""
+    subject, tags = _strip_subject(subject)
+    tags += [str(p).lower() for p in prefixes]
+    if ":" in subject:
+        head = subject.split(":", 1)[0].strip().lower()
+        if head and " " not in head.strip():
+            first = re.split(r"[/,]", head)[0].strip()
+            slug = _table()["subjects"].get(first)
+            if slug:
+                return slug
+            mapped = path_category(head.rstrip("/") + "/x")
+            if mapped:
+                return mapped[0]
+    for tag in tags:
+        if tag in TREE_TAGS:
+            return TREE_TAGS[tag]
+    return None
+
+
+def is_tree_announcement(subject: str, prefixes: Iterable[str] = ()) -> bool:
+    """Return True for release/tree announcements: "Linux 6.8-rc3", "6.1.70-rc1 review", ..."""
+    stripped, tags = _strip_subject(subject)
+    tags += [str(p).lower() for p in prefixes]
+    low = stripped.lower().strip()
+    if "announce" in tags and re.search(r"\d+\.\d+", low):
+        return True
+    return any(rx.search(low) for rx in TREE_SUBJECTS)
+
+
+def vote(files: Iterable[str], maintainers: Maintainers | None = None) -> tuple[str | None, dict[str, float]]:
+    """Return the winning slug of a weighted vote over files and the weight per slug.
+
+    Each file counts 1, or SUPPORT_WEIGHT when it merely accompanies code
+    (documentation, selftests, MAINTAINERS) and other files are present; a
+    tie goes to the earlier category in display order.
+    """
+    paths = [normalize_path(f) for f in files if f and f != "/dev/null"]
+    only_support = all(_is_support(p) for p in paths)
+    weights: dict[str, float] = defaultdict(float)
+    for path in paths:
+        found = file_category(path, maintainers)
+        if found is None:
+            continue
+        weights[found[0]] += 1.0 if only_support or not _is_support(path) else SUPPORT_WEIGHT
+    if not weights:
+        return None, {}
+    order = {slug: i for i, (slug, _) in enumerate(categories())}
+    winner = max(weights, key=lambda s: (weights[s], -order.get(s, 99)))
+    return winner, dict(weights)
+
+
+def categorize(
+    subject: str,
+    files: Iterable[str] = (),
+    *,
+    prefixes: Iterable[str] = (),
+    is_stable_review: bool = False,
+    maintainers: Maintainers | None = None,
+) -> tuple[str, str]:
+    """Return (name, slug) of a series' category from its subject and the files it touches.
+
+    E.g. categorize("net: fix a leak", ["net/core/dev.c"]) -> ("Networking", "networking").
+    """
+    prefixes = list(prefixes)
+    if is_stable_review or is_tree_announcement(subject, prefixes):
+        slug = "kernel-trees"
+    else:
+        slug, _ = vote(files, maintainers)
+        if slug is None:
+            stripped, tags = _strip_subject(subject)
+            if BUG_SUBJECTS.match(stripped.lower()) or {"syzbot", "bug", "regression"} & set(tags):
+                slug = "benchmarks-bugs"
+            else:
+                slug = subject_category(subject, prefixes) or "miscellaneous"
+    return category_name(slug), slug
+
+
+def series_files(series: dict) -> list[str]:
+    """Collect the files of a series dict: its "files", else its patches' "files"/"files_json"."""
+    def as_list(value) -> list[str]:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return []
+        return list(value or [])
+
+    files = as_list(series.get("files"))
+    if not files:
+        for patch in series.get("patches") or []:
+            files += as_list(patch.get("files") if patch.get("files") is not None else patch.get("files_json"))
+    return list(dict.fromkeys(files))
+
+
+def series_prefixes(series: dict) -> list[str]:
+    value = series.get("prefixes")
+    if value is None:
+        value = series.get("prefixes_json")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return list(value or [])
+
+
+def maintainers_from_config(config: dict) -> Maintainers | None:
+    """Load the MAINTAINERS file named by `[plugins.categories] maintainers`, if any."""
+    path = ((config or {}).get("plugins", {}).get("categories") or {}).get("maintainers")
+    return load_maintainers(path) if path else None
+
+
+def categorize_series(series: dict, maintainers: Maintainers | None = None) -> tuple[str, str]:
+    """Return (name, slug) for a series dict as tracker.queries returns it."""
+    return categorize(
+        series.get("subject") or "",
+        series_files(series),
+        prefixes=series_prefixes(series),
+        is_stable_review=bool(series.get("is_stable_review")),
+        maintainers=maintainers,
+    )
+
+
+def lore_link(message_id: str) -> str:
+    """Return the lore.kernel.org redirect URL of a Message-ID, quoted for a URL path."""
+    return LORE_URL + quote(message_id.strip().strip("<>"), safe="@+=$!")
+
+
+def series_item(series: dict, slug: str) -> dict[str, Any]:
+    """Return the edition item of one series: digest text plus structured fields."""
+    author = series.get("author_name") or series.get("author_email") or "unknown"
+    version = series.get("version") or 1
+    count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
+    details = ([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
+    subject = series.get("subject") or ""
+    message_id = series.get("cover_message_id") or series.get("series_key") or ""
+    return {
+        "text": f"{author}: {subject} ({', '.join(details)})",
+        "link": lore_link(message_id) if message_id else None,
+        "category": slug,
+        "category_name": category_name(slug),
+        "author": author,
+        "author_email": series.get("author_email"),
+        "subject": subject,
+        "version": version,
+        "patch_count": count,
+        "series_key": series.get("series_key"),
+        "date": series.get("date"),
+        "list_id": series.get("list_id"),
+    }
+
+
+def _files_by_series(db, keys: list[str]) -> dict[str, list[str]]:
+    """Return the files each series' patches touch, read from the core messages table."""
+    files: dict[str, list[str]] = defaultdict(list)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"select series_key, files_json from messages where series_key in ({marks}) order by patch_number"
+        for key, files_json in db.execute(sql, chunk).fetchall():
+            try:
+                files[key] += json.loads(files_json or "[]")
+            except ValueError:
+                continue
+    return files
+
+
+def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
+    """Return the items of the week's "Patches and updates", ordered by category then date."""
+    from tracker.queries import list_series
+
+    maintainers = maintainers_from_config(config)
+    rows = list(list_series(db, since=edition["start"], until=edition["end"]))
+    files = _files_by_series(db, [r["series_key"] for r in rows])
+    order = {slug: i for i, (slug, _) in enumerate(categories())}
+    items = []
+    for row in rows:
+        series = dict(row)
+        if not series.get("files") and not series.get("patches"):
+            series["files"] = files.get(row["series_key"], [])
+        _, slug = categorize_series(series, maintainers)
+        items.append(series_item(series, slug))
+    items.sort(key=lambda i: (order.get(i["category"], 99), i["date"] or "", i["subject"]))
+    return items
+
+
+@hookimpl
+def config_defaults():
+    # maintainers: path of a local copy of the kernel's MAINTAINERS file ("" = use the path map only)
+    return {"maintainers": ""}
+
+
+@hookimpl(trylast=True)
+def series_category(series):
+    # No config reaches this hook, so MAINTAINERS refinement applies in the
+    # edition section only; the path map and subject rules apply everywhere.
+    return categorize_series(series)[1]
+
+
+@hookimpl
+def edition_sections(edition, db, config):
+    from tracker.edition import Section
+
+    items = patches_section_items(db, edition, config)
+    if not items:
+        return []
+    counts = defaultdict(int)
+    for item in items:
+        counts[item["category_name"]] += 1
+    intro = f"{len(items)} series this week in {len(counts)} categories."
+    return [Section(key="patches", title="Patches and updates", items=items, intro=intro, order=90)]
