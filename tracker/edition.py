@@ -2,13 +2,22 @@
 
 Sections are structured data first; the digest (Markdown/text/HTML/JSON) and
 the site render them second, so one plugin section serves every output.
+
+An edition is labelled with the ISO week of the day it closes on. By default
+it closes on Sunday, so "2026-W48" is exactly ISO week 48; with
+`[edition] weekday = "wednesday"` it runs Thursday..Wednesday and carries the
+label of the week that contains that Wednesday.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass
@@ -19,6 +28,8 @@ class Section:
     digest line) and may have "link" (a site-relative path such as
     "syscalls/memfd_secret.html", or an https URL) plus any structured keys a
     template wants. `template` names a site template (default "section.html").
+    Items may carry "category" or "stable_branch" so that per-reader digest
+    filters (`--category`, `--stable`) can select them.
     """
 
     key: str
@@ -29,22 +40,161 @@ class Section:
     template: str | None = None
 
 
-def week_of(day: date) -> str:
-    """Return the ISO week label of a date, e.g. date(2010, 2, 25) -> "2010-W08"."""
-    year, week, _ = day.isocalendar()
+def closing_weekday(weekday: str | int = "sunday") -> int:
+    """Return 0..6 (Monday..Sunday) for a weekday name or number, e.g. "sunday" -> 6."""
+    if isinstance(weekday, int) and 0 <= weekday <= 6:
+        return weekday
+    name = str(weekday).strip().lower()
+    for index, day in enumerate(WEEKDAYS):
+        if name in (day, day[:3]):
+            return index
+    raise ValueError(f"[edition] weekday must be a day name like 'sunday', not {weekday!r}")
+
+
+def week_of(day: date, *, weekday: str | int = "sunday") -> str:
+    """Return the label of the edition containing `day`, e.g. date(2010, 2, 25) -> "2010-W08"."""
+    if isinstance(day, datetime):
+        day = day.date()
+    close = closing_weekday(weekday)
+    closing_day = day + timedelta(days=(close - day.weekday()) % 7)
+    year, week, _ = closing_day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
-def week_bounds(label: str) -> tuple[date, date]:
-    """Return [monday, next monday) of an ISO week label like "2026-W48"."""
+def week_bounds(label: str, *, weekday: str | int = "sunday") -> tuple[date, date]:
+    """Return [start, end) of the edition `label`; for Sunday closing, [monday, next monday)."""
     try:
         monday = datetime.strptime(label + "-1", "%G-W%V-%u").date()
     except ValueError:
         raise ValueError(f"not an ISO week label: {label!r} (expected e.g. 2026-W48)") from None
-    return monday, monday + timedelta(days=7)
+    if week_of(monday) != label:  # strptime accepts W53 of a 52-week year
+        raise ValueError(f"not an ISO week label: {label!r} (that year has no such week)")
+    end = monday + timedelta(days=closing_weekday(weekday) + 1)
+    return end - timedelta(days=7), end
 
 
-def edition_for(label: str) -> dict[str, Any]:
-    """Return the edition dict that edition_sections hooks receive."""
-    start, end = week_bounds(label)
-    return {"week": label, "start": start.isoformat(), "end": end.isoformat()}
+def edition_for(label: str, *, weekday: str | int = "sunday") -> dict[str, Any]:
+    """Return the edition dict that edition_sections hooks receive.
+
+    `start` and `end` are ISO dates, [start, end): compare them with the
+    UTC ISO-8601 `date` columns as text, `date >= start and date < end`.
+    """
+    start, end = week_bounds(label, weekday=weekday)
+    last = end - timedelta(days=1)
+    return {
+        "week": label,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "title": f"Week {label}: {_span(start, last)}",
+    }
+
+
+def _span(first: date, last: date) -> str:
+    if first.year != last.year:
+        return f"{first:%B} {first.day}, {first.year} – {last:%B} {last.day}, {last.year}"
+    if first.month != last.month:
+        return f"{first:%B} {first.day} – {last:%B} {last.day}, {last.year}"
+    return f"{first:%B} {first.day}–{last.day}, {last.year}"
+
+
+def edition_weekday(config: dict) -> str:
+    """Return the configured closing weekday (`[edition] weekday`)."""
+    return (config.get("edition") or {}).get("weekday") or "sunday"
+
+
+# Tables whose `date`-like column places a row in a week. Plugins that keep
+# their results in `findings` are covered; the rest show up through series.
+CONTENT_DATES = (
+    ("series", "date"),
+    ("releases", "released_at"),
+    ("findings", "date"),
+)
+
+
+def edition_weeks(db, *, weekday: str | int = "sunday") -> list[str]:
+    """Return the labels of every week with a series, release or finding, oldest first."""
+    days: set[str] = set()
+    tables = set(db.table_names())
+    for table, column in CONTENT_DATES:
+        if table not in tables:
+            continue
+        for (day,) in db.execute(f"select distinct substr({column}, 1, 10) from [{table}] where {column} is not null"):
+            days.add(day)
+    weeks = set()
+    for day in days:
+        try:
+            weeks.add(week_of(date.fromisoformat(day), weekday=weekday))
+        except ValueError:  # an unparseable date never gets an edition
+            continue
+    return sorted(weeks)
+
+
+def assemble_edition(app, label: str) -> dict[str, Any]:
+    """Collect every plugin's sections for week `label` into one edition dict.
+
+    Returns {"week", "start", "end", "title", "sections": [section dicts]},
+    sections sorted by (order, title), empty ones dropped, links made safe.
+    A plugin that raises is reported by the host and left out.
+    """
+    edition = edition_for(label, weekday=edition_weekday(app.config))
+    collected = app.host.call("edition_sections", edition=dict(edition), db=app.db, config=app.config)
+    sections = []
+    for result in collected:
+        for section in result if isinstance(result, (list, tuple)) else [result]:
+            normal = normalize_section(section)
+            if normal is not None and (normal["items"] or normal["intro"]):
+                sections.append(normal)
+    sections.sort(key=lambda s: (s["order"], s["title"], s["key"]))
+    return {**edition, "sections": sections}
+
+
+def normalize_section(section: Any) -> dict[str, Any] | None:
+    """Turn a Section (or a dict with the same keys) into a plain dict with safe items."""
+    if is_dataclass(section):
+        data = asdict(section)
+    elif isinstance(section, dict) and "key" in section and "title" in section:
+        data = {"items": [], "intro": "", "order": 50, "template": None, **section}
+    else:
+        return None
+    items = []
+    for item in data.get("items") or []:
+        if not isinstance(item, dict):
+            item = {"text": str(item)}
+        item = dict(item)
+        item["text"] = str(item.get("text") or "")
+        item["link"] = safe_link(item.get("link"))
+        items.append(item)
+    data["items"] = items
+    data["intro"] = str(data.get("intro") or "")
+    data["title"] = str(data["title"])
+    data["key"] = str(data["key"])
+    try:
+        data["order"] = int(data.get("order") or 50)
+    except (TypeError, ValueError):
+        data["order"] = 50
+    return data
+
+
+_RELATIVE_OK = re.compile(r"^[A-Za-z0-9_~%+-][A-Za-z0-9._~%+/-]*(#[A-Za-z0-9._-]*)?$")
+
+
+def safe_link(link: Any) -> str | None:
+    """Return `link` if it is an http(s) URL or a site-relative path inside the site, else None.
+
+    Links come from mail (untrusted): "javascript:alert(1)", "../../etc/passwd",
+    "//evil.example" and anything with control characters become no link.
+    """
+    if not isinstance(link, str) or not link:
+        return None
+    if any(ord(ch) < 33 or ch in '"\'<>\\`' for ch in link):
+        return None
+    lowered = link.lower()
+    if lowered.startswith(("http://", "https://")):
+        parts = urlsplit(link)
+        return link if parts.netloc and parts.hostname else None
+    if not _RELATIVE_OK.match(link):
+        return None
+    path = link.split("#", 1)[0]
+    if any(segment in ("..", ".") for segment in path.split("/")) or "//" in path:
+        return None
+    return link

@@ -26,6 +26,8 @@ BUILTIN_PLUGINS = (
     "fetch",
     "kernelorg",
     "categories",
+    "release_status",
+    "weekly",
 )
 
 

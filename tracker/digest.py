@@ -1,0 +1,129 @@
+"""Render an edition as the weekly digest: Markdown, plain text, HTML or JSON.
+
+The edition is plain data (tracker.edition.assemble_edition); each format is a
+view of it. Per-reader filters keep only the items of chosen categories or
+stable branches, so one subscriber can get "networking + 6.1 only".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+
+FORMATS = ("markdown", "text", "html", "json")
+
+
+def _matches(value: Any, wanted: set[str]) -> bool:
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("key") or value.get("title")
+    if isinstance(value, (list, tuple)):
+        return any(_matches(v, wanted) for v in value)
+    return str(value).strip().lower() in wanted
+
+
+def filter_edition(edition: dict, *, categories: Iterable[str] = (), stable: Iterable[str] = ()) -> dict:
+    """Keep only items whose "category" / "stable_branch" matches, when the item has that key.
+
+    Items without the key are kept (release status applies to everyone);
+    sections left with no items are dropped.
+    """
+    cats = {c.strip().lower() for c in categories if c and c.strip()}
+    branches = {b.strip().lower() for b in stable if b and b.strip()}
+    if not cats and not branches:
+        return edition
+    sections = []
+    for section in edition.get("sections", []):
+        items = [
+            item
+            for item in section["items"]
+            if not (cats and item.get("category") not in (None, "") and not _matches(item["category"], cats))
+            and not (branches and item.get("stable_branch") not in (None, "") and not _matches(item["stable_branch"], branches))
+        ]
+        if items or (section.get("intro") and not section["items"]):
+            sections.append({**section, "items": items})
+    return {**edition, "sections": sections}
+
+
+def item_url(link: str | None, base_url: str) -> str | None:
+    """Return an absolute URL for an item link: http(s) as is, site paths under base_url, else None."""
+    if not link:
+        return None
+    if link.lower().startswith(("http://", "https://")):
+        return link
+    return base_url + link if base_url else None
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown and inline-HTML syntax so untrusted text stays text, e.g. "<script>" -> "\\<script\\>"."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _with_urls(edition: dict, base_url: str) -> dict:
+    sections = []
+    for section in edition.get("sections", []):
+        items = [{**item, "url": item_url(item.get("link"), base_url)} for item in section["items"]]
+        sections.append({**section, "items": items})
+    return {**edition, "sections": sections}
+
+
+def render_markdown(edition: dict) -> str:
+    lines = [f"# {md_escape(edition['title'])}", ""]
+    for section in edition["sections"]:
+        lines += [f"## {md_escape(section['title'])}", ""]
+        if section.get("intro"):
+            lines += [md_escape(section["intro"]), ""]
+        for item in section["items"]:
+            text = md_escape(item["text"])
+            lines.append(f"- [{text}](<{item['url']}>)" if item.get("url") else f"- {text}")
+            if item.get("quote"):
+                lines.append(f"  > {md_escape(item.get('quote_by') or '')} {md_escape(item['quote'])}".rstrip())
+        lines.append("")
+    if not edition["sections"]:
+        lines += ["No news this week.", ""]
+    return "\n".join(lines)
+
+
+def render_text(edition: dict) -> str:
+    title = edition["title"]
+    lines = [title, "=" * len(title), ""]
+    for section in edition["sections"]:
+        lines += [section["title"], "-" * len(section["title"]), ""]
+        if section.get("intro"):
+            lines += [" ".join(section["intro"].split()), ""]
+        for item in section["items"]:
+            lines.append(f"* {' '.join(item['text'].split())}")
+            if item.get("quote"):
+                lines.append(f"  {item.get('quote_by') or ''} \"{' '.join(item['quote'].split())}\"".rstrip())
+            if item.get("url"):
+                lines.append(f"  {item['url']}")
+        lines.append("")
+    if not edition["sections"]:
+        lines += ["No news this week.", ""]
+    return "\n".join(lines)
+
+
+def render_html(edition: dict, *, fragment: bool = False) -> str:
+    from .sitebuild import make_environment, template_search_path
+
+    env = make_environment(template_search_path())
+    return env.get_template("digest.html").render(edition=edition, fragment=fragment)
+
+
+def render_edition(edition: dict, fmt: str = "markdown", *, base_url: str = "", fragment: bool = False) -> str:
+    """Return the edition rendered as `fmt` (markdown, text, html, json)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown digest format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if base_url and not base_url.endswith("/"):
+        base_url += "/"
+    if fmt == "json":
+        return json.dumps(edition, indent=2, default=str, ensure_ascii=False)
+    edition = _with_urls(edition, base_url)
+    if fmt == "markdown":
+        return render_markdown(edition)
+    if fmt == "text":
+        return render_text(edition)
+    return render_html(edition, fragment=fragment)

@@ -1,0 +1,388 @@
+"""Build the static site (the theme itself is the tracker.site package): editions, archive, Atom feed, plugin pages, browser search.
+
+Phases (Pelican's shape): collect plain data (editions from the
+edition_sections hook, pages from site_pages), turn it into render jobs, then
+render only the jobs whose data or theme changed since the last build. A
+manifest in the output directory remembers each page's data hash, so a rebuild
+with nothing new renders nothing and touches nothing.
+
+A build never writes into the published directory: it hard-links the current
+site into a temporary directory beside it, re-renders what changed there, runs
+Pagefind, and swaps it in with renames. A failure leaves the old site intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import KtrackError
+
+MANIFEST = ".ktrack-manifest.json"
+PACKAGE_SITE = Path(__file__).resolve().parent.parent / "site"
+FEED_ENTRIES = 20
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*(/[A-Za-z0-9_][A-Za-z0-9._+-]*)*$")
+
+
+def theme_dir() -> Path:
+    """Return the packaged theme (tracker.site) directory: templates/ and static/."""
+    # tracker.site is the site/ folder mapped into the wheel (pyproject package-dir).
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("tracker.site")))
+    except (ImportError, TypeError):
+        return PACKAGE_SITE
+
+
+@dataclass
+class RenderJob:
+    """One output file: `template` rendered with `context`, or the Atom feed (`kind="atom"`)."""
+
+    path: str
+    template: str
+    context: dict[str, Any]
+    title: str = ""
+    kind: str = "html"
+
+
+@dataclass
+class BuildStats:
+    out: str
+    pages: int = 0
+    rendered: int = 0
+    removed: int = 0
+    skipped: list[str] = field(default_factory=list)  # refused paths, one line each
+    search_indexed: bool = False
+    render_seconds: float = 0.0
+    search_seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def safe_page_path(path: Any) -> str | None:
+    """Return `path` if it is a plain relative file path inside the site, else None.
+
+    "editions/2026-W48.html" is fine; "../x.html", "/etc/passwd", "a//b", "a\\b" are not.
+    """
+    if not isinstance(path, str) or not _SAFE_PATH.match(path):
+        return None
+    if any(part in (".", "..") or part.startswith(".") for part in path.split("/")):
+        return None
+    return path
+
+
+def relative_root(path: str) -> str:
+    """Return the prefix that leads from `path` back to the site root, e.g. "a/b.html" -> "../"."""
+    return "../" * path.count("/")
+
+
+def edition_path(week: str) -> str:
+    return f"editions/{week}.html"
+
+
+def edition_summary(edition: dict) -> dict:
+    """The few fields the archive and feed need from an edition."""
+    return {
+        "week": edition["week"],
+        "title": edition.get("title") or edition["week"],
+        "start": edition.get("start"),
+        "end": edition.get("end"),
+        "path": edition_path(edition["week"]),
+        "sections": [{"title": s["title"], "count": len(s["items"])} for s in edition.get("sections", [])],
+    }
+
+
+def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: list[str] | None = None) -> list[RenderJob]:
+    """Turn editions (oldest first) and plugin Pages into render jobs with permanent paths."""
+    skipped = skipped if skipped is not None else []
+    editions = [e for e in editions if safe_page_path(edition_path(str(e.get("week", ""))))]
+    jobs: list[RenderJob] = []
+    summaries = [edition_summary(e) for e in editions]
+    for edition in editions:
+        jobs.append(RenderJob(edition_path(edition["week"]), "edition.html", {"edition": edition}, edition.get("title", "")))
+    latest = editions[-1] if editions else None
+    jobs.append(RenderJob("index.html", "index.html", {"edition": latest, "previous": summaries[-2] if len(summaries) > 1 else None}, site.get("title", "")))
+    jobs.append(RenderJob("archive.html", "archive.html", {"editions": list(reversed(summaries))}, "Archive"))
+    if site.get("search"):
+        jobs.append(RenderJob("search.html", "search.html", {}, "Search"))
+    jobs.append(RenderJob("feed.xml", "", {"editions": list(reversed(editions[-FEED_ENTRIES:]))}, site.get("title", ""), kind="atom"))
+    taken = {job.path for job in jobs}
+    for page in pages:
+        path = safe_page_path(getattr(page, "path", None))
+        if path is None or path in taken or not path.endswith(".html"):
+            skipped.append(f"site page refused: {getattr(page, 'path', page)!r} (unsafe or duplicate path)")
+            continue
+        taken.add(path)
+        jobs.append(RenderJob(path, page.template, dict(page.context), page.title))
+    return jobs
+
+
+def nav_links(jobs: list[RenderJob], *, search: bool) -> list[dict]:
+    """Top navigation: home, archive, every "<dir>/index.html" page, search."""
+    nav = [{"title": "Latest", "path": "index.html"}, {"title": "Archive", "path": "archive.html"}]
+    for job in sorted(jobs, key=lambda j: j.path):
+        if job.path.count("/") == 1 and job.path.endswith("/index.html"):
+            nav.append({"title": job.title or job.path.split("/")[0], "path": job.path})
+    if search:
+        nav.append({"title": "Search", "path": "search.html"})
+    return nav
+
+
+def template_search_path(*, template_dir: str | Path | None = None, plugin_dirs: Iterable = ()) -> list[Path]:
+    """--template-dir / config first, then plugin template_dirs(), then the default theme."""
+    dirs = []
+    if template_dir:
+        path = Path(template_dir).expanduser()
+        if not path.is_dir():
+            raise KtrackError(f"template directory {path} does not exist")
+        dirs.append(path)
+    for entry in plugin_dirs:
+        for d in entry if isinstance(entry, (list, tuple)) else [entry]:
+            if d and Path(d).is_dir():
+                dirs.append(Path(d))
+    dirs.append(theme_dir() / "templates")
+    return dirs
+
+
+def _hash_tree(dirs: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for d in dirs:
+        for path in sorted(p for p in Path(d).rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(d)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _job_hash(job: RenderJob, common: dict) -> str:
+    payload = json.dumps([job.template, job.kind, job.title, job.context, common], sort_keys=True, default=str)
+    return hashlib.sha1(payload.encode()).hexdigest()
+
+
+def make_environment(dirs: list[Path]):
+    """A Jinja2 environment over `dirs` with autoescape on for every template."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.ChainableUndefined,
+    )
+    from .edition import safe_link
+
+    def href(link, root=""):
+        """Make a safe item link usable from the current page; unsafe links become None."""
+        link = safe_link(link)
+        if link is None:
+            return None
+        return link if link.lower().startswith(("http://", "https://")) else root + link
+
+    def lore_url(message_id):
+        from urllib.parse import quote
+
+        if not message_id:
+            return None
+        return "https://lore.kernel.org/r/" + quote(str(message_id).strip("<>"), safe="@!$&'()*+,;=-._~")
+
+    env.filters["href"] = href
+    env.filters["lore_url"] = lore_url
+    env.filters["day"] = lambda value: (value or "")[:10]
+    return env
+
+
+def render_atom(job: RenderJob, common: dict) -> bytes:
+    """Render the editions feed with feedgen; ids are tag: URIs so they never change."""
+    from feedgen.feed import FeedGenerator
+
+    base = common["site"].get("base_url") or ""
+    fg = FeedGenerator()
+    fg.id("tag:kernel-tracker,2024:editions" if not base else base)
+    fg.title(common["site"].get("title") or "kernel-tracker")
+    fg.link(href=base + "feed.xml", rel="self")
+    fg.link(href=base or "index.html", rel="alternate")
+    fg.language("en")
+    editions = job.context["editions"]
+    newest = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    for edition in reversed(editions):  # feedgen prepends: add oldest first
+        updated = datetime.fromisoformat(edition["end"]).replace(tzinfo=timezone.utc)
+        newest = max(newest, updated)
+        entry = fg.add_entry()
+        entry.id(f"tag:kernel-tracker,2024:edition/{edition['week']}")
+        entry.title(edition.get("title") or edition["week"])
+        entry.link(href=base + edition_path(edition["week"]))
+        entry.updated(updated)
+        from .digest import render_edition
+
+        entry.content(render_edition(edition, "html", base_url=base, fragment=True), type="html")
+    fg.updated(newest)
+    return fg.atom_str(pretty=True)
+
+
+def read_manifest(out: Path) -> dict:
+    try:
+        data = json.loads((out / MANIFEST).read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write a fresh inode: the temporary tree shares inodes with the published site."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    path.write_bytes(data)
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    def link(s, d):
+        try:
+            os.link(s, d)
+        except OSError:
+            shutil.copy2(s, d)
+
+    shutil.copytree(src, dst, copy_function=link, symlinks=True)
+
+
+def build_site(
+    jobs: list[RenderJob],
+    out: str | Path,
+    *,
+    site: dict | None = None,
+    template_dirs: list[Path] | None = None,
+    search: bool = True,
+    force: bool = False,
+    skipped: list[str] | None = None,
+) -> BuildStats:
+    """Render changed jobs into a copy of `out`, index it with Pagefind, swap it in; return stats."""
+    out = Path(out).expanduser().absolute()
+    site = {"title": "kernel-tracker", "base_url": "", **(site or {}), "search": search}
+    dirs = template_dirs or template_search_path()
+    static = theme_dir() / "static"
+    stats = BuildStats(out=str(out), pages=len(jobs), skipped=list(skipped or []))
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).exists())):
+        raise KtrackError(f"refusing to replace {out}: it is not a ktrack site (no {MANIFEST}); choose another --out")
+    manifest = {} if force else read_manifest(out)
+    theme = _hash_tree([*dirs, static])
+    same_theme = manifest.get("theme") == theme
+    old_pages = manifest.get("pages", {}) if same_theme else {}
+    common = {"site": site, "nav": nav_links(jobs, search=search)}
+    hashes = {job.path: _job_hash(job, common) for job in jobs}
+    changed = [job for job in jobs if old_pages.get(job.path) != hashes[job.path]]
+    removed = sorted(set(manifest.get("pages", {})) - set(hashes))
+    search_missing = search and not (out / "pagefind").is_dir()
+    if out.exists() and not changed and not removed and same_theme and not search_missing:
+        return stats
+
+    tmp = out.parent / f".{out.name}.building-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        if out.exists():
+            _link_tree(out, tmp)
+        else:
+            tmp.mkdir(parents=True)
+        started = time.perf_counter()
+        env = make_environment(dirs)
+        for job in changed:
+            target = tmp / job.path
+            if job.kind == "atom":
+                data = render_atom(job, common)
+            else:
+                template = env.get_template(job.template)
+                data = template.render(**job.context, **common, page_title=job.title, page_path=job.path, root=relative_root(job.path)).encode()
+            _write(target, data)
+        stats.rendered = len(changed)
+        for path in removed:
+            if safe_page_path(path):
+                (tmp / path).unlink(missing_ok=True)
+        stats.removed = len(removed)
+        if not same_theme or not (tmp / "static").is_dir():
+            shutil.rmtree(tmp / "static", ignore_errors=True)
+            shutil.copytree(static, tmp / "static")
+        stats.render_seconds = time.perf_counter() - started
+        if search:
+            started = time.perf_counter()
+            run_pagefind(tmp)
+            stats.search_indexed = True
+            stats.search_seconds = time.perf_counter() - started
+        _write(tmp / MANIFEST, json.dumps({"theme": theme, "pages": hashes}, indent=0, sort_keys=True).encode())
+        swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return stats
+
+
+def swap_in(new: Path, out: Path) -> None:
+    """Replace `out` by `new` with two renames; the old tree is removed afterwards."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(out, old)
+        os.rename(new, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(new, out)
+
+
+def run_pagefind(site_dir: Path) -> None:
+    """Index `site_dir` for browser search with the Pagefind binary shipped by pagefind[bin]."""
+    shutil.rmtree(site_dir / "pagefind", ignore_errors=True)  # never write through hard links
+    command = [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--silent"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KtrackError(f"pagefind failed on {site_dir}: {exc}") from None
+    if result.returncode != 0 or not (site_dir / "pagefind").is_dir():
+        last = (result.stderr or result.stdout or "no output").strip().splitlines()[-1:]
+        raise KtrackError(f"pagefind failed on {site_dir}: {' '.join(last)}")
+
+
+def collect_site(app) -> tuple[list[RenderJob], list[str]]:
+    """Assemble every edition and plugin page from the database into render jobs."""
+    from .edition import assemble_edition, edition_weekday, edition_weeks
+
+    site_config = app.config.get("site") or {}
+    weeks = edition_weeks(app.db, weekday=edition_weekday(app.config))
+    editions = [assemble_edition(app, week) for week in weeks]
+    pages = []
+    for result in app.host.call("site_pages", db=app.db, config=app.config):
+        pages.extend(result if isinstance(result, (list, tuple)) else [result])
+    skipped: list[str] = []
+    jobs = site_jobs(editions, pages, site={"title": site_config.get("title") or "kernel-tracker"}, skipped=skipped)
+    return jobs, skipped
+
+
+def build_app_site(app, out: str | Path | None = None, *, base_url: str | None = None, template_dir: str | None = None, search: bool = True, force: bool = False) -> BuildStats:
+    """Build the site of `app`'s database into `out` (or `[site] out`)."""
+    site_config = app.config.get("site") or {}
+    out = out or site_config.get("out")
+    if not out:
+        raise KtrackError("no output directory: pass --out DIR or set [site] out in the config")
+    base_url = site_config.get("base_url") if base_url is None else base_url
+    if base_url and not base_url.endswith("/"):
+        base_url += "/"
+    jobs, skipped = collect_site(app)
+    dirs = template_search_path(
+        template_dir=template_dir or site_config.get("template_dir"),
+        plugin_dirs=app.host.call("template_dirs"),
+    )
+    for line in skipped:
+        print(f"ktrack: {line}", file=sys.stderr)
+    site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
+    return build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped)
