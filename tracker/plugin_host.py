@@ -22,10 +22,10 @@ ENTRY_POINT_GROUP = "ktrack"
 
 # Modules under tracker.plugins, in load order. Each is one concern.
 BUILTIN_PLUGINS = (
-    "commands",
     "fetch",
     "kernelorg",
     "categories",
+    "syscalls",
     "release_status",
     "weekly",
 )

@@ -1,0 +1,98 @@
+"""The real history of which release first had each system call, shipped as package data.
+
+man-pages' syscalls(2) table covers everything up to 5.14; the per-version
+tables of mebeim/linux-syscalls (x86-64 from v4.0, arm64 from v5.0, up to
+v6.17) cover the rest and give the numbers. See data/PROVENANCE.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+
+# ABI name used in this plugin -> table file prefix.
+TABLES = {"x86_64": "x86-64-x64", "arm64": "arm64-64-aarch64"}
+
+
+def version_key(version: str) -> str:
+    """Return a sort key for a kernel version, e.g. "v2.6.39" sorts before "3.0"; unparsable text sorts first."""
+    from tracker.versions import version_sort_key
+
+    try:
+        return version_sort_key(version.removeprefix("v"))
+    except ValueError:
+        return ""
+
+
+@lru_cache(maxsize=1)
+def man_pages_added_in() -> dict[str, dict]:
+    """Return {name: {"version", "notes"}} from man-pages syscalls(2)."""
+    out = {}
+    with open(DATA / "syscalls_added_in.tsv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            out[row["syscall"]] = {"version": row["kernel_version_added"], "notes": row.get("notes") or ""}
+    return out
+
+
+@lru_cache(maxsize=None)
+def table_versions(abi: str) -> dict[str, list[list]]:
+    """Return {version: [[nr, name], ...]} of one ABI's recorded tables."""
+    with gzip.open(DATA / f"{TABLES[abi]}.names_by_version.json.gz", "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@lru_cache(maxsize=None)
+def first_seen_in_tables(abi: str) -> dict[str, tuple[str, int]]:
+    """Return {name: (first version without "v", number in the newest table)} for one ABI.
+
+    Names present in the oldest recorded table get version None: they are older
+    than the recording, not new in it.
+    """
+    versions = table_versions(abi)
+    ordered = sorted(versions, key=version_key)
+    oldest = ordered[0]
+    first: dict[str, str | None] = {}
+    numbers: dict[str, int] = {}
+    for v in ordered:
+        for nr, name in versions[v]:
+            if name not in first:
+                first[name] = None if v == oldest else v.removeprefix("v")
+            numbers[name] = nr
+    return {name: (first[name], numbers[name]) for name in first}
+
+
+def newest_recorded_version() -> str:
+    """Return the newest release the shipped tables cover, e.g. "6.17"."""
+    return max(table_versions("x86_64"), key=version_key).removeprefix("v")
+
+
+def merged_in(name: str) -> str | None:
+    """Return the first release that had syscall `name` per the shipped history, e.g. "2.6.39"."""
+    man = man_pages_added_in().get(name)
+    candidates = []
+    for abi in TABLES:
+        seen = first_seen_in_tables(abi).get(name)
+        if seen and seen[0]:
+            candidates.append(seen[0])
+    if man:
+        return man["version"]
+    if candidates:
+        return min(candidates, key=version_key)
+    if any(name in first_seen_in_tables(abi) for abi in TABLES):
+        return "4.0"  # in the oldest recorded x86-64 table, missing from man-pages: at the latest 4.0
+    return None
+
+
+def known_numbers(name: str) -> dict[str, int]:
+    """Return the numbers of a merged syscall in the recorded tables, e.g. {"x86_64": 448, "arm64": 448}."""
+    out = {}
+    for abi in TABLES:
+        seen = first_seen_in_tables(abi).get(name)
+        if seen:
+            out[abi] = seen[1]
+    return out
