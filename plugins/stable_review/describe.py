@@ -1,0 +1,179 @@
+"""Name the subsystem and the kind of bug of a stable patch, in words an editor would use.
+
+Everything here is a table or a regex a reader can check: the impact line
+("User-triggerable NULL pointer dereference in the NFS code") is assembled
+from the bug class, the subsystem and whether a user can reach the code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .features import split_subject
+
+# Subject prefix (first component, lower case) -> how an editor names it.
+SUBSYSTEM_NAMES = {
+    "nfs": "NFS", "nfsd": "NFS server", "sunrpc": "SUNRPC", "lockd": "NFS lock manager",
+    "btrfs": "Btrfs", "ext4": "ext4", "ext3": "ext3", "ext2": "ext2", "xfs": "XFS", "f2fs": "F2FS",
+    "ocfs2": "OCFS2", "nilfs2": "NILFS2", "jfs": "JFS", "gfs2": "GFS2", "fuse": "FUSE",
+    "smb": "SMB", "cifs": "CIFS/SMB client", "ksmbd": "ksmbd SMB server", "ntfs3": "NTFS3",
+    "fat": "FAT", "exfat": "exFAT", "hfs": "HFS", "hfsplus": "HFS+", "udf": "UDF", "isofs": "ISO 9660",
+    "squashfs": "SquashFS", "erofs": "EROFS", "ceph": "Ceph", "9p": "9P", "afs": "AFS",
+    "overlayfs": "overlayfs", "ovl": "overlayfs", "fs": "filesystem", "vfs": "VFS", "proc": "procfs",
+    "io_uring": "io_uring", "aio": "AIO", "block": "block layer", "blk-mq": "block layer",
+    "bluetooth": "Bluetooth", "net": "networking", "netfilter": "netfilter", "ebtables": "ebtables",
+    "iptables": "iptables", "ipv4": "IPv4", "ipv6": "IPv6", "tcp": "TCP", "udp": "UDP", "sctp": "SCTP",
+    "mptcp": "MPTCP", "tipc": "TIPC", "rds": "RDS", "can": "CAN", "xfrm": "IPsec (xfrm)",
+    "wifi": "Wi-Fi", "mac80211": "Wi-Fi (mac80211)", "cfg80211": "Wi-Fi (cfg80211)", "nfc": "NFC",
+    "tls": "kernel TLS", "af_unix": "Unix sockets", "unix": "Unix sockets", "vsock": "vsock",
+    "netlink": "netlink", "bridge": "bridge", "bonding": "bonding", "openvswitch": "Open vSwitch",
+    "ppp": "PPP", "atm": "ATM", "ax25": "AX.25", "netrom": "NET/ROM", "rose": "ROSE", "llc": "LLC",
+    "alsa": "ALSA sound", "asoc": "ASoC sound", "sound": "sound", "drm": "DRM graphics",
+    "fbdev": "framebuffer", "fbcon": "framebuffer console", "media": "media", "v4l2": "Video4Linux",
+    "usb": "USB", "xhci": "USB xHCI", "hid": "HID", "input": "input", "tty": "TTY", "serial": "serial",
+    "scsi": "SCSI", "ata": "ATA", "libata": "ATA", "nvme": "NVMe", "nvmet": "NVMe target",
+    "md": "MD RAID", "dm": "device mapper", "loop": "loop device", "nbd": "NBD", "rbd": "RBD",
+    "kvm": "KVM", "x86": "x86", "arm64": "arm64", "arm": "ARM", "powerpc": "PowerPC", "s390": "s390",
+    "riscv": "RISC-V", "mips": "MIPS", "sparc": "SPARC", "sparc64": "SPARC64", "ia64": "IA-64",
+    "mm": "memory management", "hugetlb": "hugetlb", "slab": "slab allocator", "bpf": "BPF",
+    "sched": "scheduler", "cgroup": "cgroup", "perf": "perf", "ftrace": "ftrace", "tracing": "tracing",
+    "kprobes": "kprobes", "locking": "locking", "futex": "futex", "time": "timekeeping",
+    "timers": "timers", "irq": "IRQ", "genirq": "IRQ", "pci": "PCI", "acpi": "ACPI", "efi": "EFI",
+    "iommu": "IOMMU", "vfio": "VFIO", "virtio": "virtio", "vhost": "vhost", "xen": "Xen",
+    "hv": "Hyper-V", "crypto": "crypto", "keys": "keyrings", "selinux": "SELinux",
+    "apparmor": "AppArmor", "smack": "Smack", "tomoyo": "TOMOYO", "lsm": "LSM", "ima": "IMA",
+    "integrity": "integrity", "rdma": "RDMA", "infiniband": "InfiniBand", "i2c": "I2C", "spi": "SPI",
+    "gpio": "GPIO", "pinctrl": "pin control", "mmc": "MMC/SD", "mtd": "MTD flash", "ubi": "UBI",
+    "ubifs": "UBIFS", "thermal": "thermal", "cpufreq": "cpufreq", "power": "power management",
+    "pm": "power management", "firmware": "firmware", "platform": "platform drivers",
+    "staging": "staging", "binder": "Android binder", "android": "Android", "watchdog": "watchdog",
+    "rtc": "RTC", "dmaengine": "DMA engine", "clk": "clock", "regulator": "regulator",
+    "iio": "IIO", "hwmon": "hardware monitoring", "leds": "LED", "mfd": "MFD", "phy": "PHY",
+    "tpm": "TPM", "ipc": "IPC", "kernel": "core kernel", "module": "module loader",
+    "modules": "module loader", "ptrace": "ptrace", "signal": "signal", "exec": "exec",
+    "seccomp": "seccomp", "audit": "audit", "namespace": "namespaces", "printk": "printk",
+    "lib": "library", "init": "init", "fork": "fork", "ext4/jbd2": "ext4", "jbd2": "jbd2",
+    "landlock": "Landlock", "quota": "quota", "zram": "zram", "zswap": "zswap", "swap": "swap",
+    "nvdimm": "NVDIMM", "cxl": "CXL", "thunderbolt": "Thunderbolt", "soundwire": "SoundWire",
+}
+
+# Path prefix -> name, longest first, for when the diff says more than the subject.
+PATH_NAMES = sorted(
+    {
+        "fs/nfs/": "NFS", "fs/nfsd/": "NFS server", "fs/btrfs/": "Btrfs", "fs/ext4/": "ext4",
+        "fs/xfs/": "XFS", "fs/f2fs/": "F2FS", "fs/smb/": "SMB", "fs/cifs/": "CIFS/SMB client",
+        "fs/fuse/": "FUSE", "fs/ocfs2/": "OCFS2", "fs/": "filesystem", "net/bluetooth/": "Bluetooth",
+        "net/netfilter/": "netfilter", "net/ipv4/netfilter/": "netfilter", "net/ipv6/": "IPv6",
+        "net/ipv4/": "IPv4", "net/sched/": "traffic control", "net/wireless/": "Wi-Fi",
+        "net/mac80211/": "Wi-Fi (mac80211)", "net/": "networking", "drivers/net/wireless/": "Wi-Fi",
+        "drivers/net/": "network drivers", "drivers/gpu/drm/": "DRM graphics", "drivers/usb/": "USB",
+        "drivers/scsi/": "SCSI", "drivers/nvme/": "NVMe", "drivers/md/": "MD/device mapper",
+        "drivers/block/": "block drivers", "drivers/hid/": "HID", "drivers/input/": "input",
+        "drivers/tty/": "TTY", "drivers/media/": "media", "drivers/infiniband/": "RDMA",
+        "drivers/staging/": "staging", "sound/": "sound", "arch/x86/kvm/": "KVM", "virt/kvm/": "KVM",
+        "arch/x86/": "x86", "arch/arm64/": "arm64", "arch/powerpc/": "PowerPC", "arch/s390/": "s390",
+        "arch/sparc64/": "SPARC64", "arch/sparc/": "SPARC", "mm/": "memory management",
+        "kernel/bpf/": "BPF", "kernel/sched/": "scheduler", "kernel/trace/": "tracing",
+        "kernel/": "core kernel", "io_uring/": "io_uring", "block/": "block layer",
+        "security/": "security modules", "crypto/": "crypto", "ipc/": "IPC", "lib/": "library",
+    }.items(),
+    key=lambda kv: -len(kv[0]),
+)
+
+# (bug class as an editor writes it, pattern on lower-cased text); first match wins.
+BUG_CLASSES = [
+    ("use-after-free", re.compile(r"use[- ]after[- ]free|\buaf\b|dangling")),
+    ("double free", re.compile(r"double[- ]free|freed twice")),
+    ("out-of-bounds memory access", re.compile(r"out[- ]of[- ]bounds?|\boobs?\b|buffer overflow|overrun|overflows? the buffer|array[- ]index|slab-out")),
+    ("NULL pointer dereference", re.compile(r"null[- ]?(pointer|ptr)?[- ]?deref|null pointer|null-ptr|\bnull\b|nullptr")),
+    ("information leak", re.compile(r"info(rmation)? (leak|disclosure)|leak(s|ing)? (kernel |uninitiali[sz]ed |stack )?(memory|info|data|pointer|bytes)|kernel-infoleak|kmsan")),
+    ("uninitialised memory use", re.compile(r"uninit")),
+    ("missing permission check", re.compile(r"permission|privilege|capab|\bcap_[a-z_]+|access check|bypass|unprivileged|missing check")),
+    ("integer overflow", re.compile(r"integer overflow|overflow|underflow|wrap ?around|truncat")),
+    ("division by zero", re.compile(r"divi(de|sion)[- ]by[- ]zero|div(ide)? by 0|\bdiv0\b|dividing by 0")),
+    ("memory leak", re.compile(r"memory leak|memleak|\bleak")),
+    ("reference count bug", re.compile(r"refcount|reference count|\bref(erence)? leak|use count")),
+    ("deadlock", re.compile(r"deadlock|lock inversion|circular lock|recursive lock")),
+    ("race condition", re.compile(r"\brac(e|es|y|ing)\b|data[- ]race|concurren")),
+    ("crash", re.compile(r"crash|oops|panic|\bbug_on\b|\bbug\b|general protection|\bgpf\b|segfault|fault")),
+    ("hang", re.compile(r"\bhangs?\b|stall|lockup|infinite loop|livelock|hung")),
+    ("kernel warning", re.compile(r"\bwarn(ing|_on)?\b|splat")),
+    ("missing input validation", re.compile(r"validat|sanity check|bounds? check|\bcheck\b.*\b(length|size|len|index|count|range|value)|reject|\bclamp")),
+]
+
+# Words that say the code is reachable from an unprivileged user.
+USER_REACHABLE = re.compile(
+    r"\bioctl|syscall|system call|setsockopt|getsockopt|sendmsg|recvmsg|\bnetlink\b|copy_from_user|"
+    r"copy_to_user|get_user|put_user|user[- ]?space|userspace|user[- ]controlled|unprivileged|"
+    r"local user|\bmmap\b|\bprocfs\b|/proc/|\bsysfs\b|debugfs|syzbot|syzkaller|fuzz"
+)
+
+ENHANCEMENT = re.compile(
+    r"\badd(s|ed|ing)?\b.*\b(support|ids?|quirks?|device|devices|entry|entries|compatible|table|model)\b|"
+    r"\bquirks?\b|device ids?|\bnew (device|id|model)\b|\bsupport (for|of)\b|\benable\b.*\bsupport\b|"
+    r"\bexport\b|\bhelpers?\b|\bintroduce\b|performance|speed ?up|\bfaster\b|\boptimi[sz]|"
+    r"\bimprove\b|\bmodali(as|sa)\b|\ballow(list)?\b|denylist|blacklist|whitelist"
+)
+FIXING = re.compile(r"\bfix|\bbug\b|\bcrash|\bleak|\bavoid\b|\bprevent\b|\bbroken\b|\bwrong\b|\bincorrect\b|\brevert\b")
+
+
+def subsystem_of(subject: str, files: list[str] | None = None) -> str:
+    """Return a readable subsystem, e.g. "NFS: fix x" -> "NFS"; else from the first touched file."""
+    prefixes, _ = split_subject(subject)
+    if prefixes:
+        parts = re.split(r"[/,:\s]+", prefixes[0].strip().lower())
+        head = parts[0] if parts else ""
+        if head in SUBSYSTEM_NAMES:
+            name = SUBSYSTEM_NAMES[head]
+            # "drm/amdgpu", "usb: gadget" -> keep the driver for the reader
+            sub = [p for p in parts[1:] if p]
+            if not sub and len(prefixes) > 1:
+                sub = [prefixes[1].strip().lower()]
+            return f"{name} ({sub[0]})" if sub and sub[0] not in SUBSYSTEM_NAMES and name not in {"networking"} else name
+        if head:
+            return prefixes[0].strip()
+    for path in files or []:
+        for prefix, name in PATH_NAMES:
+            if path.startswith(prefix):
+                return name
+    return "kernel"
+
+
+def bug_class(text: str) -> str | None:
+    """Return the first bug class named in lower-cased `text`, e.g. "fix uaf in x" -> "use-after-free"."""
+    for name, rx in BUG_CLASSES:
+        if rx.search(text):
+            return name
+    return None
+
+
+def is_enhancement(subject: str) -> bool:
+    """Say whether a subject reads as new hardware support, a quirk, a helper or performance work."""
+    text = subject.lower()
+    return bool(ENHANCEMENT.search(text)) and not FIXING.search(text)
+
+
+def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", user_reachable: bool = False) -> str:
+    """Return one plain-English impact line, e.g. "User-triggerable NULL pointer dereference in the NFS code"."""
+    where = _where(subsystem)
+    kind = bug_class((subject + "\n" + text).lower())
+    if category == "security":
+        kind = kind or "memory-safety or robustness bug"
+        lead = "User-triggerable" if user_reachable else "Possible"
+        return f"{lead} {kind} in {where}"
+    if category == "enhancement":
+        low = subject.lower()
+        if re.search(r"quirk|device id|\bids?\b|support|compatible|\bnew\b|model", low):
+            return f"Hardware enablement (new device support or quirk) in {where}"
+        if re.search(r"performance|speed ?up|faster|optimi[sz]|improve", low):
+            return f"Performance improvement in {where}"
+        return f"New helper or interface in {where}"
+    if kind:
+        return f"Fixes a {kind} in {where}"
+    return f"Functional fix in {where}"
+
+
+def _where(subsystem: str) -> str:
+    if subsystem.lower().endswith(("driver", "drivers", "code", "layer")):
+        return f"the {subsystem}"
+    return f"the {subsystem} code"

@@ -1,0 +1,131 @@
+"""Turn a commit subject into the features the security model weighs.
+
+Training (bench/train_stable_model.py) and inference share this one function,
+so a model can never be scored on features it was not trained on.
+
+A subject is split into its subsystem prefix ("net/sched: ", "[NETFILTER]: ")
+and its description; prefixes become "p:" features, description words "w:"
+and adjacent word pairs "b:". Hyphenated words ("use-after-free") are kept
+whole and also split, so old and new spellings share weight.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MAIL_TAG = re.compile(r"^\s*\[(?:patch|rfc|resend)[^\]]*\]\s*", re.I)
+_BRACKET_PREFIX = re.compile(r"^\s*\[([A-Za-z0-9_./+ -]{1,40})\]:?\s*")
+_REVERT = re.compile(r'^revert\s*"(.*)"\s*$', re.S)
+_WORD = re.compile(r"[a-z0-9_]+(?:[-'][a-z0-9_]+)*")
+_PREFIX_PART = re.compile(r"[a-z0-9_+.-]+")
+
+# A description colon ("foo: bar: fix x") ends a prefix only when what precedes
+# it looks like a subsystem tag: short, no spaces after the first word.
+_PREFIX_MAX = 40
+
+
+def clean_subject(subject: str) -> str:
+    """Drop mail tags such as "[PATCH 6.1 012/172]" and surrounding whitespace."""
+    subject = " ".join((subject or "").split())
+    while True:
+        stripped = _MAIL_TAG.sub("", subject, count=1)
+        if stripped == subject:
+            return subject
+        subject = stripped
+
+
+def _is_prefix(head: str) -> bool:
+    """Say whether text before ": " is a subsystem tag ("bpf, offload", "drm/i915") and not prose."""
+    head = head.strip()
+    if not head or len(head) > _PREFIX_MAX:
+        return False
+    return " " not in head.replace(", ", ",")
+
+
+def split_subject(subject: str) -> tuple[list[str], str]:
+    """Return (prefix components, description), e.g. "net/sched: fix x" -> (["net/sched"], "fix x")."""
+    subject = clean_subject(subject)
+    prefixes: list[str] = []
+    while True:
+        m = _BRACKET_PREFIX.match(subject)
+        if m and not m.group(1).lower().startswith(("patch", "rfc")):
+            prefixes.append(m.group(1).strip())
+            subject = subject[m.end():]
+            continue
+        head, sep, rest = subject.partition(": ")
+        if sep and rest and _is_prefix(head):
+            prefixes.append(head.strip())
+            subject = rest
+            continue
+        return prefixes, subject.strip()
+
+
+def subject_features(subject: str) -> list[str]:
+    """Return the feature names of one subject (with repeats removed, order kept)."""
+    text = clean_subject(subject)
+    feats: list[str] = []
+    m = _REVERT.match(text.lower())
+    if m or text.lower().startswith("revert "):
+        feats.append("f:revert")
+        text = m.group(1) if m else text[7:]
+    prefixes, desc = split_subject(text)
+    for depth, prefix in enumerate(prefixes[:3]):
+        parts = _PREFIX_PART.findall(prefix.lower())
+        for i, part in enumerate(parts[:3]):
+            feats.append("p:" + part)
+        if depth == 0 and parts:
+            feats.append("p0:" + parts[0])
+    if not prefixes:
+        feats.append("f:noprefix")
+    words: list[str] = []
+    for token in _WORD.findall(desc.lower()):
+        words.append(token)
+        if "-" in token:
+            words.extend(token.split("-"))
+    for w in words:
+        feats.append("w:" + w)
+    plain = _WORD.findall(desc.lower())
+    for a, b in zip(plain, plain[1:]):
+        feats.append("b:" + a + "_" + b)
+    if plain:
+        feats.append("w0:" + plain[0])
+    feats.extend(pattern_features(desc.lower()))
+    seen = set()
+    out = []
+    for f in feats:
+        if f not in seen:
+            seen.add(f)
+            out.append(f)
+    return out
+
+
+# Word groups pool rare spellings into one dense feature each, so the model
+# generalises to releases (and eras) whose exact words it never saw.
+PATTERN_GROUPS: dict[str, re.Pattern] = {
+    name: re.compile(rx)
+    for name, rx in {
+        "memsafety": r"use[- ]after[- ]free|\buaf\b|out[- ]of[- ]bounds?|\boobs?\b|overflow|overrun|underflow|double[- ]free|out[- ]of[- ]range|slab|buffer|array[- ]index|\bindex\b|memory corruption|corrupt|stack",
+        "nullptr": r"\bnull\b|null[- ]?ptr|nullptr|null[- ]pointer|deref",
+        "leak": r"leak|memleak|refcount|reference count|\bput\b|_put\b|missing .*free|free .*on error",
+        "infoleak": r"info(rmation)? leak|uninit|initiali[sz]e|zero[- ]?init|kernel pointer|padding|kmsan",
+        "concurrency": r"\brac(e|es|y|ing)\b|data[- ]race|concurren|\block(s|ing|ed)?\b|deadlock|rcu|atomic|spinlock|mutex|serialize",
+        "crash": r"crash|oops|panic|\bbug\b|bug_on|warn(ing)?\b|warn_on|splat|kasan|ubsan|kmsan|kcsan|syzbot|syzkaller|gpf|general protection|fault",
+        "hang": r"hang|stall|lockup|infinite|loop forever|livelock|soft lockup|hung",
+        "validate": r"validat|sanity|\bcheck|verify|\bensure|reject|bound|limit|clamp|sanitize|restrict|length|\bsize\b|\blen\b|zero",
+        "errorpath": r"error (path|handling|flow|case)|on error|\berr\b|fail|failure|return value|unwind|cleanup|clean up",
+        "perm": r"permission|privilege|capab|\bcap_|access|secur|bypass|auth|\bacl\b|uid|namespace|userns",
+        "divide": r"divide|division|div(ide)?[- ]by[- ]zero|\bdiv0\b|shift",
+        "hwenable": r"\badd(s|ed|ing)?\b.*\b(support|id|ids|quirk|device|entry|compatible|table)\b|quirk|device id|\bpci id|\busb id|new device|\bsupport for\b|enable .* (on|for)\b",
+        "build": r"\bbuild\b|compil|kconfig|\bdepends\b|warning:|-wunused|-werror|unused|sparse|clang|gcc|typo|spelling|comment|kernel-doc|\bdoc(s|umentation)?\b",
+        "tests": r"selftest|\btests?\b|kselftest|kunit",
+        "refactor": r"refactor|cleanup|clean up|\bsimplif|rename|\bmove\b|factor out|helper|introduce|prepare|prep\b|export|wrapper|convert|switch to|use .* instead|\bdrop\b|\bremove\b",
+        "perf": r"performance|speed ?up|faster|optimi[sz]|improve|latency|throughput|\breduce\b",
+        "hwfix": r"\bclock\b|\bclk\b|regulator|voltage|\bgpio\b|\bpinctrl\b|\bdts\b|dtsi|\bphy\b|\bfirmware\b|\bfw\b|\bled\b|\bpm\b|suspend|resume|\bdisplay\b|timing|frequency|\bdma\b",
+        "fixword": r"\bfix(es|ed|ing)?\b|\bavoid\b|\bprevent\b|\bcorrect\b|\bhandle\b|\bdon'?t\b|\bdo not\b",
+    }.items()
+}
+
+
+def pattern_features(text: str) -> list[str]:
+    """Return "g:<group>" for each word group that matches lower-cased `text`."""
+    return ["g:" + name for name, rx in PATTERN_GROUPS.items() if rx.search(text)]
