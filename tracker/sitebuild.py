@@ -230,6 +230,22 @@ def render_atom(job: RenderJob, common: dict) -> bytes:
     return fg.atom_str(pretty=True)
 
 
+def render_job(env, job: RenderJob, common: dict) -> bytes:
+    """Render one job; a broken or missing template is a KtrackError naming the page."""
+    import jinja2
+
+    if job.kind == "atom":
+        return render_atom(job, common)
+    try:
+        template = env.get_template(job.template)
+        html = template.render(**job.context, **common, page_title=job.title, page_path=job.path, root=relative_root(job.path))
+    except jinja2.TemplateNotFound as exc:
+        raise KtrackError(f"site page {job.path}: template {exc.name!r} not found") from None
+    except Exception as exc:  # noqa: BLE001 - a template bug must not leave a half-built site
+        raise KtrackError(f"site page {job.path}: template {job.template!r} failed: {type(exc).__name__}: {exc}") from None
+    return html.encode()
+
+
 def read_manifest(out: Path) -> dict:
     try:
         data = json.loads((out / MANIFEST).read_text())
@@ -300,12 +316,7 @@ def build_site(
         env = make_environment(dirs)
         for job in changed:
             target = tmp / job.path
-            if job.kind == "atom":
-                data = render_atom(job, common)
-            else:
-                template = env.get_template(job.template)
-                data = template.render(**job.context, **common, page_title=job.title, page_path=job.path, root=relative_root(job.path)).encode()
-            _write(target, data)
+            _write(target, render_job(env, job, common))
         stats.rendered = len(changed)
         for path in removed:
             if safe_page_path(path):
