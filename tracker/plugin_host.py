@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP = "ktrack"
 BUILTIN_PLUGINS = (
     "fetch",
     "kernelorg",
+    "lore",
     "categories",
     "syscalls",
     "release_status",
