@@ -25,9 +25,11 @@ BUILTIN_PLUGINS = (
     "fetch",
     "kernelorg",
     "lore",
+    "announcements",
     "categories",
     "syscalls",
     "release_status",
+    "stable_review",
     "weekly",
 )
 

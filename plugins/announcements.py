@@ -1,0 +1,124 @@
+"""Release announcements on the lists, attached to their release: shortlog, change count, excerpt.
+
+Linus announces mainline releases and release candidates as "Linux 6.13-rc3";
+the stable team announces updates as "Linux 6.1.119" (older ones
+"[ANNOUNCE] Linux 2.6.32.9"). Each mail is prose, a sign-off, then `git
+shortlog` output: "Author Name (N):" followed by one indented line per commit.
+The prose is what a weekly edition quotes ("Linus says: ...").
+"""
+
+from __future__ import annotations
+
+import re
+
+from tracker import hookimpl
+from tracker.db import utcnow
+
+_SUBJECT_RE = re.compile(r"^(?:\[announce\]\s*)?linux\s+(v?\d[\w.\-]*)\s*$")
+_AUTHOR_RE = re.compile(r"^(\S.*?) \((\d+)\):\s*$")
+_ENTRY_RE = re.compile(r"^\s+\S")
+# Where the author's words end: the sign-off, a separator, a diffstat or the shortlog.
+_STOP_RE = re.compile(r"^(?:-{2,}\s*$|-- $|shortlog:?\s*$|\s*linus\s*$|\s*greg k-h\s*$|thanks,?\s*$|\s\S.*\|\s+\d+)", re.I)
+EXCERPT_MAX = 700
+
+
+def announced_version(subject: str) -> str | None:
+    """Return the version a subject announces, e.g. "[ANNOUNCE] Linux 2.6.32.9" -> "2.6.32.9"; else None.
+
+    Replies ("Re: Linux 6.13") and patches ("[PATCH] Linux ...") are not announcements.
+    """
+    from tracker.versions import parse_version
+
+    m = _SUBJECT_RE.match((subject or "").strip().lower())
+    if not m:
+        return None
+    try:
+        return parse_version(m.group(1)).text
+    except ValueError:
+        return None
+
+
+def read_shortlog(body: str) -> tuple[str, int]:
+    """Return (shortlog text, number of entries) of the `git shortlog` part of an announcement."""
+    lines = body.splitlines()
+    start = next((i for i, line in enumerate(lines) if _AUTHOR_RE.match(line)), None)
+    if start is None:
+        return "", 0
+    kept, count, in_author = [], 0, False
+    for line in lines[start:]:
+        if _AUTHOR_RE.match(line):
+            in_author = True
+        elif in_author and _ENTRY_RE.match(line):
+            count += 1
+        elif line.strip():
+            in_author = False
+            continue  # trailing junk (a signature) is not shortlog
+        kept.append(line)
+    return "\n".join(kept).strip("\n"), count
+
+
+def read_excerpt(body: str, *, limit: int = EXCERPT_MAX) -> str:
+    """Return the author's opening words: paragraphs before the sign-off, cut at a sentence near `limit`."""
+    paragraphs, current = [], []
+    for line in body.splitlines():
+        if _STOP_RE.match(line) or _AUTHOR_RE.match(line):
+            break
+        if line.startswith(">"):
+            continue
+        if line.strip():
+            current.append(line.strip())
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    text = ""
+    for para in paragraphs:
+        if text and (para.endswith(":") or "://" in para):  # "The tree can be found at: <url>" is not words
+            break
+        candidate = f"{text}\n\n{para}" if text else para
+        if len(candidate) > limit and text:
+            break
+        text = candidate
+    if len(text) > limit:
+        cut = max(text.rfind(". ", 0, limit), text.rfind(".\n", 0, limit))
+        text = text[: cut + 1] if cut > 0 else text[: limit - 3].rstrip() + "..."
+    return text
+
+
+def attach_announcements(db) -> list[str]:
+    """Find announcement mails not attached yet and attach each to its release row; return the versions."""
+    from tracker.versions import parse_version, version_sort_key
+
+    attached = []
+    known = {r[0]: r[1] for r in db.execute("select version, announcement_message_id from releases")}
+    rows = db.execute(
+        "select message_id, subject, body, date from messages "
+        "where (subject like 'Linux %' or subject like '[ANNOUNCE]%') and in_reply_to is null order by date"
+    ).fetchall()
+    with db.atomic():
+        for message_id, subject, body, date in rows:
+            version = announced_version(subject)
+            if version is None or known.get(version):
+                continue  # keep the first announcement of a version
+            shortlog, count = read_shortlog(body or "")
+            record = {
+                "version": version,
+                "announcement_message_id": message_id,
+                "shortlog": shortlog,
+                "change_count": count,
+                "excerpt": read_excerpt(body or ""),
+                "updated_at": utcnow(),
+            }
+            if version not in known:
+                parsed = parse_version(version)
+                record.update(kind=parsed.kind, sort_key=version_sort_key(version), released_at=date)
+            db["releases"].upsert(record, pk="version")
+            known[version] = message_id
+            attached.append(version)
+    return attached
+
+
+@hookimpl
+def after_analyze(db):
+    attach_announcements(db)

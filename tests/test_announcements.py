@@ -1,0 +1,91 @@
+"""Release announcements (plugins/announcements.py), on mails written in the real formats.
+
+tests/data/announcements/*.eml follow Linus's rc mails (prose, "Linus", ---,
+git shortlog) and the stable team's (prose, "greg k-h", diffstat, shortlog);
+/work/shared/data holds no real announcement (the linux-api archive has none).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tracker.analyze import run_analysis
+from tracker.ingest import store_raw_messages
+from tracker.plugins.announcements import announced_version, read_excerpt, read_shortlog
+
+DATA = Path(__file__).parent / "data" / "announcements"
+
+
+def store_all(db):
+    raws = [(p.read_bytes(), p.name) for p in sorted(DATA.glob("*.eml"))]
+    store_raw_messages(db, raws, origin="test")
+
+
+@pytest.mark.parametrize(
+    "subject, version",
+    [
+        ("Linux 6.13-rc3", "6.13-rc3"),
+        ("Linux 2.6.33", "2.6.33"),
+        ("Linux 6.1.119", "6.1.119"),
+        ("[ANNOUNCE] Linux 2.6.32.9", "2.6.32.9"),
+        ("Re: Linux 6.13-rc3", None),
+        ("[PATCH] Linux 6.13: fix build", None),
+        ("Linux kernel 6.13 is great", None),
+        ("Linux 6.x", None),
+    ],
+)
+def test_announced_version_subjects(subject, version):
+    assert announced_version(subject) == version
+
+
+def test_read_shortlog_counts_entries():
+    body = (DATA / "linus-6.13-rc3.eml").read_text().split("\n\n", 1)[1]
+    shortlog, count = read_shortlog(body)
+    assert count == 6
+    assert shortlog.startswith("Al Viro (2):") and shortlog.endswith("Fix a DMA mapping leak")
+
+
+def test_read_excerpt_stops_at_sign_off():
+    body = (DATA / "linus-6.13-rc3.eml").read_text().split("\n\n", 1)[1]
+    excerpt = read_excerpt(body)
+    assert excerpt.startswith("Things look fairly normal for rc3")
+    assert "Please keep testing" in excerpt and "Linus" not in excerpt.replace("Linux", "")
+    assert "Al Viro" not in excerpt
+
+
+def test_read_excerpt_is_capped_at_a_sentence():
+    body = ("This is a sentence. " * 60) + "\n\n    Linus\n"
+    excerpt = read_excerpt(body, limit=100)
+    assert len(excerpt) <= 100 and excerpt.endswith(".")
+
+
+def test_announcements_attach_to_releases_via_analysis(app):
+    db = app.db
+    db["releases"].insert({"version": "6.1.119", "kind": "stable", "moniker": "longterm", "sort_key": "x"})
+    store_all(db)
+    run_analysis(app)
+    rows = {r["version"]: r for r in db["releases"].rows}
+    assert set(rows) == {"6.13-rc3", "6.1.119", "2.6.32.9"}
+    rc3 = rows["6.13-rc3"]
+    assert rc3["announcement_message_id"] == "CAHk-=wg-ktrack-test-6.13-rc3@mail.gmail.com"
+    assert rc3["change_count"] == 6 and rc3["kind"] == "rc" and rc3["released_at"].startswith("2024-12-15")
+    stable = rows["6.1.119"]
+    assert stable["moniker"] == "longterm"  # kernel.org's columns are left alone
+    assert stable["change_count"] == 3
+    assert stable["excerpt"] == "I'm announcing the release of the 6.1.119 kernel.\n\nAll users of the 6.1 kernel series must upgrade."
+    assert "Jan Kara (1):" in stable["shortlog"] and "Makefile" not in stable["shortlog"]
+    old = rows["2.6.32.9"]
+    assert old["change_count"] == 2 and old["kind"] == "stable"
+    assert old["excerpt"].startswith("I'm announcing the release of the 2.6.32.9 kernel.")
+
+
+def test_announcements_rerun_changes_nothing(app, ktrack):
+    store_all(app.db)
+    run_analysis(app)
+    before = [dict(r) for r in app.db["releases"].rows]
+    run_analysis(app, full=True)
+    assert [dict(r) for r in app.db["releases"].rows] == before
+    listed = json.loads(ktrack("releases", "--json").output)
+    assert [r["version"] for r in listed] == ["6.13-rc3", "6.1.119", "2.6.32.9"]
+    assert listed[0]["change_count"] == 6
