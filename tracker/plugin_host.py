@@ -29,7 +29,6 @@ BUILTIN_PLUGINS = (
     "categories",
     "syscalls",
     "release_status",
-    "stable_review",
     "weekly",
 )
 
