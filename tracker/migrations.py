@@ -129,3 +129,37 @@ def m001_initial(db):
 def m003_meta(db):
     # Host bookkeeping that is not a source's: e.g. the analysis watermark.
     db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+@core()
+def m002_mail_threading_fts(db):
+    """Columns and indexes for threading mail into series, and FTS5 over subjects and bodies."""
+    db["messages"].add_column("patch_version", int)
+    db["messages"].add_column("reply_to_number", int)  # replies: the patch number they answer (0 = cover)
+    db["messages"].create_index(["raw_sha256"])
+    db["series"].add_column("stem_key", str)  # lower-cased subject stem, for lineage
+    db["series"].create_index(["author_email", "stem_key"])
+    db["series"].create_index(["author_email", "date"])
+    db["series"].create_index(["updated_at"])
+    # Every Message-ID a series' patches are or point at (In-Reply-To, References),
+    # so that a patch arriving later (or before its cover) finds its series.
+    db["series_refs"].create({"message_id": str, "series_key": str}, pk=("message_id", "series_key"))
+    db["series_refs"].create_index(["series_key"])
+    # External-content FTS5 kept by triggers; the update trigger fires only on subject/body
+    # so that threading (series_key updates) costs no re-indexing.
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE messages_fts USING fts5(subject, body, content='messages', content_rowid='rowid');
+        CREATE TRIGGER messages_fts_ai AFTER INSERT ON messages BEGIN
+          INSERT INTO messages_fts(rowid, subject, body) VALUES (new.rowid, new.subject, new.body);
+        END;
+        CREATE TRIGGER messages_fts_ad AFTER DELETE ON messages BEGIN
+          INSERT INTO messages_fts(messages_fts, rowid, subject, body) VALUES ('delete', old.rowid, old.subject, old.body);
+        END;
+        CREATE TRIGGER messages_fts_au AFTER UPDATE OF subject, body ON messages BEGIN
+          INSERT INTO messages_fts(messages_fts, rowid, subject, body) VALUES ('delete', old.rowid, old.subject, old.body);
+          INSERT INTO messages_fts(rowid, subject, body) VALUES (new.rowid, new.subject, new.body);
+        END;
+        INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+        """
+    )

@@ -1,0 +1,211 @@
+"""Store raw mail: parse, upsert into `messages`, thread into `series`, keep FTS current.
+
+Every source of mail ends here: `ktrack import` (files) and the lore source
+(bytes from HTTP) both call store_raw_messages. Work is committed in batches,
+each batch one transaction holding its messages *and* their threading, so a
+process killed mid-import leaves whole batches only; the next run skips what
+is stored (by raw SHA-256, before any parsing) and ends with exactly what an
+uninterrupted run stores.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .db import utcnow
+from .mail import ParsedMessage, parse_message
+from .mailbox_io import MailboxReadError, iter_path
+from .series import Threader, message_role
+from .subjects import parse_subject
+
+BATCH_SIZE = 1000
+MAX_WARNINGS = 1000  # keep a huge broken archive from filling memory with lines
+
+_COLUMNS = (
+    "message_id", "list_id", "subject", "author_name", "author_email", "date", "in_reply_to",
+    "references_json", "body", "diff", "diffstat_json", "files_json", "trailers_json", "upstream_commit",
+    "patch_number", "patch_total", "is_cover", "is_patch", "patch_version", "raw_sha256", "origin", "imported_at",
+)
+_INSERT_SQL = f"INSERT OR IGNORE INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+@dataclass
+class ImportStats:
+    """What one import did; `errors` are files that broke (non-zero exit), `warnings` bad messages."""
+
+    read: int = 0
+    new: int = 0
+    skipped: int = 0  # already stored (same bytes or same Message-ID)
+    duplicates: int = 0  # same Message-ID twice in this input with different bytes
+    series: int = 0  # series created or changed
+    new_series: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    series_keys: set[str] = field(default_factory=set, repr=False)
+
+    def warn(self, line: str) -> None:
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(line)
+        elif len(self.warnings) == MAX_WARNINGS:
+            self.warnings.append("... more warnings not shown")
+
+    def as_dict(self) -> dict:
+        return {
+            "read": self.read, "new": self.new, "skipped": self.skipped, "duplicates": self.duplicates,
+            "series": self.series, "new_series": self.new_series, "warnings": self.warnings, "errors": self.errors,
+        }
+
+
+def message_row(parsed: ParsedMessage, *, list_id: str | None, origin: str | None) -> dict:
+    """Return the `messages` columns of a parsed message, with its series role from the subject."""
+    subject = parse_subject(parsed.subject)
+    role, number, total = message_role(subject, has_diff=bool(parsed.diff), in_reply_to=parsed.in_reply_to)
+    return {
+        "message_id": parsed.message_id,
+        "list_id": list_id or parsed.list_id,
+        "subject": parsed.subject,
+        "author_name": parsed.author_name,
+        "author_email": parsed.author_email,
+        "date": parsed.date,
+        "in_reply_to": parsed.in_reply_to,
+        "references_json": json.dumps(parsed.references),
+        "body": parsed.body,
+        "diff": parsed.diff,
+        "diffstat_json": json.dumps(parsed.diffstat),
+        "files_json": json.dumps(parsed.files),
+        "trailers_json": json.dumps(parsed.trailers),
+        "upstream_commit": parsed.upstream_commit,
+        "patch_number": number,
+        "patch_total": total,
+        "is_cover": int(role == "cover"),
+        "is_patch": int(role == "patch"),
+        "patch_version": subject.version if role in ("cover", "patch") else None,
+        "raw_sha256": parsed.raw_sha256,
+        "origin": origin,
+        "imported_at": utcnow(),
+        # not columns: what the threader needs
+        "references": parsed.references,
+        "trailers": parsed.trailers,
+        "prefixes": subject.prefixes,
+        "version_explicit": subject.version_explicit,
+    }
+
+
+def _sha256(raw: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(raw).hexdigest()
+
+
+def store_raw_messages(
+    db,
+    raws: Iterable,
+    *,
+    list_id: str | None = None,
+    origin: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportStats:
+    """Parse and store raw messages (bytes, or (bytes, where) tuples); return what happened.
+
+    Bad messages become warning lines; a reader that breaks part-way
+    (MailboxReadError) becomes an error line after the good messages are stored.
+    Example: store_raw_messages(db, iter_path("linux-api.mbox.gz"), list_id="linux-api")
+    """
+    stats = ImportStats()
+    seen: dict[str, str] = {}  # Message-ID -> where, for duplicates inside this input
+    batch: list[tuple[bytes, str]] = []
+    iterator = iter(raws)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            break
+        except MailboxReadError as exc:
+            stats.errors.append(str(exc.message))
+            break
+        if isinstance(item, tuple):
+            raw, where = item
+        else:
+            raw, where = item, f"{origin or 'input'}:#{stats.read + 1}"
+        stats.read += 1
+        batch.append((raw, where))
+        if len(batch) >= BATCH_SIZE:
+            _store_batch(db, batch, stats, seen, list_id=list_id, origin=origin)
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        _store_batch(db, batch, stats, seen, list_id=list_id, origin=origin)
+        if progress:
+            progress(len(batch))
+    stats.series = len(stats.series_keys)
+    return stats
+
+
+def _store_batch(db, batch, stats: ImportStats, seen: dict, *, list_id, origin) -> None:
+    conn = db.conn
+    shas = [_sha256(raw) for raw, _ in batch]
+    known = set()
+    for i in range(0, len(shas), 900):
+        chunk = shas[i : i + 900]
+        known.update(
+            r[0] for r in conn.execute(f"SELECT raw_sha256 FROM messages WHERE raw_sha256 IN ({','.join('?' * len(chunk))})", chunk)
+        )
+    rows = []
+    for (raw, where), sha in zip(batch, shas):
+        if sha in known:
+            stats.skipped += 1
+            continue
+        known.add(sha)  # the same bytes twice in one input are stored once
+        try:
+            parsed = parse_message(raw)
+        except Exception as exc:  # noqa: BLE001 - one bad message never stops an import
+            stats.warn(f"{where}: cannot parse message: {type(exc).__name__}: {exc}")
+            continue
+        if not parsed.has_headers:
+            stats.warn(f"{where}: not an email message (no From, Subject, Message-ID or Date header); skipped")
+            continue
+        for warning in parsed.warnings:
+            stats.warn(f"{where}: {warning}")
+        first = seen.get(parsed.message_id)
+        if first is not None:
+            stats.duplicates += 1
+            stats.warn(f"{where}: duplicate Message-ID <{parsed.message_id}> (first at {first}); kept the first")
+            continue
+        seen[parsed.message_id] = where
+        rows.append(message_row(parsed, list_id=list_id, origin=origin or where.rsplit(":#", 1)[0]))
+    if not rows:
+        return
+    with conn:
+        existing = set()
+        ids = [r["message_id"] for r in rows]
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            existing.update(
+                r[0] for r in conn.execute(f"SELECT message_id FROM messages WHERE message_id IN ({','.join('?' * len(chunk))})", chunk)
+            )
+        fresh = [r for r in rows if r["message_id"] not in existing]
+        stats.skipped += len(rows) - len(fresh)
+        conn.executemany(_INSERT_SQL, [tuple(r[c] for c in _COLUMNS) for r in fresh])
+        threader = Threader(db)
+        for row in fresh:
+            threader.add(row)
+        stats.new += len(fresh)
+        stats.series_keys |= threader.touched
+        stats.new_series += len(threader.created)
+
+
+def import_paths(db, paths, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
+    """Import every message found at `paths` (mbox, mbox.gz, Maildir, .eml/.patch, directories)."""
+    total = ImportStats()
+    for path in paths:
+        stats = store_raw_messages(db, iter_path(path), list_id=list_id, origin=str(path), progress=progress)
+        for name in ("read", "new", "skipped", "duplicates", "new_series"):
+            setattr(total, name, getattr(total, name) + getattr(stats, name))
+        total.series_keys |= stats.series_keys
+        total.warnings.extend(stats.warnings)
+        total.errors.extend(stats.errors)
+    total.series = len(total.series_keys)
+    return total

@@ -1,0 +1,155 @@
+"""Read helpers for stored mail and series: plain dicts out, for plugins, commands and templates.
+
+Plugins never need SQL over `messages`/`series` for the common questions; a
+series comes back with its cover, its patches in number order and the
+review trailers its replies added.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .series import REVIEW_TRAILERS
+
+_JSON_COLUMNS = {
+    "references_json": "references",
+    "diffstat_json": "diffstat",
+    "files_json": "files",
+    "trailers_json": "trailers",
+    "prefixes_json": "prefixes",
+}
+
+
+def _decode(row: dict) -> dict:
+    out = {}
+    for key, value in row.items():
+        name = _JSON_COLUMNS.get(key)
+        if name:
+            out[name] = json.loads(value) if value else []
+        else:
+            out[key] = value
+    if "author_email" in out:
+        out["author"] = {"name": out.get("author_name"), "email": out.get("author_email")}
+    return out
+
+
+def _rows(db, sql: str, params=()) -> list[dict]:
+    cursor = db.conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def get_message(db, message_id: str) -> dict | None:
+    """Return one stored message as a dict (JSON columns decoded), or None."""
+    rows = _rows(db, "SELECT * FROM messages WHERE message_id = ?", (message_id.strip().strip("<>"),))
+    return _decode(rows[0]) if rows else None
+
+
+def get_series(db, series_key: str) -> dict | None:
+    """Return a series with "cover", "patches" (number order) and the trailers replies added.
+
+    Each patch carries "patch_number", "reply_trailers" ([name, value, from]) and
+    the series "trailer_counts" ({"Reviewed-by": 2, ...}) over patches and
+    replies to the cover (which b4 applies to every patch).
+    """
+    rows = _rows(db, "SELECT * FROM series WHERE series_key = ?", (series_key,))
+    if not rows:
+        return None
+    series = _decode(rows[0])
+    members = [_decode(r) for r in _rows(db, "SELECT * FROM messages WHERE series_key = ? ORDER BY patch_number, date", (series_key,))]
+    cover = None
+    patches = []
+    replies = []
+    for m in members:
+        if m["is_cover"] and cover is None:
+            cover = m
+        elif m["is_patch"]:
+            patches.append(m)
+        elif not m["is_cover"]:
+            replies.append(m)
+    by_number: dict[int, list] = {}
+    counts: dict[str, int] = {}
+    for reply in replies:
+        for name, value in reply["trailers"]:
+            if name in REVIEW_TRAILERS:
+                by_number.setdefault(reply.get("reply_to_number"), []).append([name, value, reply["author_email"]])
+                counts[name] = counts.get(name, 0) + 1
+    for patch in patches:
+        patch["reply_trailers"] = by_number.get(patch["patch_number"], [])
+    if cover is not None:
+        cover["reply_trailers"] = by_number.get(0, [])
+    series["cover"] = cover
+    series["patches"] = patches
+    series["replies"] = len(replies)
+    series["trailer_counts"] = counts
+    return series
+
+
+def list_series(
+    db,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    search: str | None = None,
+    stable_release: str | None = None,
+    limit: int | None = None,
+) -> list[dict]:
+    """Return series (newest first) as dicts with a short "patches" list: number, subject, message_id.
+
+    `since`/`until` compare with the series date (ISO text, e.g. "2021-05-01");
+    `search` is full-text over the subjects and bodies of the series' messages.
+    """
+    where, params = [], []
+    if since:
+        where.append("s.date >= ?")
+        params.append(since)
+    if until:
+        where.append("s.date < ?")
+        params.append(until)
+    if stable_release:
+        where.append("s.stable_release = ?")
+        params.append(stable_release)
+    if search:
+        where.append(
+            "s.series_key IN (SELECT m.series_key FROM messages_fts f JOIN messages m ON m.rowid = f.rowid "
+            "WHERE messages_fts MATCH ? AND m.series_key IS NOT NULL)"
+        )
+        params.append(fts_query(search))
+    sql = "SELECT s.* FROM series s"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY s.date DESC, s.series_key"
+    if limit:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    out = []
+    for row in _rows(db, sql, params):
+        series = _decode(row)
+        series["patches"] = _rows(
+            db,
+            "SELECT patch_number AS number, subject, message_id FROM messages WHERE series_key = ? AND is_patch = 1 "
+            "ORDER BY patch_number, date",
+            (series["series_key"],),
+        )
+        out.append(series)
+    return out
+
+
+def fts_query(text: str) -> str:
+    """Turn user text into a safe FTS5 query: every word a quoted term, all required."""
+    words = re.findall(r"[\w.@/-]+", text or "", re.UNICODE)
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words) or '""'
+
+
+def search_messages(db, text: str, limit: int = 50) -> list[dict]:
+    """Full-text search (FTS5) over message subjects and bodies; best matches first."""
+    rows = _rows(
+        db,
+        "SELECT m.message_id, m.subject, m.author_name, m.author_email, m.date, m.list_id, m.series_key, "
+        "snippet(messages_fts, 1, '[', ']', '...', 12) AS snippet "
+        "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
+        "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+        (fts_query(text), int(limit)),
+    )
+    return [_decode(r) for r in rows]

@@ -1,0 +1,324 @@
+"""Thread stored messages into patch series, incrementally, one message at a time.
+
+The rules follow Patchwork's parser (patchwork/parser.py, `find_series`) and
+its series fixtures:
+
+- a patch or cover joins the series of a message it replies to or references
+  (or of patches that replied to it before it arrived), when the total
+  matches, its number is still free and the version agrees ("[PATCH 1/4]"
+  replying to "[PATCH v3 0/4]" is the same series; "[PATCH v2 0/2]" replying
+  to v1 is a new revision);
+- without usable references (quilt-mailed stable reviews, lists that lost
+  In-Reply-To) it joins a series of the same author, version, total and
+  prefixes sent within 36 hours whose slot for its number is free;
+- replies join the series of the message they answer, and their
+  Reviewed-by/Acked-by/Tested-by count for that patch (queries.py sums them).
+
+Everything is read back from the database, so a run that gets patch 3/5 today
+and 4/5 tomorrow ends with one series of 5. The series key is the cover's
+Message-ID, else the lowest-numbered patch's: it moves when a better head
+arrives, and rows pointing at it (messages, series_refs, findings) move too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta
+
+from .db import utcnow
+from .subjects import Subject, parse_subject, stem_key
+
+REVIEW_TRAILERS = ("Reviewed-by", "Acked-by", "Tested-by")
+SAME_SERIES_WINDOW = timedelta(hours=36)  # 2.6.14.7's quilt dates sit 18 h before the cover
+LINEAGE_WINDOW = timedelta(days=365)
+# "2.6.32.9-stable review", "4.19.107-stable review", "6.12.5-rc1 review", "2.6.14.7 -stable review"
+_STABLE_REVIEW_RE = re.compile(r"^(\d+\.\d+(?:\.\d+)*(?:-rc\d+)?)\s*(?:-\s*stable\s+|stable\s+)?review\b", re.I)
+
+
+def stable_release_of(stem: str) -> str | None:
+    """Return the release a stable review cover announces, e.g. "6.12.5-rc1 review" -> "6.12.5-rc1"."""
+    m = _STABLE_REVIEW_RE.match(stem or "")
+    return m.group(1) if m else None
+
+
+def message_role(subject: Subject, *, has_diff: bool, in_reply_to: str | None) -> tuple[str | None, int | None, int | None]:
+    """Return (role, number, total): role is "cover", "patch", "reply" or None.
+
+    A mail without prefixes that carries a diff is a patch of its own
+    (Patchwork's "unnumbered" fixture: its own series); a "Re:" is a reply even
+    with a diff.
+    """
+    if subject.is_reply or subject.is_forward:
+        return "reply", None, None
+    if subject.is_patch:
+        if subject.number == 0:
+            return "cover", 0, subject.total
+        return "patch", subject.number or 1, subject.total or 1
+    if has_diff and not (subject.is_pull or subject.is_announce):
+        return "patch", 1, 1
+    if in_reply_to:
+        return "reply", None, None
+    return None, None, None
+
+
+def _dt(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class Threader:
+    """Place stored messages into series; `touched` collects the keys of changed series."""
+
+    def __init__(self, db):
+        self.conn = db.conn
+        self.touched: set[str] = set()
+        self.created: set[str] = set()
+
+    # -- public -----------------------------------------------------------
+    def add(self, row: dict) -> str | None:
+        """Thread one message already inserted into `messages` (a dict of its columns + "references").
+
+        Returns the series key it joined, or None.
+        """
+        if row.get("is_patch") and not row.get("diff") and self._answers_same_slot(row):
+            # b4's "nore" case: a review sent with the patch's own subject (no "Re:")
+            self.conn.execute(
+                "UPDATE messages SET is_patch = 0, patch_number = NULL, patch_total = NULL, patch_version = NULL "
+                "WHERE message_id = ?",
+                (row["message_id"],),
+            )
+            return self._place_reply(row)
+        if row.get("is_cover") or row.get("is_patch"):
+            return self._place_member(row)
+        if row.get("in_reply_to"):
+            return self._place_reply(row)
+        return None
+
+    # -- members ----------------------------------------------------------
+    def _one(self, sql, params=()):
+        return self.conn.execute(sql, params).fetchone()
+
+    def _answers_same_slot(self, row: dict) -> bool:
+        """Whether a diff-less "patch" answers a stored patch with the same number and version."""
+        if not row.get("in_reply_to"):
+            return False
+        parent = self._one(
+            "SELECT patch_number, patch_version FROM messages WHERE message_id = ? AND (is_patch = 1 OR is_cover = 1)",
+            (row["in_reply_to"],),
+        )
+        return parent is not None and parent[0] == row["patch_number"] and (parent[1] or 1) == (row["patch_version"] or 1)
+
+    def _slot_free(self, key: str, number: int) -> bool:
+        return self._one(
+            "SELECT 1 FROM messages WHERE series_key = ? AND patch_number = ? AND (is_patch = 1 OR is_cover = 1)",
+            (key, number),
+        ) is None
+
+    def _member_series(self, message_id: str | None) -> str | None:
+        if not message_id:
+            return None
+        row = self._one(
+            "SELECT series_key FROM messages WHERE message_id = ? AND (is_patch = 1 OR is_cover = 1)", (message_id,)
+        )
+        return row[0] if row else None
+
+    def _place_member(self, row: dict) -> str:
+        mid = row["message_id"]
+        number = row["patch_number"]
+        total = row["patch_total"]
+        version = row["patch_version"] or 1
+        explicit = row.get("version_explicit", True)
+        refs = [r for r in [row.get("in_reply_to"), *reversed(row.get("references") or [])] if r and r != mid]
+        parent_key = self._member_series(row.get("in_reply_to"))
+        candidates: list[str] = []
+        if parent_key:
+            candidates.append(parent_key)
+        ids = [mid, *refs]
+        placeholders = ",".join("?" * len(ids))
+        for (key,) in self.conn.execute(
+            f"SELECT DISTINCT r.series_key FROM series_refs r JOIN series s ON s.series_key = r.series_key "
+            f"WHERE r.message_id IN ({placeholders}) ORDER BY s.date DESC",
+            ids,
+        ):
+            if key not in candidates:
+                candidates.append(key)
+        chosen = None
+        for key in candidates:
+            s = self._one("SELECT total, version FROM series WHERE series_key = ?", (key,))
+            if s is None or (s[0] or 1) != (total or 1) or not self._slot_free(key, number):
+                continue
+            child_in = self._one(
+                "SELECT 1 FROM messages WHERE series_key = ? AND in_reply_to = ? AND (is_patch = 1 OR is_cover = 1)",
+                (key, mid),
+            )
+            if (s[1] or 1) == version or child_in or (key == parent_key and not explicit):
+                chosen = key
+                break
+        if chosen is None and not parent_key:
+            chosen = self._find_by_author(row, number, total, version)
+        if chosen is None:
+            chosen = mid
+            self.conn.execute(
+                "INSERT INTO series (series_key, total, version, date, updated_at) VALUES (?, ?, ?, ?, ?)",
+                (mid, total, version, row.get("date"), utcnow()),
+            )
+            self.created.add(mid)
+        self.conn.execute("UPDATE messages SET series_key = ? WHERE message_id = ?", (chosen, mid))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO series_refs (message_id, series_key) VALUES (?, ?)",
+            [(ref, chosen) for ref in [mid, *refs]],
+        )
+        key = self._refresh(chosen)
+        self._adopt_replies(mid, key, number)
+        return key
+
+    def _find_by_author(self, row: dict, number: int, total: int, version: int) -> str | None:
+        """Find an open series of the same author, version, total and prefixes sent close in time."""
+        when = _dt(row.get("date"))
+        if not row.get("author_email") or when is None:
+            return None
+        prefixes = json.dumps(row.get("prefixes") or [])
+        for key, prefixes_json in self.conn.execute(
+            "SELECT series_key, prefixes_json FROM series WHERE author_email = ? AND version = ? AND total = ? "
+            "AND date BETWEEN ? AND ? ORDER BY date DESC",
+            (
+                row["author_email"],
+                version,
+                total,
+                (when - SAME_SERIES_WINDOW).isoformat(timespec="seconds"),
+                (when + SAME_SERIES_WINDOW).isoformat(timespec="seconds"),
+            ),
+        ):
+            if prefixes_json == prefixes and self._slot_free(key, number):
+                return key
+        return None
+
+    # -- replies ----------------------------------------------------------
+    def _place_reply(self, row: dict) -> str | None:
+        mid = row["message_id"]
+        for ref in [row["in_reply_to"], *reversed(row.get("references") or [])]:
+            if not ref or ref == mid:
+                continue
+            parent = self._one(
+                "SELECT series_key, is_patch, is_cover, patch_number, reply_to_number FROM messages WHERE message_id = ?",
+                (ref,),
+            )
+            if parent is None or parent[0] is None:
+                continue
+            key = parent[0]
+            number = parent[3] if (parent[1] or parent[2]) else parent[4]
+            self._attach_reply(mid, key, number, row.get("trailers") or [])
+            self._adopt_replies(mid, key, number)
+            return key
+        return None
+
+    def _attach_reply(self, mid: str, key: str, number: int | None, trailers: list) -> None:
+        self.conn.execute(
+            "UPDATE messages SET series_key = ?, reply_to_number = ? WHERE message_id = ?", (key, number, mid)
+        )
+        if any(name in REVIEW_TRAILERS for name, _ in trailers):
+            self.conn.execute("UPDATE series SET updated_at = ? WHERE series_key = ?", (utcnow(), key))
+            self.touched.add(key)
+
+    def _adopt_replies(self, mid: str, key: str, number: int | None) -> None:
+        """Attach replies that arrived before the message they answer."""
+        todo = [(mid, number)]
+        while todo:
+            parent, num = todo.pop()
+            for child, trailers_json in self.conn.execute(
+                "SELECT message_id, trailers_json FROM messages WHERE in_reply_to = ? AND series_key IS NULL "
+                "AND is_patch = 0 AND is_cover = 0",
+                (parent,),
+            ).fetchall():
+                self._attach_reply(child, key, num, json.loads(trailers_json or "[]"))
+                todo.append((child, num))
+
+    # -- series columns ---------------------------------------------------
+    def _refresh(self, key: str) -> str:
+        """Recompute a series' columns from its members; rekey it to its head. Returns the key."""
+        members = self.conn.execute(
+            "SELECT message_id, subject, author_name, author_email, date, list_id, patch_number, patch_total, "
+            "patch_version, is_cover, trailers_json FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1) "
+            "ORDER BY is_cover DESC, patch_number, date",
+            (key,),
+        ).fetchall()
+        if not members:
+            return key
+        head = members[0]
+        cover = head if head[9] else None
+        if head[0] != key:
+            self._rekey(key, head[0])
+            key = head[0]
+        subject = parse_subject(head[1])
+        numbers = {m[6] for m in members if not m[9] and m[6]}
+        total = head[7] or 1
+        dates = [m[4] for m in members if m[4]]
+        date = head[4] or (min(dates) if dates else None)
+        stem = subject.stem
+        skey = stem_key(stem)
+        change_id = None
+        for name, value in json.loads(head[10] or "[]"):
+            if name == "change-id":
+                change_id = value
+        lineage = self._lineage(key, change_id, head[3], skey, date)
+        release = stable_release_of(stem) if cover else None
+        self.conn.execute(
+            "UPDATE series SET subject = ?, version = ?, prefixes_json = ?, author_name = ?, author_email = ?, "
+            "date = ?, list_id = ?, total = ?, received = ?, complete = ?, cover_message_id = ?, lineage = ?, "
+            "is_stable_review = ?, stable_release = ?, stem_key = ?, updated_at = ? WHERE series_key = ?",
+            (
+                stem,
+                head[8] or 1,
+                json.dumps(subject.prefixes),
+                head[2],
+                head[3],
+                date,
+                head[5],
+                total,
+                len(numbers),
+                int(all(n in numbers for n in range(1, total + 1))),
+                cover[0] if cover else None,
+                lineage,
+                int(release is not None),
+                release,
+                skey,
+                utcnow(),
+                key,
+            ),
+        )
+        self.touched.add(key)
+        return key
+
+    def _lineage(self, key: str, change_id: str | None, author: str | None, skey: str, date: str | None) -> str:
+        """Name what all versions of one series share: b4's change-id, else author + stem within a year."""
+        if change_id:
+            return f"change-id:{change_id}"
+        when = _dt(date)
+        if author and skey and when is not None:
+            for lineage, other in self.conn.execute(
+                "SELECT lineage, date FROM series WHERE author_email = ? AND stem_key = ? AND series_key != ? "
+                "AND lineage IS NOT NULL",
+                (author, skey, key),
+            ):
+                other_dt = _dt(other)
+                if other_dt is not None and abs(other_dt - when) <= LINEAGE_WINDOW:
+                    return lineage
+        seed = f"{author}\n{skey}\n{(date or '')[:10]}"
+        return "stem:" + hashlib.sha1(seed.encode()).hexdigest()[:16]
+
+    def _rekey(self, old: str, new: str) -> None:
+        self.conn.execute("UPDATE series SET series_key = ? WHERE series_key = ?", (new, old))
+        self.conn.execute("UPDATE messages SET series_key = ? WHERE series_key = ?", (new, old))
+        self.conn.execute("UPDATE OR IGNORE series_refs SET series_key = ? WHERE series_key = ?", (new, old))
+        self.conn.execute("DELETE FROM series_refs WHERE series_key = ?", (old,))
+        self.conn.execute("UPDATE findings SET series_key = ? WHERE series_key = ?", (new, old))
+        for bucket in (self.touched, self.created):
+            if old in bucket:
+                bucket.discard(old)
+                bucket.add(new)
