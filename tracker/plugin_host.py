@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = (
     "fetch",
     "kernelorg",
     "lore",
+    "localmail",
     "announcements",
     "categories",
     "syscalls",
