@@ -30,6 +30,7 @@ BUILTIN_PLUGINS = (
     "categories",
     "syscalls",
     "release_status",
+    "stable_review",
     "weekly",
 )
 

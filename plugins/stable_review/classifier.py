@@ -23,6 +23,8 @@ from .features import clean_subject, pattern_features, subject_features
 MODEL_PATH = Path(__file__).with_name("model.json")
 CATEGORIES = ("security", "bugfix", "enhancement")
 
+# Function words still weigh in the score but say nothing to a reader as evidence.
+EVIDENCE_STOPWORDS = frozenset("a an the in on of for to from by with and or at as is be when if into it its this that".split())
 CVE_ID = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.I)
 
 # (evidence text, logit change, pattern on the lower-cased commit message).
@@ -127,8 +129,9 @@ def classify_patch(patch: dict) -> Verdict:
 
     z, contributions = security_logit(subject, model=model)
     evidence: list[str] = []
-    top = sorted((c for c in contributions if c[1] > 0.15), key=lambda c: -c[1])[:3]
-    low = sorted((c for c in contributions if c[1] < -0.15), key=lambda c: c[1])[:2]
+    shown = [c for c in contributions if c[0].partition(":")[2] not in EVIDENCE_STOPWORDS]
+    top = sorted((c for c in shown if c[1] > 0.15), key=lambda c: -c[1])[:3]
+    low = sorted((c for c in shown if c[1] < -0.15), key=lambda c: c[1])[:2]
     for f, w in top + low:
         evidence.append(f"subject: {describe_feature(f)} ({w:+.2f})")
 

@@ -88,7 +88,7 @@ BUG_CLASSES = [
     ("NULL pointer dereference", re.compile(r"null[- ]?(pointer|ptr)?[- ]?deref|null pointer|null-ptr|\bnull\b|nullptr")),
     ("information leak", re.compile(r"info(rmation)? (leak|disclosure)|leak(s|ing)? (kernel |uninitiali[sz]ed |stack )?(memory|info|data|pointer|bytes)|kernel-infoleak|kmsan")),
     ("uninitialised memory use", re.compile(r"uninit")),
-    ("missing permission check", re.compile(r"permission|privilege|capab|\bcap_[a-z_]+|access check|bypass|unprivileged|missing check")),
+    ("missing permission check", re.compile(r"permission|privilege|\bcapable\b|\bcap_[a-z_]+|access check|bypass|unprivileged")),
     ("integer overflow", re.compile(r"integer overflow|overflow|underflow|wrap ?around|truncat")),
     ("division by zero", re.compile(r"divi(de|sion)[- ]by[- ]zero|div(ide)? by 0|\bdiv0\b|dividing by 0")),
     ("memory leak", re.compile(r"memory leak|memleak|\bleak")),
@@ -158,8 +158,9 @@ def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", 
     where = _where(subsystem)
     kind = bug_class((subject + "\n" + text).lower())
     if category == "security":
-        kind = kind or "memory-safety or robustness bug"
         lead = "User-triggerable" if user_reachable else "Possible"
+        if kind is None:
+            return f"{lead} security-relevant bug in {where}" if user_reachable else f"Security-relevant fix in {where}"
         return f"{lead} {kind} in {where}"
     if category == "enhancement":
         low = subject.lower()

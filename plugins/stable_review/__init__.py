@@ -1,0 +1,93 @@
+"""Stable review: sort every patch of a stable update into security fix / bug fix / enhancement.
+
+Hook implementations only; the work lives in classifier.py (verdicts),
+review.py (series -> entries, Markdown), cves.py (CVE links), store.py
+(tables, errata, scorecard), sections.py (edition and site) and command.py.
+The built-in verdict is `trylast`, so a subsystem-expert plugin that
+implements stable_patch_verdict is asked first and wins when it answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracker import hookimpl
+
+PLUGIN = "stable_review"
+
+
+@hookimpl
+def config_defaults():
+    return {
+        # Checkout of the kernel CVE team's vulns repository (cve/published/<year>/CVE-*.json + .sha1).
+        "vulns_path": None,
+        # Or a JSONL export: one {"cve", "subject", "mainline_fix", "fixed_in"} record per line.
+        "cve_jsonl": None,
+    }
+
+
+@hookimpl
+def register_migrations(register):
+    from .store import migrations
+
+    register(migrations)
+
+
+@hookimpl(trylast=True)
+def stable_patch_verdict(patch, release):
+    from .classifier import classify_patch
+
+    return classify_patch(patch)
+
+
+@hookimpl
+def register_commands(cli):
+    from .command import add_commands
+
+    add_commands(cli)
+
+
+@hookimpl
+def analyze_series(series, db, config):
+    if not series.get("is_stable_review"):
+        return None
+    from .command import review_series
+
+    review_series(db, config, series)
+    return []
+
+
+@hookimpl
+def after_analyze(db, config):
+    from .cves import load_cve_index
+    from .store import relink_cves
+
+    index = load_cve_index(plugin_config(config))
+    if index is not None and db["stable_review_verdicts"].exists():
+        relink_cves(db, index)
+
+
+@hookimpl
+def edition_sections(edition, db, config):
+    from .sections import stable_section
+
+    section = stable_section(edition, db)
+    return [section] if section is not None else []
+
+
+@hookimpl
+def site_pages(db, config):
+    from .sections import stable_pages
+
+    return stable_pages(db)
+
+
+@hookimpl
+def template_dirs():
+    return [str(Path(__file__).with_name("templates"))]
+
+
+def plugin_config(config: dict | None) -> dict:
+    """Return this plugin's config table (defaults when the host gave none)."""
+    table = ((config or {}).get("plugins") or {}).get(PLUGIN)
+    return table if isinstance(table, dict) else {"vulns_path": None, "cve_jsonl": None}

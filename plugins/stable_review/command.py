@@ -1,0 +1,154 @@
+"""`ktrack stable review SOURCE`: review a stored stable update or an mbox holding its review series."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import click
+
+from tracker.errors import KtrackError
+
+from .cves import load_cve_index
+from .review import format_markdown, format_text, review_entries, review_release, shortlog_patches
+from .store import load_review, save_review
+
+VERSION = re.compile(r"^\d+\.\d+(\.\d+){0,2}(-rc\d+)?$")
+
+
+def series_patches(series: dict) -> list[dict]:
+    """Return the patches of a review series; a cover-only review yields its shortlog's subjects."""
+    patches = [p for p in series.get("patches") or [] if (p.get("patch_number") or 0) > 0 or p.get("is_patch")]
+    if patches:
+        return patches
+    cover = series.get("cover") or {}
+    return shortlog_patches(cover.get("body") or "")
+
+
+@lru_cache(maxsize=4)
+def _host_for(disabled: frozenset[str]):
+    from tracker.plugin_host import create_host
+
+    return create_host(disabled=disabled)
+
+
+def verdict_caller(host=None, config: dict | None = None):
+    """Return verdict_for(patch, release) that asks every stable_patch_verdict plugin, first answer wins.
+
+    analyze_series does not receive the host, so one is built (once) from the
+    config's enabled plugins.
+    """
+    if host is None:
+        disabled = frozenset(n for n, t in ((config or {}).get("plugins") or {}).items() if isinstance(t, dict) and t.get("enabled") is False)
+        host = _host_for(disabled)
+    return lambda patch, release: host.call_first("stable_patch_verdict", patch=patch, release=release)
+
+
+def review_series(db, config: dict, series: dict, *, host=None) -> tuple[str, list[dict]]:
+    """Review one stored stable review series; store and return (release, entries)."""
+    from . import plugin_config
+
+    release = series.get("stable_release") or review_release(series.get("subject") or "")
+    if not release:
+        raise KtrackError(f"series {series.get('series_key')} is not a stable review")
+    release = re.sub(r"-rc\d+$", "", release)
+    if "patches" not in series and series.get("series_key"):
+        from tracker.queries import get_series
+
+        series = get_series(db, series["series_key"]) or series
+    entries = review_entries(series_patches(series), release, verdict_for=verdict_caller(host, config))
+    save_review(
+        db, release, entries,
+        series_key=series.get("series_key"), series_date=series.get("date"),
+        cve_index=load_cve_index(plugin_config(config)),
+    )
+    return release, entries
+
+
+def _stored_series(db, release: str) -> dict | None:
+    """Return the newest stored review series of `release` (e.g. "6.12.5" also finds its -rc1 review)."""
+    from tracker.queries import get_series
+
+    rows = list(
+        db.query(
+            "select series_key from series where is_stable_review = 1 and (stable_release = ? or stable_release like ?) "
+            "order by date desc limit 1",
+            [release, release + "-rc%"],
+        )
+    )
+    return get_series(db, rows[0]["series_key"]) if rows else None
+
+
+def _series_from_path(db, path: Path) -> dict:
+    """Import the mail at `path` and return the stable review series it holds."""
+    from tracker.ingest import import_paths
+    from tracker.mail import parse_message
+    from tracker.mailbox_io import iter_path
+
+    releases = []
+    try:
+        for raw, _ in iter_path(path):
+            release = review_release(parse_message(raw).subject)
+            if release and release not in releases:
+                releases.append(release)
+    except KtrackError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise KtrackError(f"cannot read {path}: {exc}") from None
+    if not releases:
+        raise KtrackError(f"{path}: no stable review series found (expected a subject like '[PATCH 6.1 00/93] 6.1.9-stable review')")
+    import_paths(db, [path])
+    series = _stored_series(db, releases[0])
+    if series is None:
+        raise KtrackError(f"{path}: the {releases[0]} review was not stored by the import")
+    return series
+
+
+def add_commands(cli: click.Group) -> None:
+    group = cli.commands.get("stable")
+    if group is None:
+
+        @cli.group(name="stable")
+        def group():
+            """Stable updates: classify the patches of a stable review.
+
+            Example: ktrack stable review 2.6.32.9 --format markdown
+            """
+
+    @group.command(name="review")
+    @click.argument("source")
+    @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+    @click.option("--format", "fmt", type=click.Choice(["markdown", "text"]), default="markdown", show_default=True)
+    @click.pass_obj
+    def review_command(app, source, as_json, fmt):
+        """Sort a stable update's patches into security fixes, bug fixes and enhancements.
+
+        SOURCE is a stable version already stored (2.6.32.9) or a path to an
+        mbox/.eml holding its review series, which is imported on the way.
+        Example: ktrack stable review ../shared/data/stable-reviews/2.6.14.7-review.mbox --json
+        """
+        from tracker.cli import print_json
+
+        path = Path(source).expanduser()
+        db = app.db
+        if path.exists():
+            series = _series_from_path(db, path)
+        elif VERSION.match(source):
+            series = _stored_series(db, re.sub(r"-rc\d+$", "", source))
+        else:
+            raise KtrackError(f"{source}: no such file, and not a stable version (e.g. 6.1.119)")
+        if series is not None:
+            release, entries = review_series(db, app.config, series, host=app.host)
+            entries = load_review(db, release) or entries  # with CVE links as stored
+        else:
+            release = re.sub(r"-rc\d+$", "", source)
+            entries = load_review(db, release)
+            if not entries:
+                raise KtrackError(f"unknown stable version {source}: no review series stored (import its mbox first)")
+        if as_json:
+            print_json({"release": release, "patch_count": len(entries), "patches": entries})
+        elif fmt == "text":
+            click.echo(format_text(release, entries))
+        else:
+            click.echo(format_markdown(release, entries))

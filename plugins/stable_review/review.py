@@ -1,0 +1,206 @@
+"""Turn a stable review series (patch mails, or a cover letter's shortlog) into reviewed entries.
+
+Recognises every subject format the stable team has used, e.g.
+"[patch 00/93] 2.6.32.9-stable review", "[patch 0/6] 2.6.14.7 -stable review",
+"[PATCH 4.19 00/97] 4.19.107-stable review", "[PATCH 6.12 000/172] 6.12.5-rc1 review".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from .classifier import CVE_ID, Verdict, classify_patch, verdict_from
+
+REVIEW_SUBJECT = re.compile(
+    r"\b(\d+\.\d+(?:\.\d+){1,2})(?:-rc\d+)?\s*-?\s*stable\s+review\b"
+    r"|\b(\d+\.\d+(?:\.\d+){1,2})-rc\d+\s+review\b",
+    re.I,
+)
+PATCH_NUMBER = re.compile(r"\[[^\]]*?\b(\d{1,4})/(\d{1,4})\s*\]")
+UPSTREAM = [
+    re.compile(r"\bcommit ([0-9a-f]{12,40}) upstream", re.I),
+    re.compile(r"\[\s*upstream commit ([0-9a-f]{12,40})\s*\]", re.I),
+    re.compile(r"\bupstream commit:? ([0-9a-f]{12,40})\b", re.I),
+    re.compile(r"\bcommit ([0-9a-f]{12,40}) (?:in|from) (?:mainline|linus)", re.I),
+]
+SHORTLOG_START = re.compile(r"^Pseudo-Shortlog of commits:\s*$", re.M)
+VERSION_BUMP = re.compile(r"^Linux \d+\.\d+")
+
+
+def review_release(subject: str) -> str | None:
+    """Return the stable version a review cover announces, e.g. "[PATCH 6.12 000/172] 6.12.5-rc1 review" -> "6.12.5"."""
+    m = REVIEW_SUBJECT.search(subject or "")
+    if not m:
+        return None
+    return m.group(1) or m.group(2)
+
+
+def patch_number(subject: str) -> int | None:
+    """Return N of "[PATCH 4.19 012/97] ..." (None for a subject without one)."""
+    m = PATCH_NUMBER.search(subject or "")
+    return int(m.group(1)) if m else None
+
+
+def upstream_commit(body: str) -> str | None:
+    """Return the upstream SHA a backport names ("commit <sha> upstream." or "[ Upstream commit <sha> ]")."""
+    for rx in UPSTREAM:
+        m = rx.search(body or "")
+        if m:
+            return m.group(1).lower()
+    return None
+
+
+def shortlog_patches(cover_body: str) -> list[dict]:
+    """Read the cover letter's "Pseudo-Shortlog of commits:" into patch dicts (oldest = #1).
+
+    The shortlog lists newest first, each commit as an author line and an
+    indented subject; the "Linux X.Y.Z-rcN" version bump is the last patch of
+    the series and is left out.
+    """
+    m = SHORTLOG_START.search(cover_body or "")
+    if not m:
+        return []
+    entries: list[dict] = []
+    author = None
+    for line in cover_body[m.end():].splitlines():
+        if line.startswith("----") or line.strip().lower().startswith("diffstat"):
+            break
+        if not line.strip():
+            continue
+        if line[:1].isspace():
+            if author is None:
+                if re.match(r"^\s+\S.*\|\s+\d+", line):  # a diffstat line: the shortlog is over
+                    break
+                continue
+            if entries and entries[-1]["author"] == author and entries[-1].get("_open"):
+                entries[-1]["subject"] += " " + line.strip()  # a wrapped subject
+            else:
+                entries.append({"author": author, "subject": line.strip(), "_open": True})
+        else:
+            if entries:
+                entries[-1].pop("_open", None)
+            author = line.strip()
+    patches = []
+    for index, entry in enumerate(reversed(entries), 1):
+        entry.pop("_open", None)
+        if VERSION_BUMP.match(entry["subject"]):
+            continue
+        name, _, email = entry["author"].partition("<")
+        patches.append(
+            {
+                "subject": entry["subject"],
+                "patch_number": index,
+                "author_name": name.strip(),
+                "author_email": email.rstrip(">").strip(),
+                "from_shortlog": True,
+            }
+        )
+    return patches
+
+
+def review_entries(patches: list[dict], release: str, *, verdict_for: Callable[[dict, str], Any] | None = None) -> list[dict]:
+    """Classify each patch; `verdict_for(patch, release)` may pre-empt the built-in classifier."""
+    entries = []
+    for position, patch in enumerate(patches, 1):
+        subject = patch.get("subject") or ""
+        number = patch.get("patch_number") or patch_number(subject) or position
+        commit = patch.get("upstream_commit") or upstream_commit(patch.get("body") or "")
+        named = CVE_ID.findall(subject + "\n" + (patch.get("body") or ""))
+        cves = sorted({c.upper() for c in named} | set(patch.get("cves") or []))
+        patch = {**patch, "upstream_commit": commit, "cves": cves}
+        verdict = verdict_from(verdict_for(patch, release)) if verdict_for else None
+        if verdict is None:
+            verdict = classify_patch(patch)
+        entries.append(entry_dict(number, patch, verdict))
+    entries.sort(key=lambda e: e["number"])
+    return entries
+
+
+def entry_dict(number: int, patch: dict, verdict: Verdict) -> dict:
+    """The JSON shape of one reviewed patch (keys may be added, never renamed)."""
+    from .features import clean_subject
+
+    return {
+        "number": int(number),
+        "subject": clean_subject(patch.get("subject") or ""),
+        "category": verdict.category,
+        "summary": verdict.summary,
+        "subsystem": verdict.subsystem,
+        "score": round(float(verdict.score), 3),
+        "security_score": round(float(verdict.security_score), 4),
+        "evidence": list(verdict.evidence),
+        "upstream_commit": patch.get("upstream_commit"),
+        "cves": list(patch.get("cves") or []),
+        "message_id": patch.get("message_id"),
+        "verdict_by": verdict.by,
+    }
+
+
+SECTION_TITLES = (
+    ("security", "Security-related fixes"),
+    ("bugfix", "Other bug fixes"),
+    ("enhancement", "Enhancements"),
+)
+
+
+def entry_line(entry: dict) -> str:
+    """Return "#N: subject. impact." with CVE ids appended when known."""
+    subject = entry["subject"].rstrip()
+    if not subject.endswith((".", "!", "?")):
+        subject += "."
+    line = f"#{entry['number']}: {subject} {entry['summary']}."
+    if entry.get("cves"):
+        line += " (" + ", ".join(entry["cves"]) + ")"
+    return line
+
+
+def counts_of(entries: list[dict]) -> dict[str, int]:
+    counts = {key: 0 for key, _ in SECTION_TITLES}
+    for e in entries:
+        counts[e["category"]] = counts.get(e["category"], 0) + 1
+    return counts
+
+
+def conclusions(release: str, entries: list[dict]) -> str:
+    """Return the closing paragraph with the counts, as an editor would write it."""
+    c = counts_of(entries)
+    n = len(entries)
+    with_cve = sum(1 for e in entries if e.get("cves"))
+    text = (
+        f"Of the {n} patches in the {release} stable update, {c['security']} look security-related, "
+        f"{c['bugfix']} are other bug fixes and {c['enhancement']} are enhancements "
+        "(new device support, quirks, helpers or performance work)."
+    )
+    if with_cve:
+        text += f" {with_cve} already carry a CVE id."
+    if c["security"]:
+        text += " Users exposed to untrusted local users or networks should take this update."
+    else:
+        text += " Nothing here stands out as urgent for security."
+    return text
+
+
+def format_markdown(release: str, entries: list[dict]) -> str:
+    lines = [f"# Stable review: {release} ({len(entries)} patches)", ""]
+    for key, title in SECTION_TITLES:
+        group = [e for e in entries if e["category"] == key]
+        lines.append(f"## {title} ({len(group)})")
+        lines.append("")
+        lines.extend(f"- {entry_line(e)}" for e in group)
+        if not group:
+            lines.append("None.")
+        lines.append("")
+    lines += ["## Conclusions", "", conclusions(release, entries), ""]
+    return "\n".join(lines)
+
+
+def format_text(release: str, entries: list[dict]) -> str:
+    lines = [f"Stable review: {release} ({len(entries)} patches)", ""]
+    for key, title in SECTION_TITLES:
+        group = [e for e in entries if e["category"] == key]
+        lines.append(f"{title} ({len(group)}):")
+        lines.extend(f"  {entry_line(e)}" for e in group)
+        lines.append("")
+    lines += ["Conclusions:", conclusions(release, entries)]
+    return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""The stable_review tables: one verdict per (release, patch number), CVE errata, the scorecard.
+
+Verdicts are keyed by (release, number), so reviewing the same update again
+updates rows instead of adding them. A CVE that appears for a patch that was
+already reviewed without it becomes an erratum row, dated when it was found.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database, Migrations
+
+from tracker.db import utcnow
+
+from .cves import CveIndex
+
+migrations = Migrations("stable_review")
+
+
+@migrations()
+def m001_verdicts(db):
+    db["stable_review_verdicts"].create(
+        {
+            "release": str,  # "2.6.32.9"
+            "number": int,  # the patch's N in "[PATCH N/M]"
+            "branch": str,  # "2.6.32", "6.1": readers filter on it
+            "series_key": str,
+            "series_date": str,
+            "subject": str,
+            "message_id": str,
+            "upstream_commit": str,
+            "category": str,  # security | bugfix | enhancement
+            "summary": str,
+            "subsystem": str,
+            "score": float,
+            "security_score": float,
+            "evidence_json": str,
+            "verdict_by": str,  # plugin that decided
+            "cves_json": str,  # ["CVE-..."]
+            "cve_match": str,  # "sha" | "subject"
+            "cves_checked_at": str,  # last time a CVE source was consulted
+            "reviewed_at": str,
+            "updated_at": str,
+        },
+        pk=("release", "number"),
+    )
+    db["stable_review_verdicts"].create_index(["series_date"])
+    db["stable_review_errata"].create(
+        {
+            "release": str,
+            "number": int,
+            "cve": str,
+            "subject": str,
+            "upstream_commit": str,
+            "category": str,  # what the review had said
+            "found_at": str,
+        },
+        pk=("release", "number", "cve"),
+    )
+    db["stable_review_errata"].create_index(["found_at"])
+
+
+def branch_of(release: str) -> str:
+    """Return the stable branch of a release: "2.6.32.9" -> "2.6.32", "6.1.119" -> "6.1"."""
+    try:
+        from tracker.versions import branch_of as host_branch_of
+
+        return host_branch_of(release)
+    except Exception:  # noqa: BLE001 - the versions helper may not know every old form
+        parts = release.split(".")
+        return ".".join(parts[:3] if parts[0] == "2" else parts[:2])
+
+
+def save_review(db: Database, release: str, entries: list[dict], *, series_key: str | None = None, series_date: str | None = None,
+                cve_index: CveIndex | None = None) -> list[dict]:
+    """Upsert the verdicts of one review, linking CVEs; return the errata this found."""
+    now = utcnow()
+    errata: list[dict] = []
+    table = db["stable_review_verdicts"]
+    with db.atomic():
+        for entry in entries:
+            existing = _row(db, release, entry["number"])
+            old_cves = json.loads(existing["cves_json"] or "[]") if existing else []
+            cves, how = list(entry.get("cves") or []), None
+            if cve_index is not None:
+                found, how = cve_index.lookup(upstream_commit=entry.get("upstream_commit"), subject=entry["subject"])
+                cves = sorted(set(cves) | set(found))
+            cves = sorted(set(cves) | set(old_cves))
+            entry["cves"] = cves
+            row = {
+                "release": release,
+                "number": entry["number"],
+                "branch": branch_of(release),
+                "series_key": series_key or (existing or {}).get("series_key"),
+                "series_date": series_date or (existing or {}).get("series_date"),
+                "subject": entry["subject"],
+                "message_id": entry.get("message_id"),
+                "upstream_commit": entry.get("upstream_commit"),
+                "category": entry["category"],
+                "summary": entry["summary"],
+                "subsystem": entry["subsystem"],
+                "score": entry["score"],
+                "security_score": entry.get("security_score"),
+                "evidence_json": json.dumps(entry["evidence"]),
+                "verdict_by": entry.get("verdict_by"),
+                "cves_json": json.dumps(cves),
+                "cve_match": how or (existing or {}).get("cve_match"),
+                "cves_checked_at": now if cve_index is not None else (existing or {}).get("cves_checked_at"),
+                "reviewed_at": (existing or {}).get("reviewed_at") or now,
+                "updated_at": now,
+            }
+            table.upsert(row, pk=("release", "number"))
+            if existing:
+                errata.extend(_record_errata(db, existing, set(cves) - set(old_cves), now))
+    return errata
+
+
+def relink_cves(db: Database, cve_index: CveIndex) -> list[dict]:
+    """Look every stored verdict up again; record an erratum for each CVE that is new; return them."""
+    now = utcnow()
+    errata: list[dict] = []
+    with db.atomic():
+        for row in list(db.query("select * from stable_review_verdicts")):
+            old = set(json.loads(row["cves_json"] or "[]"))
+            found, how = cve_index.lookup(upstream_commit=row["upstream_commit"], subject=row["subject"])
+            new = set(found) - old
+            update = {"cves_checked_at": now}
+            if new:
+                update.update({"cves_json": json.dumps(sorted(old | new)), "cve_match": how, "updated_at": now})
+                errata.extend(_record_errata(db, row, new, now))
+            db["stable_review_verdicts"].update((row["release"], row["number"]), update)
+    return errata
+
+
+def _record_errata(db: Database, row: dict, cves: set[str], now: str) -> list[dict]:
+    out = []
+    for cve in sorted(cves):
+        erratum = {
+            "release": row["release"],
+            "number": row["number"],
+            "cve": cve,
+            "subject": row["subject"],
+            "upstream_commit": row["upstream_commit"],
+            "category": row["category"],
+            "found_at": now,
+        }
+        if not list(db.query("select 1 from stable_review_errata where release = ? and number = ? and cve = ?", [row["release"], row["number"], cve])):
+            db["stable_review_errata"].insert(erratum)
+            out.append(erratum)
+    return out
+
+
+def _row(db: Database, release: str, number: int) -> dict | None:
+    rows = list(db.query("select * from stable_review_verdicts where release = ? and number = ?", [release, number]))
+    return rows[0] if rows else None
+
+
+def _entry(row: dict) -> dict:
+    return {
+        "number": row["number"],
+        "subject": row["subject"],
+        "category": row["category"],
+        "summary": row["summary"],
+        "subsystem": row["subsystem"],
+        "score": row["score"],
+        "security_score": row["security_score"],
+        "evidence": json.loads(row["evidence_json"] or "[]"),
+        "upstream_commit": row["upstream_commit"],
+        "cves": json.loads(row["cves_json"] or "[]"),
+        "message_id": row["message_id"],
+        "verdict_by": row["verdict_by"],
+    }
+
+
+def load_review(db: Database, release: str) -> list[dict]:
+    """Return the stored entries of one review, in patch order ([] if never reviewed)."""
+    if not db["stable_review_verdicts"].exists():
+        return []
+    return [_entry(r) for r in db.query("select * from stable_review_verdicts where release = ? order by number", [release])]
+
+
+def list_reviews(db: Database, *, start: str | None = None, end: str | None = None) -> list[dict]:
+    """Return one dict per reviewed release (release, branch, series_date, counts), optionally by series date."""
+    sql = (
+        "select release, branch, max(series_date) as series_date, count(*) as patches, "
+        "sum(category = 'security') as security, sum(category = 'bugfix') as bugfix, "
+        "sum(category = 'enhancement') as enhancement from stable_review_verdicts"
+    )
+    args: list = []
+    if start and end:
+        sql += " where series_date >= ? and series_date < ?"
+        args = [start, end]
+    sql += " group by release order by series_date, release"
+    return list(db.query(sql, args))
+
+
+def errata_between(db: Database, start: str, end: str) -> list[dict]:
+    """Return errata found in [start, end) (ISO dates or timestamps)."""
+    return list(db.query("select * from stable_review_errata where found_at >= ? and found_at < ? order by found_at, release, number", [start, end]))
+
+
+def scorecard(db: Database) -> list[dict]:
+    """Per reviewed update with CVE data: patches, later-CVE'd ones, how many we flagged, false alarms."""
+    rows = []
+    for r in db.query(
+        "select release, branch, max(series_date) as series_date, count(*) as patches, "
+        "sum(cves_json != '[]') as with_cve, "
+        "sum(cves_json != '[]' and category = 'security') as flagged_with_cve, "
+        "sum(cves_json = '[]' and category = 'security') as flagged_without_cve, "
+        "sum(category = 'security') as flagged "
+        "from stable_review_verdicts where cves_checked_at is not null group by release order by series_date, release"
+    ):
+        r["missed"] = r["with_cve"] - r["flagged_with_cve"]
+        r["recall"] = round(r["flagged_with_cve"] / r["with_cve"], 3) if r["with_cve"] else None
+        r["precision"] = round(r["flagged_with_cve"] / r["flagged"], 3) if r["flagged"] else None
+        rows.append(r)
+    return rows
+
+
+def scorecard_totals(rows: list[dict]) -> dict:
+    keys = ("patches", "with_cve", "flagged_with_cve", "flagged_without_cve", "flagged", "missed")
+    totals = {k: sum(r[k] or 0 for r in rows) for k in keys}
+    totals["updates"] = len(rows)
+    totals["recall"] = round(totals["flagged_with_cve"] / totals["with_cve"], 3) if totals["with_cve"] else None
+    totals["precision"] = round(totals["flagged_with_cve"] / totals["flagged"], 3) if totals["flagged"] else None
+    return totals
