@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import datetime, timedelta, timezone
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from tracker import hookimpl
 from tracker.errors import KtrackError
@@ -299,7 +299,7 @@ class LoreQuerySource(Source):
         self.days = days
         self.base = (base_url or BASE_URL).rstrip("/")
         self.interval_seconds = interval_seconds
-        self.url = f"{self.base}/{inbox}/?q={quote(self.full_query, safe=':.')}&x=A"
+        self.url = f"{self.base}/{inbox}/?{urlencode({'q': self.full_query, 'x': 'A'}, quote_via=quote, safe=':.')}"
 
     @property
     def full_query(self) -> str:
@@ -309,9 +309,9 @@ class LoreQuerySource(Source):
         base = self.base
         if self.base == BASE_URL:  # follow the configured lore mirror unless given one explicitly
             base = (ctx.config.get("plugins", {}).get("lore", {}).get("base_url") or BASE_URL).rstrip("/")
-        url = f"{base}/{self.inbox}/"
-        response = ctx.http.get(url, params={"q": self.full_query, "x": "A"}, expect="feed", conditional=False)
-        entries, _ = read_feed_entries(f"{url}?q={self.full_query}&x=A", response.content)
-        failed = fetch_threads(ctx, base, self.inbox, entries)
-        if failed:
-            ctx.state["missing"] = sorted(set(ctx.state.get("missing", [])) | set(failed))
+        url = f"{base}/{self.inbox}/?{urlencode({'q': self.full_query, 'x': 'A'}, quote_via=quote, safe=':.')}"
+        response = ctx.http.get(url, expect="feed")  # conditional: an unchanged result costs nothing
+        missing = [{"message_id": m, "date": "", "in_reply_to": None} for m in ctx.state.get("missing", [])]
+        entries = [] if response.not_modified else read_feed_entries(url, response.content)[0]
+        failed = fetch_threads(ctx, base, self.inbox, missing + entries)
+        ctx.state["missing"] = sorted(set(failed))
