@@ -60,6 +60,7 @@ def _segments_match(pattern: str, path: str) -> float | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def path_category(path: str) -> tuple[str, float] | None:
     """Return (slug, depth) of the most specific path-map pattern for `path`, or None.
 
@@ -127,14 +128,22 @@ LEADING_BRACKETS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
 
 
 def _strip_subject(subject: str) -> tuple[str, list[str]]:
-    """Return the subject without leading [..] groups and the words found in them."""
-    tags = []
-    m = LEADING_BRACKETS.match(subject)
-    if m:
-        tags = re.findall(r"[^\s\[\]]+", m.group(0).lower())
-        subject = subject[m.end():]
-    subject = re.sub(r'^(re:\s*|fwd?:\s*|revert\s*")+', "", subject.strip(), flags=re.I)
-    return subject, tags
+    """Return the subject without "Re:" and leading [..] groups, and the words found in them.
+
+    E.g. 'Re: [PATCH net-next v2] tcp: x' -> ('tcp: x', ['patch', 'net-next', 'v2']).
+    """
+    tags: list[str] = []
+    subject = (subject or "").strip()
+    while True:
+        before = subject
+        subject = re.sub(r'^(re|fwd?|aw|sv)\s*:\s*', "", subject, flags=re.I)
+        m = LEADING_BRACKETS.match(subject)
+        if m:
+            tags += re.findall(r"[^\s\[\]]+", m.group(0).lower())
+            subject = subject[m.end():]
+        subject = re.sub(r'^revert\s*"', "", subject.strip(), flags=re.I)
+        if subject == before:
+            return subject, tags
 
 
 def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
@@ -143,12 +152,13 @@ def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
     tags += [str(p).lower() for p in prefixes]
     if ":" in subject:
         head = subject.split(":", 1)[0].strip().lower()
-        if head and " " not in head.strip():
-            first = re.split(r"[/,]", head)[0].strip()
-            slug = _table()["subjects"].get(first)
+        first = re.split(r"[/,\s]", head)[0].strip()
+        if first and head.count(" ") <= 2:  # "bpf, sockmap" yes; "Fix the bug in x" no
+            subjects = _table()["subjects"]
+            slug = subjects.get(first) or subjects.get(first.rstrip("0123456789"))  # futex2, ext2
             if slug:
                 return slug
-            mapped = path_category(head.rstrip("/") + "/x")
+            mapped = path_category(head.split()[0].rstrip("/,") + "/x")
             if mapped:
                 return mapped[0]
     for tag in tags:
@@ -174,7 +184,7 @@ def vote(files: Iterable[str], maintainers: Maintainers | None = None) -> tuple[
     (documentation, selftests, MAINTAINERS) and other files are present; a
     tie goes to the earlier category in display order.
     """
-    paths = [normalize_path(f) for f in files if f and f != "/dev/null"]
+    paths = [normalize_path(f) for f in files or () if f and f != "/dev/null"]
     only_support = all(_is_support(p) for p in paths)
     weights: dict[str, float] = defaultdict(float)
     for path in paths:
@@ -316,7 +326,7 @@ def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
     items = []
     for row in rows:
         series = dict(row)
-        if not series.get("files") and not series.get("patches"):
+        if not series.get("files"):  # list_series' short "patches" carry no files
             series["files"] = files.get(row["series_key"], [])
         _, slug = categorize_series(series, maintainers)
         items.append(series_item(series, slug))

@@ -1,0 +1,291 @@
+"""The categories plugin: path map, MAINTAINERS refinement, subject fallback, the edition section."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tracker.edition import edition_for
+from tracker.errors import KtrackError
+from tracker.plugins import categories as cat
+from tracker.plugins.categories_maintainers import load_maintainers, parse_maintainers, pattern_depth
+
+DATA = Path(__file__).parent / "data"
+WEEK_MBOX = DATA / "linux-api-2021-09-12-13.mbox"
+MAINTAINERS = DATA / "MAINTAINERS.excerpt"
+
+
+@pytest.fixture(scope="module")
+def cna_records(shared_data):
+    """Real fixes with their files: the kernel CNA's CVE records, keyed by CVE id."""
+    path = shared_data / "stable-labels" / "kernel-cna-cve-fixes.jsonl"
+    return {r["cve"]: r for r in map(json.loads, path.open())}
+
+
+@pytest.fixture(scope="module")
+def maintainers():
+    return load_maintainers(MAINTAINERS)
+
+
+@pytest.mark.parametrize(
+    "cve, slug",
+    [
+        ("CVE-2019-25160", "networking"),  # net/ipv4/cipso_ipv4.c, net/netlabel/
+        ("CVE-2019-25162", "device-drivers"),  # drivers/i2c/i2c-core-base.c
+        ("CVE-2021-46942", "filesystems"),  # fs/io_uring.c
+        ("CVE-2021-46977", "virtualization"),  # arch/x86/kvm/ + asm/kvm_host.h beat arch/x86
+        ("CVE-2021-4440", "architecture"),  # arch/x86/entry/, arch/x86/include/asm/
+        ("CVE-2021-46937", "memory-management"),  # mm/damon/dbgfs.c
+        ("CVE-2021-47218", "security"),  # security/selinux/ss/hashtab.c
+        ("CVE-2021-46939", "development-tools"),  # kernel/trace/ is more specific than kernel/
+        ("CVE-2021-46993", "core-kernel"),  # kernel/sched/core.c
+        ("CVE-2023-53397", "build-system"),  # scripts/mod/modpost.c
+        ("CVE-2021-46967", "virtualization"),  # drivers/vhost/ is more specific than drivers/
+    ],
+)
+def test_categorize_real_fix_by_its_files(cna_records, cve, slug):
+    record = cna_records[cve]
+    name, got = cat.categorize("no prefix here", record["files"])
+    assert got == slug, (cve, record["files"])
+    assert name == cat.category_name(slug)
+
+
+def test_categorize_real_fixes_rarely_fall_to_miscellaneous(cna_records):
+    slugs = [cat.categorize(r["subject"], r["files"])[1] for r in cna_records.values()]
+    misc = slugs.count("miscellaneous")
+    assert misc / len(slugs) < 0.01
+    assert len(set(slugs)) >= 10  # the map spreads real fixes over the categories
+
+
+def test_vote_docs_and_selftests_weigh_less_than_code():
+    files = ["Documentation/mm/a.rst", "Documentation/mm/b.rst", "Documentation/mm/c.rst", "mm/slub.c"]
+    assert cat.vote(files)[0] == "memory-management"
+    assert cat.vote(["Documentation/admin-guide/sysctl/vm.rst"])[0] == "documentation"
+    assert cat.vote(["tools/testing/selftests/net/udpgso.sh", "net/ipv4/udp.c"])[0] == "networking"
+
+
+def test_normalize_path_strips_diff_prefixes():
+    assert cat.categorize("x", ["b/mm/slub.c", "a/mm/slub.c", "/dev/null"])[1] == "memory-management"
+
+
+@pytest.mark.parametrize(
+    "subject, slug",
+    [
+        ("net: dsa: fix a leak", "networking"),
+        ("mm/hugetlb: fix a race", "memory-management"),
+        ("x86/sev: Check for MWAITX", "architecture"),
+        ("ext4: fix error handling", "filesystems"),
+        ("Documentation: fix a typo", "documentation"),
+        ("KVM: x86: Drop a stale comment", "virtualization"),
+        ("drm/i915: Fix a leak", "device-drivers"),
+        ("selftests/bpf: Add a test", "development-tools"),
+        ("bpf, sockmap: Fix a leak", "core-kernel"),
+        ("[PATCH net-next v2 3/7] fix the thing", "networking"),
+        ("Re: [PATCH v3 2/6] futex2: Implement vectorized wait", "core-kernel"),
+        ("Fix the thing in the other thing: really", "miscellaneous"),
+    ],
+)
+def test_categorize_without_diff_uses_subject_prefix(subject, slug):
+    assert cat.categorize(subject, [])[1] == slug
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Linux 6.8-rc3",
+        "Linux 6.1.70",
+        "[PATCH 6.12 000/172] 6.12.5-rc1 review",
+        "[PATCH 4.19 00/97] 4.19.107-stable review",
+        "[patch 0/6] 2.6.14.7 -stable review",
+        "[ANNOUNCE] v6.6-rt15",
+        "linux-next: Tree for Feb 21",
+    ],
+)
+def test_categorize_tree_announcements_are_kernel_trees(subject):
+    # files must not matter: a stable review cover carries a diffstat of everything
+    assert cat.categorize(subject, ["drivers/gpu/drm/drm_gem.c"])[1] == "kernel-trees"
+
+
+def test_categorize_stable_review_flag_wins_over_files():
+    assert cat.categorize("some backport", ["mm/slub.c"], is_stable_review=True)[1] == "kernel-trees"
+
+
+def test_categorize_bug_reports_without_diff():
+    assert cat.categorize("[syzbot] KASAN: use-after-free Read in io_wq_worker", [])[1] == "benchmarks-bugs"
+    assert cat.categorize("Re: [REGRESSION] 6.1.70: suspend hangs", [])[1] == "benchmarks-bugs"
+    # a fix that mentions a regression still goes by its files
+    assert cat.categorize("regression: fix tcp", ["net/ipv4/tcp.c"])[1] == "networking"
+
+
+def test_categories_have_stable_unique_slugs():
+    pairs = cat.categories()
+    assert len(pairs) == 14
+    assert len({slug for slug, _ in pairs}) == 14
+    assert dict(pairs)["networking"] == "Networking"
+    assert dict(pairs)["filesystems"] == "Filesystems and block I/O"
+    table = cat._table()
+    assert set(table["paths"].values()) | set(table["subjects"].values()) <= {s for s, _ in pairs}
+
+
+def test_parse_maintainers_reads_entries_and_skips_preamble():
+    entries = parse_maintainers(MAINTAINERS.read_text())
+    names = [e.name for e in entries]
+    assert names[0] == "FUTEX SUBSYSTEM"  # the preamble's indented "M:"/"F:" examples are not entries
+    assert "THE REST" in names and len(names) == 11
+    intel = next(e for e in entries if e.name == "INTEL ETHERNET DRIVERS")
+    assert intel.lists == ["intel-wired-lan@lists.osuosl.org"]  # "(moderated ...)" dropped
+    net = next(e for e in entries if e.name == "NETWORKING [GENERAL]")
+    assert "net/" in net.files and net.excludes == ["net/bluetooth/"]
+    assert next(e for e in entries if e.name.startswith("TEGRA")).regexes == ["[^a-z]tegra"]
+
+
+@pytest.mark.parametrize(
+    "pattern, path, depth",
+    [
+        ("drivers/net/", "drivers/net/tun.c", 2),
+        ("drivers/net/", "drivers/net/ethernet/intel/e1000e/netdev.c", 2),
+        ("drivers/net/*", "drivers/net/tun.c", 3),
+        ("drivers/net/*", "drivers/net/ethernet/x.c", None),  # "all files in drivers/net, but not below"
+        ("*/net/*", "include/net/sock.h", 3),
+        ("Documentation/locking/*futex*", "Documentation/locking/robust-futexes.rst", 3),
+        ("net/ipv4/esp4*", "net/ipv4/esp4_offload.c", 3),
+        ("tools/testing/selftests/x86", "tools/testing/selftests/x86/ldt_gdt.c", 4),  # a directory without "/"
+        ("fs/io_uring.c", "fs/io_uring.c", 2),
+        ("fs/io_uring.c", "fs/io-wq.c", None),
+    ],
+)
+def test_pattern_depth_follows_get_maintainer(pattern, path, depth):
+    assert pattern_depth(pattern, path) == depth
+
+
+def test_maintainers_lookup_most_specific_exclusions_and_regex(maintainers):
+    entry, _ = maintainers.lookup("drivers/net/ethernet/intel/e1000e/netdev.c")
+    assert entry.name == "INTEL ETHERNET DRIVERS"
+    assert maintainers.lookup("net/xfrm/xfrm_policy.c")[0].name == "XFRM"  # deeper than NETWORKING's net/
+    assert maintainers.lookup("net/bluetooth/hci_core.c") is None  # X: net/bluetooth/, and THE REST is ignored
+    assert maintainers.lookup("include/soc/tegra/fuse.h")[0].name == "TEGRA ARCHITECTURE SUPPORT"  # N:
+    assert maintainers.lookup("drivers/gpu/drm/integrator.c") is None  # [^a-z]tegra
+    assert maintainers.lookup("README") is None
+
+
+def test_maintainers_refine_files_the_path_map_misses(maintainers):
+    # include/uapi/linux/xfrm.h is not in the path map; MAINTAINERS says XFRM (netdev@).
+    assert cat.file_category("include/uapi/linux/xfrm.h") is None
+    assert cat.file_category("include/uapi/linux/xfrm.h", maintainers) == ("networking", "MAINTAINERS: XFRM")
+    # A futex selftest is a development tool by path, core kernel by its MAINTAINERS entry.
+    path = "tools/testing/selftests/futex/functional/futex_waitv.c"
+    assert cat.file_category(path)[0] == "development-tools"
+    assert cat.file_category(path, maintainers)[0] == "core-kernel"
+    # A driver entry keeps a network driver under device drivers.
+    assert cat.file_category("drivers/net/ethernet/intel/e1000e/netdev.c", maintainers)[0] == "device-drivers"
+    # A weak N: regex does not override the path map's drivers/.
+    assert cat.file_category("drivers/gpu/drm/tegra/dc.c", maintainers)[0] == "device-drivers"
+
+
+def test_categorize_real_xfrm_patch_changes_with_maintainers(maintainers):
+    # [PATCH v2] include/uapi/linux/xfrm.h: Fix XFRM_MSG_MAPPING ABI breakage (linux-api, 12 Sep 2021)
+    files = ["include/uapi/linux/xfrm.h", "security/selinux/nlmsgtab.c"]
+    subject = "include/uapi/linux/xfrm.h: Fix XFRM_MSG_MAPPING ABI breakage"
+    assert cat.categorize(subject, files)[1] == "security"
+    assert cat.categorize(subject, files, maintainers=maintainers)[1] == "networking"
+
+
+def test_load_maintainers_errors_are_one_line(tmp_path):
+    with pytest.raises(KtrackError, match="cannot read MAINTAINERS file"):
+        load_maintainers(tmp_path / "missing")
+    (tmp_path / "empty").write_text("just text\n\nmore text\n")
+    with pytest.raises(KtrackError, match="has no MAINTAINERS entries"):
+        load_maintainers(tmp_path / "empty")
+
+
+def test_series_category_hook_reads_files_from_patches(app):
+    series = {
+        "subject": "io-wq: expose IO_WQ_ACCT_* enumeration items to UAPI",
+        "prefixes_json": '["PATCH", "v2"]',
+        "patches": [{"files": ["fs/io-wq.c", "include/uapi/linux/io_uring.h"]}],
+    }
+    assert app.host.call_first("series_category", series=series) == "filesystems"
+    assert app.host.call_first("series_category", series={"subject": "net: x", "files_json": None}) == "networking"
+
+
+def test_series_category_hook_can_be_pre_empted(app):
+    from tracker import hookimpl
+
+    class Mine:
+        @hookimpl
+        def series_category(self, series):
+            return "benchmarks-bugs" if "bench" in series["subject"] else None
+
+    app.host.pm.register(Mine(), name="mine")
+    assert app.host.call_first("series_category", series={"subject": "bench: mm", "files": ["mm/a.c"]}) == "benchmarks-bugs"
+    assert app.host.call_first("series_category", series={"subject": "x", "files": ["mm/a.c"]}) == "memory-management"
+
+
+def test_lore_link_quotes_the_message_id():
+    assert cat.lore_link("<20210913104101.GA29616@asgard.redhat.com>") == (
+        "https://lore.kernel.org/r/20210913104101.GA29616@asgard.redhat.com"
+    )
+    assert cat.lore_link("a/b c%d@x") == "https://lore.kernel.org/r/a%2Fb%20c%25d@x"
+
+
+def test_series_item_text_and_fields():
+    item = cat.series_item(
+        {"series_key": "<k@x>", "subject": "futex2: Add wait on multiple futexes syscall", "version": 3,
+         "total": 6, "author_name": "André Almeida", "date": "2021-09-13T17:52:43+00:00"},
+        "core-kernel",
+    )
+    assert item["text"] == "André Almeida: futex2: Add wait on multiple futexes syscall (v3, 6 patches)"
+    assert item["link"] == "https://lore.kernel.org/r/k@x"
+    assert (item["category"], item["category_name"], item["version"], item["patch_count"]) == (
+        "core-kernel", "Core kernel code", 3, 6)
+    single = cat.series_item({"series_key": "k", "subject": "s", "version": 1, "total": 1, "author_email": "a@b"}, "documentation")
+    assert single["text"] == "a@b: s (1 patch)"
+
+
+def _patches_section(app, week):
+    sections = [s for result in app.host.call("edition_sections", edition=edition_for(week), db=app.db, config=app.config)
+                for s in result]
+    return next((s for s in sections if s.key == "patches"), None)
+
+
+def test_patches_section_groups_a_real_week_by_category(app):
+    from tracker.testing import import_mbox
+
+    import_mbox(app, WEEK_MBOX)
+    section = _patches_section(app, "2021-W37")
+    assert section.title == "Patches and updates" and section.order == 90
+    got = [(i["category"], i["subject"][:24], i["version"]) for i in section.items]
+    # futex2 v3 (cover + 6 patches, Monday 13 Sep) and io-wq v2 and v3; v1 and xfrm were on Sunday (W36).
+    assert got == [
+        ("core-kernel", "futex2: Add wait on mult", 3),
+        ("filesystems", "io-wq: expose IO_WQ_ACCT", 2),
+        ("filesystems", "io-wq: provide IO_WQ_* c", 3),
+    ]
+    futex = section.items[0]
+    assert futex["patch_count"] == 6 and futex["text"].endswith("(v3, 6 patches)")
+    assert futex["link"].startswith("https://lore.kernel.org/r/")
+    assert json.dumps(section.items)  # plain data all the way
+
+
+def test_patches_section_uses_configured_maintainers(app, tmp_path):
+    from tracker.testing import import_mbox
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[plugins.categories]\nmaintainers = "{MAINTAINERS}"\n')
+    app.config_path = config_file
+    import_mbox(app, WEEK_MBOX)
+    without = {i["subject"][:8]: i["category"] for i in _patches_section_no_maint(app)}
+    with_maint = {i["subject"][:8]: i["category"] for i in _patches_section(app, "2021-W36").items}
+    assert without["include/"] == "security"
+    assert with_maint["include/"] == "networking"
+
+
+def _patches_section_no_maint(app):
+    config = {**app.config, "plugins": {**app.config["plugins"], "categories": {"maintainers": ""}}}
+    return cat.patches_section_items(app.db, edition_for("2021-W36"), config)
+
+
+def test_patches_section_empty_week_adds_nothing(app):
+    assert _patches_section(app, "2021-W30") is None
