@@ -104,21 +104,28 @@ def read_feed_entries(url: str, content: bytes) -> tuple[list[dict], str | None]
     return entries, list_id
 
 
-def mbox_messages(content: bytes, origin: str) -> list[tuple[bytes, str]]:
-    """Split mbox (or mbox.gz, or one bare message) bytes into (raw, where) pairs."""
+def mbox_messages(content: bytes, origin: str) -> tuple[list[tuple[bytes, str]], str | None]:
+    """Split mbox (or mbox.gz, or one bare message) bytes into (raw, where) pairs, plus an error line.
+
+    A download cut short (truncated gzip) still yields the messages before the
+    break; the error line says what was lost so the caller can retry it.
+    """
     from tracker.mailbox_io import iter_mbox
 
+    raws: list[tuple[bytes, str]] = []
     if not content.strip():
-        return []
+        return raws, None
     fd, path = tempfile.mkstemp(suffix=".mbox")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content)
-        return [(raw, f"{origin}{where[where.rfind(':'):]}") for raw, where in iter_mbox(path)]
+        for raw, where in iter_mbox(path):
+            raws.append((raw, f"{origin}{where[where.rfind(':'):]}"))
     except KtrackError as exc:
-        raise KtrackError(f"{origin}: {exc.message.split(': ', 1)[-1]}") from None
+        return raws, f"{origin}: {exc.message.split(': ', 1)[-1]}"
     finally:
         os.unlink(path)
+    return raws, None
 
 
 def store_messages(ctx, raws, *, list_id: str | None, origin: str):
@@ -141,8 +148,9 @@ def fetch_threads(ctx, base: str, inbox: str, entries: list[dict], *, list_id=No
     for entry in sorted(entries, key=lambda e: e["date"]):
         if is_stored(ctx.db, entry["message_id"]):
             continue
-        root = entry["message_id"]
-        while in_feed.get(root, {}).get("in_reply_to") in in_feed:  # one download per thread in the feed
+        root, path = entry["message_id"], set()
+        while in_feed.get(root, {}).get("in_reply_to") in in_feed and root not in path:  # one download per thread
+            path.add(root)
             root = in_feed[root]["in_reply_to"]
         if root in roots_done and whole_thread:
             continue
@@ -151,13 +159,16 @@ def fetch_threads(ctx, base: str, inbox: str, entries: list[dict], *, list_id=No
         url = msgid_url(base, inbox, entry["message_id"], suffix)
         try:
             response = ctx.http.get(url, expect="mbox", conditional=False)
-            raws = mbox_messages(response.content, url)
         except (FetchError, KtrackError) as exc:
             failures.append(entry["message_id"])
             ctx.warn(f"could not fetch {url}: {exc.message}")
             continue
+        raws, error = mbox_messages(response.content, url)
         ctx.progress(f"{url}: {len(raws)} messages")
         store_messages(ctx, raws, list_id=list_id, origin=url)
+        if error:
+            failures.append(entry["message_id"])
+            ctx.warn(error)
     return failures
 
 
@@ -236,7 +247,10 @@ class LoreListSource(Source):
         url = f"{self.base}/{self.list_name}/"
         response = ctx.http.post(url, params={"q": query, "x": "m"}, data={"x": "m"}, expect="mbox")
         origin = f"{url}?q={query}&x=m"
-        raws = mbox_messages(response.content, origin)
+        raws, error = mbox_messages(response.content, origin)
+        if error:  # keep what arrived; the window stays a gap and is asked again next run
+            store_messages(ctx, raws, list_id=list_id, origin=origin)
+            raise KtrackError(error)
         cap = int(self.table["query_cap"])
         if len(raws) >= cap:
             # rt: has one-second resolution: a window that cannot be halved any more is reported.

@@ -231,3 +231,32 @@ def test_lore_git_backfill_missing_dir_is_error_on_source(app, tmp_path, lore):
     [result] = run_sources(app, ["lore:linux-api"])
     assert result.ok and any("no public-inbox git epochs" in w for w in result.warnings)
     assert "no public-inbox git epochs" in app.db["sources"].get("lore:linux-api")["last_error"]
+
+
+def test_lore_truncated_thread_mbox_keeps_good_messages_and_retries(app, tmp_path, httpserver, mails):
+    fake = FakeLore(mails, httpserver.url_for("").rstrip("/"), arrived=30)
+    original = fake.handle
+    cut = {"on": True}
+
+    def handle(request):
+        response = original(request)
+        if cut["on"] and request.path.endswith("/t.mbox.gz"):
+            data = response.get_data()
+            full = __import__("gzip").decompress(data)
+            if full.count(b"\nFrom mboxrd@z") >= 1:  # a thread of 2+: cut inside the last message
+                from werkzeug import Response
+
+                return Response(data[: len(data) - 40], content_type="application/gzip")
+        return response
+
+    httpserver.expect_request(re.compile("/linux-api/.*")).respond_with_handler(handle)
+    configure(app, tmp_path, lore_config(fake))
+    [result] = run_sources(app, ["lore:linux-api"])
+    assert result.ok and any("truncated gzip" in w for w in result.warnings), result.warnings
+    state = json.loads(app.db["sources"].get("lore:linux-api")["state_json"])
+    assert state["missing"]
+    cut["on"] = False
+    [result] = run_sources(app, ["lore:linux-api"], force=True)
+    assert result.ok and not result.warnings
+    assert {m.message_id for m in mails[5:30]} <= stored_ids(app.db)
+    assert json.loads(app.db["sources"].get("lore:linux-api")["state_json"])["missing"] == []
