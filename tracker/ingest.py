@@ -11,6 +11,7 @@ uninterrupted run stores.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -20,7 +21,7 @@ from .mailbox_io import MailboxReadError, iter_path
 from .series import Threader, message_role
 from .subjects import parse_subject
 
-BATCH_SIZE = 1000
+BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
 MAX_WARNINGS = 1000  # keep a huge broken archive from filling memory with lines
 
 _COLUMNS = (
