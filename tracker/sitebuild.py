@@ -364,7 +364,7 @@ def run_pagefind(site_dir: Path) -> None:
         raise KtrackError(f"pagefind failed on {site_dir}: {' '.join(last)}")
 
 
-def collect_site(app) -> tuple[list[RenderJob], list[str]]:
+def collect_site(app, *, search: bool = True) -> tuple[list[RenderJob], list[str]]:
     """Assemble every edition and plugin page from the database into render jobs."""
     from .edition import assemble_edition, edition_weekday, edition_weeks
 
@@ -375,7 +375,8 @@ def collect_site(app) -> tuple[list[RenderJob], list[str]]:
     for result in app.host.call("site_pages", db=app.db, config=app.config):
         pages.extend(result if isinstance(result, (list, tuple)) else [result])
     skipped: list[str] = []
-    jobs = site_jobs(editions, pages, site={"title": site_config.get("title") or "kernel-tracker"}, skipped=skipped)
+    site = {"title": site_config.get("title") or "kernel-tracker", "search": search}
+    jobs = site_jobs(editions, pages, site=site, skipped=skipped)
     return jobs, skipped
 
 
@@ -388,7 +389,7 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     base_url = site_config.get("base_url") if base_url is None else base_url
     if base_url and not base_url.endswith("/"):
         base_url += "/"
-    jobs, skipped = collect_site(app)
+    jobs, skipped = collect_site(app, search=search)
     dirs = template_search_path(
         template_dir=template_dir or site_config.get("template_dir"),
         plugin_dirs=app.host.call("template_dirs"),
