@@ -62,7 +62,7 @@ class CveIndex:
 
 def read_jsonl(path: str | Path, index: CveIndex | None = None) -> CveIndex:
     """Add the records of a CNA JSONL export to `index` (a new one by default)."""
-    index = index or CveIndex()
+    index = CveIndex() if index is None else index
     path = Path(path).expanduser()
     try:
         with open(path, encoding="utf-8") as fh:
@@ -106,7 +106,7 @@ def _record_shas(record: dict) -> list[str]:
 
 def read_vulns_tree(root: str | Path, index: CveIndex | None = None) -> CveIndex:
     """Add every published CVE of a `vulns` checkout (cve/published/<year>/CVE-*.json + .sha1)."""
-    index = index or CveIndex()
+    index = CveIndex() if index is None else index
     root = Path(root).expanduser()
     published = root / "cve" / "published"
     if not published.is_dir():
