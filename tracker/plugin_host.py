@@ -29,6 +29,7 @@ BUILTIN_PLUGINS = (
     "announcements",
     "categories",
     "syscalls",
+    "sysctls",
     "release_status",
     "stable_review",
     "weekly",

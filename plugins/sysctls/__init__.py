@@ -1,0 +1,243 @@
+"""Sysctl knobs: find them in patch diffs and documentation, follow them, diff documentation snapshots.
+
+detect.py reads ctl_table entries in C diffs, docs.py the sysctl documentation
+(in diffs and in whole trees), tracking.py turns findings into one record per knob.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlite_utils import Migrations
+
+from tracker import hookimpl
+
+from .detect import find_knob_changes
+from .docs import doc_changes_in_diff, docs_diff
+from .tracking import PLUGIN, build_records, proc_path, safe_name, save_records
+
+migrations = Migrations("sysctls")
+
+
+@migrations()
+def m001_sysctls(db):
+    db["sysctls"].create(
+        {
+            "name": str,  # dotted, e.g. net.ipv4.ip_local_reserved_ports
+            "path": str,
+            "change": str,  # added | removed | changed (the latest change seen)
+            "status": str,  # proposed | merged
+            "mode": str,
+            "handler": str,
+            "doc": str,
+            "default_value": str,
+            "merged_in": str,
+            "first_seen_json": str,
+            "series_json": str,
+            "last_activity": str,
+            "updated_at": str,
+        },
+        pk="name",
+    )
+
+
+@hookimpl
+def register_migrations(register):
+    register(migrations)
+
+
+@hookimpl
+def config_defaults():
+    return {"lore_queries": ["dfb:.procname"], "lore_days": 14}
+
+
+@hookimpl
+def register_sources(register, config):
+    settings = config.get("plugins", {}).get(PLUGIN) or {}
+    if not settings.get("lore_queries"):
+        return
+    try:
+        from tracker.plugins.lore import LoreQuerySource
+    except ImportError:  # the lore plugin is not installed or disabled
+        return
+    for query in settings["lore_queries"]:
+        register(LoreQuerySource(f"lore-query:sysctls:{query}", query, days=settings.get("lore_days", 14)))
+
+
+def knob_changes(diffs: list[str]) -> list[dict]:
+    """Return one dict per knob a set of diffs (one patch series) adds, removes or changes.
+
+    Code and documentation are joined by name, or by the last name component when
+    the documentation hunk did not show which /proc/sys directory it is in.
+    """
+    code = find_knob_changes("\n".join(diffs))
+    docs = [d for diff in diffs for d in doc_changes_in_diff(diff)]
+    out: dict[str, dict] = {}
+    for c in code:
+        out[c.name] = {
+            "name": c.name, "path": proc_path(c.name), "change": c.change, "file": c.file,
+            "mode": c.attrs.get("mode"), "handler": c.attrs.get("proc_handler"),
+            "extra1": c.attrs.get("extra1"), "extra2": c.attrs.get("extra2"), "maxlen": c.attrs.get("maxlen"),
+            "ctl_name": c.attrs.get("ctl_name"), "changes": c.changes, "doc": None, "default": None, "evidence": [c.line],
+        }
+    by_leaf: dict[str, list[str]] = {}
+    for name in out:
+        by_leaf.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+    for d in docs:
+        name = d["name"]
+        if name not in out and len(by_leaf.get(d["leaf"], [])) == 1:
+            name = by_leaf[d["leaf"]][0]
+        rec = out.get(name)
+        if rec is None:
+            # Documentation alone: the knob already exists (or goes); only its text changes.
+            rec = out[name] = {
+                "name": name, "path": proc_path(name), "change": "removed" if d["change"] == "removed" else "changed",
+                "file": d["file"], "mode": None, "handler": None, "extra1": None, "extra2": None, "maxlen": None,
+                "ctl_name": None, "changes": {"doc": [None if d["change"] == "added" else "old", "removed" if d["change"] == "removed" else "new"]},
+                "doc": None, "default": None, "evidence": [],
+            }
+        if d["change"] != "removed":
+            rec["doc"] = d["description"]
+            rec["default"] = d["default"]
+            if d["change"] == "changed" and d.get("old_default") != d["default"]:
+                rec["changes"]["default"] = [d.get("old_default"), d["default"]]
+        rec["evidence"].append(f"{d['file']}: {d['name']} ({d['change']})")
+    return sorted(out.values(), key=lambda r: r["name"])
+
+
+def _patches(series: dict) -> list[dict]:
+    patches = [p for p in (series.get("patches") or []) if p.get("diff")]
+    if not patches and series.get("diff"):
+        patches = [series]
+    return sorted(patches, key=lambda p: (p.get("patch_number") or 0, p.get("date") or ""))
+
+
+def sysctl_findings(series: dict) -> list:
+    """Return the Findings for one series dict: one per knob it adds, removes or changes."""
+    from tracker.findings import Finding
+
+    if series.get("is_stable_review"):
+        return []
+    patches = _patches(series)
+    if not patches:
+        return []
+    subject = series.get("subject") or ""
+    merged_change = "GIT PULL" in subject.upper() or any(p.get("upstream_commit") for p in patches)
+    findings = []
+    for knob in knob_changes([p["diff"] for p in patches]):
+        leaf = knob["name"].rsplit(".", 1)[-1]
+        patch = next((p for p in patches if leaf in p["diff"]), patches[0])
+        evidence = knob.pop("evidence")
+        data = {
+            **knob,
+            "subject": patch.get("subject") or subject,
+            "series_subject": subject,
+            "version": series.get("version"),
+            "lineage": series.get("lineage"),
+            "author_name": patch.get("author_name") or series.get("author_name"),
+            "author_email": patch.get("author_email") or series.get("author_email"),
+            "list_id": series.get("list_id"),
+            "merged_change": merged_change,
+        }
+        findings.append(Finding(kind="sysctl", key=f"{knob['name']}@{series.get('series_key')}", data=data, evidence=evidence,
+                                series_key=series.get("series_key"), message_id=patch.get("message_id"), date=patch.get("date") or series.get("date")))
+    return findings
+
+
+@hookimpl
+def analyze_series(series):
+    return sysctl_findings(series)
+
+
+@hookimpl
+def after_analyze(db):
+    save_records(db, build_records(db))
+
+
+def _print_docs_diff(result: dict, as_json: bool) -> None:
+    from tracker.cli import print_json
+
+    if as_json:
+        print_json(result)
+        return
+    for kind in ("added", "removed", "redocumented"):
+        click.echo(f"{kind} ({len(result[kind])}):")
+        for k in result[kind]:
+            default = f" [default: {k['default']}]" if k.get("default") else ""
+            click.echo(f"  {k['name']}{default}")
+
+
+@hookimpl
+def register_commands(cli):
+    from tracker.cli import print_json
+
+    @cli.command(name="sysctls")
+    @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+    @click.option("--docs-diff", nargs=2, type=click.Path(path_type=Path), metavar="OLD_DIR NEW_DIR",
+                  help="Compare two sysctl documentation trees instead of listing knobs from patches.")
+    @click.pass_obj
+    def sysctls_command(app, as_json, docs_diff_dirs):
+        """List sysctl knobs added, removed or changed by patches.
+
+        Example: ktrack sysctls --json
+        Example: ktrack sysctls --docs-diff linux-6.1/Documentation linux-6.12/Documentation
+        """
+        if docs_diff_dirs:
+            _print_docs_diff(docs_diff(*docs_diff_dirs), as_json)
+            return
+        records = build_records(app.db)
+        if as_json:
+            print_json(records)
+            return
+        if not records:
+            click.echo("No sysctl knobs found in patches yet.")
+        for r in records:
+            extra = f", mode {r['mode']}" if r["mode"] else ""
+            click.echo(f"{r['path']}: {r['change']}{extra}, {len(r['series'])} series, last {(r['last_activity'] or '')[:10]}")
+
+
+@hookimpl
+def edition_sections(edition, db):
+    from tracker.edition import Section
+
+    items = []
+    for r in build_records(db):
+        recent = [s for s in r["series"] if s["date"] and edition["start"] <= s["date"][:10] < edition["end"]]
+        if not recent:
+            continue
+        latest = recent[-1]
+        text = f"{r['path']} {latest['change']}: {latest['subject']}"
+        if latest.get("author"):
+            text += f" ({latest['author']})"
+        items.append({"text": text, "link": r["page"], "name": r["name"], "change": latest["change"]})
+    if not items:
+        return []
+    return [Section(key="sysctls", title="Sysctl knobs", items=items, intro="Knobs under /proc/sys added, removed or changed in patches this week.", order=41)]
+
+
+def knob_timeline(record: dict) -> list[dict]:
+    """Return dated events of one knob: each posting that touched it."""
+    events = []
+    for s in record["series"]:
+        detail = ", ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in (s.get("changes") or {}).items())
+        events.append({"date": s["date"], "text": f"{s['change']}{' (' + detail + ')' if detail else ''}: {s['subject']}", "message_id": s["message_id"], "author": s.get("author")})
+    if record["merged_in"]:
+        events.append({"date": None, "text": f"merged in Linux {record['merged_in']}", "message_id": None, "author": None})
+    return events
+
+
+@hookimpl
+def site_pages(db):
+    from tracker.pages import Page
+
+    records = build_records(db)
+    pages = [Page(path="sysctls/index.html", template="sysctls/index.html", title="Sysctl knobs", context={"sysctls": records})]
+    for r in records:
+        pages.append(Page(path=f"sysctls/{safe_name(r['name'])}.html", template="sysctls/sysctl.html", title=r["path"], context={"sysctl": r, "timeline": knob_timeline(r)}))
+    return pages
+
+
+@hookimpl
+def template_dirs():
+    return [str(Path(__file__).parent / "templates")]

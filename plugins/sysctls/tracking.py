@@ -1,0 +1,101 @@
+"""Turn per-series sysctl findings into one record per knob, the shape `ktrack sysctls --json` prints."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from tracker.findings import load_findings
+from tracker.plugins.syscalls.tracking import _merged_from_releases
+
+PLUGIN = "sysctls"
+
+
+def safe_name(name: str) -> str:
+    """Return a file-name-safe form of a dotted knob name from mail, e.g. "net.ipv4.x" stays, "../" cannot."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name or "").strip(".")
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)[:120]
+    return cleaned or "_"
+
+
+def proc_path(name: str) -> str:
+    """Return the /proc/sys file of a dotted knob name, e.g. "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward"."""
+    return "/proc/sys/" + name.replace(".", "/")
+
+
+def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
+    """Return one record per knob seen in patches, newest activity first."""
+    if findings is None:
+        findings = load_findings(db, plugin=PLUGIN, kind="sysctl")
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for f in findings:
+        groups[f["data"]["name"]].append(f)
+    records = []
+    for name, group in groups.items():
+        group.sort(key=lambda f: (f["date"] or "", f["id"] or 0))
+        first, last = group[0], group[-1]
+        latest: dict = {}
+        for f in group:  # later postings override what earlier ones said
+            for key in ("mode", "handler", "extra1", "extra2", "doc", "default"):
+                if f["data"].get(key) is not None:
+                    latest[key] = f["data"][key]
+        merged_in = _merged_from_releases(db, [f["date"] for f in group if f["data"].get("merged_change") and f["date"]])
+        series, seen = [], set()
+        for f in group:
+            if f["series_key"] in seen:
+                continue
+            seen.add(f["series_key"])
+            d = f["data"]
+            series.append(
+                {
+                    "series_key": f["series_key"],
+                    "subject": d.get("series_subject") or d.get("subject"),
+                    "version": d.get("version"),
+                    "date": f["date"],
+                    "message_id": f["message_id"],
+                    "change": d["change"],
+                    "changes": d.get("changes") or {},
+                    "author": d.get("author_name") or d.get("author_email"),
+                }
+            )
+        records.append(
+            {
+                "name": name,
+                "path": proc_path(name),
+                "change": last["data"]["change"],
+                "status": "merged" if merged_in else "proposed",
+                "mode": latest.get("mode"),
+                "handler": latest.get("handler"),
+                "extra1": latest.get("extra1"),
+                "extra2": latest.get("extra2"),
+                "doc": latest.get("doc"),
+                "default": latest.get("default"),
+                "changes": last["data"].get("changes") or {},
+                "first_seen": {"message_id": first["message_id"], "date": first["date"], "subject": first["data"].get("subject")},
+                "series": series,
+                "merged_in": merged_in,
+                "last_activity": last["date"],
+                "page": f"sysctls/{safe_name(name)}.html",
+            }
+        )
+    records.sort(key=lambda r: (r["last_activity"] or "", r["name"]), reverse=True)
+    return records
+
+
+def save_records(db, records: list[dict]) -> None:
+    """Replace the sysctls table with the current records (rebuilt after every analysis)."""
+    from tracker.db import utcnow
+
+    now = utcnow()
+    rows = [
+        {
+            "name": r["name"], "path": r["path"], "change": r["change"], "status": r["status"], "mode": r["mode"],
+            "handler": r["handler"], "doc": r["doc"], "default_value": r["default"], "merged_in": r["merged_in"],
+            "first_seen_json": r["first_seen"], "series_json": r["series"], "last_activity": r["last_activity"], "updated_at": now,
+        }
+        for r in records
+    ]
+    with db.atomic():
+        db.execute("delete from sysctls")
+        if rows:
+            db["sysctls"].insert_all(rows, pk="name", replace=True)
