@@ -13,7 +13,6 @@ a caller stores those and reports one line naming the file.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import re
 import zlib
@@ -32,11 +31,63 @@ class MailboxReadError(KtrackError):
     """A mail file is unreadable or broken part-way; the messages before the break were yielded."""
 
 
+class _GzipReader:
+    """Decompress a .gz file block by block, handing back every byte before a break.
+
+    gzip.GzipFile.read() raises on a truncated file and drops the data of that
+    read; a reader of a cut-off archive must still yield the messages before
+    the cut. Concatenated gzip members (what `cat a.gz b.gz` makes) are read on.
+    """
+
+    def __init__(self, path: Path):
+        self.fh = open(path, "rb")
+        self.d = zlib.decompressobj(31)
+        self.error: Exception | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+
+    def close(self):
+        self.fh.close()
+
+    def read(self, n: int = -1) -> bytes:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        out: list[bytes] = []
+        size = 0
+        while n < 0 or size < n:
+            try:
+                if self.d.eof:
+                    leftover = self.d.unused_data or self.fh.read(1 << 16)
+                    if not leftover.strip(b"\x00"):
+                        break  # clean end of the last member
+                    self.d = zlib.decompressobj(31)
+                    data = self.d.decompress(leftover)
+                else:
+                    comp = self.fh.read(1 << 16)
+                    if not comp:
+                        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+                    data = self.d.decompress(comp)
+            except (EOFError, zlib.error) as exc:
+                if out:
+                    self.error = exc  # raised on the next read, after the caller has this data
+                    break
+                raise
+            if data:
+                out.append(data)
+                size += len(data)
+        return b"".join(out)
+
+
 def _open_binary(path: Path):
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == GZIP_MAGIC:
-        return io.BufferedReader(gzip.open(path, "rb"), buffer_size=1 << 20)
+        return _GzipReader(path)
     return open(path, "rb", buffering=1 << 20)
 
 
