@@ -90,3 +90,37 @@ def test_filter_drops_sections_left_empty():
 
 def test_md_escape_collapses_whitespace():
     assert md_escape("a\n  *b*") == "a \\*b\\*"
+
+
+def test_digest_command_formats_and_filters(ktrack, app):
+    app.db["releases"].insert_all([
+        {"version": "5.10.1", "kind": "stable", "sort_key": "1.0005.0010.1.0001", "released_at": "2020-12-14T18:33:14+00:00"},
+        {"version": "5.4.83", "kind": "stable", "sort_key": "1.0005.0004.1.0083", "released_at": "2020-12-14T18:00:00+00:00"},
+    ])
+    result = ktrack("digest", "--format", "json")
+    assert result.exit_code == 0, result.output
+    edition = json.loads(result.stdout)
+    assert edition["week"] == "2020-W51"
+    text = ktrack("digest", "--week", "2020-W51", "--format", "text", "--stable", "5.4").stdout
+    assert "5.4.83 (stable) was released" in text and "5.10.1 (stable) was released" not in text
+    bad = ktrack("digest", "--week", "2020-W99")
+    assert bad.exit_code == 1 and "not an ISO week label" in bad.output
+
+
+def test_digest_command_with_empty_db_says_so(ktrack):
+    result = ktrack("digest")
+    assert result.exit_code == 1 and "no editions yet" in result.output
+
+
+def test_digest_bad_weekday_config_is_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tracker.app import App
+    from tracker.cli import build_cli
+
+    config = tmp_path / "c.toml"
+    config.write_text('[edition]\nweekday = "caturday"\n')
+    app = App(db_path=tmp_path / "k.db", config_path=config)
+    app.db["releases"].insert({"version": "5.10", "kind": "mainline", "released_at": "2020-12-13"})
+    result = CliRunner().invoke(build_cli(app), ["digest"], obj=app)
+    assert result.exit_code == 1 and "caturday" in result.output and "Traceback" not in result.output

@@ -98,8 +98,15 @@ def _span(first: date, last: date) -> str:
 
 
 def edition_weekday(config: dict) -> str:
-    """Return the configured closing weekday (`[edition] weekday`)."""
-    return (config.get("edition") or {}).get("weekday") or "sunday"
+    """Return the configured closing weekday (`[edition] weekday`); a bad name is a KtrackError."""
+    from .errors import KtrackError
+
+    weekday = (config.get("edition") or {}).get("weekday") or "sunday"
+    try:
+        closing_weekday(weekday)
+    except ValueError as exc:
+        raise KtrackError(f"{config.get('_path') or 'config'}: {exc}") from None
+    return weekday
 
 
 # Tables whose `date`-like column places a row in a week. Plugins that keep
