@@ -174,7 +174,7 @@ def register_commands(cli):
 
     @cli.command(name="sysctls")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-    @click.option("--docs-diff", nargs=2, type=click.Path(path_type=Path), metavar="OLD_DIR NEW_DIR",
+    @click.option("--docs-diff", "docs_diff_dirs", nargs=2, type=click.Path(path_type=Path), metavar="OLD_DIR NEW_DIR",
                   help="Compare two sysctl documentation trees instead of listing knobs from patches.")
     @click.pass_obj
     def sysctls_command(app, as_json, docs_diff_dirs):

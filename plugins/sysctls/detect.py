@@ -194,16 +194,21 @@ def _skip(path: str) -> bool:
     return not path.endswith((".c", ".h")) or path.startswith(("tools/", "Documentation/", "samples/"))
 
 
-def knob_changes_in_file(fd: FileDiff) -> list[KnobChange]:
-    """Return the knobs one C file's diff adds, removes or changes."""
+def knob_changes_in_file(fd: FileDiff, *, shared: tuple[dict, dict, dict] | None = None) -> list[KnobChange]:
+    """Return the knobs one C file's diff adds, removes or changes.
+
+    `shared` holds (registrations, ctl_paths, children) seen elsewhere in the same
+    patch: a table in fs/notify/ may hang under a `.child` entry in kernel/sysctl.c.
+    """
     if _skip(fd.path):
         return []
     old = _read_side(fd, "old")
     new = _read_side(fd, "new")
     # Registrations, paths and nesting from both sides: context may show only one of them.
-    regs = {**old[2], **new[2]}
-    paths = {**old[1], **new[1]}
-    children = {**old[3], **new[3]}
+    g_regs, g_paths, g_children = shared or ({}, {}, {})
+    regs = {**g_regs, **old[2], **new[2]}
+    paths = {**g_paths, **old[1], **new[1]}
+    children = {**g_children, **old[3], **new[3]}
 
     def full(e: Entry) -> str:
         base = resolve_table(e.table, fd.path, regs, paths, children)
@@ -233,9 +238,17 @@ def knob_changes_in_file(fd: FileDiff) -> list[KnobChange]:
 
 def find_knob_changes(diff: str) -> list[KnobChange]:
     """Return knob changes of a whole diff, with moves between files netted out."""
+    files = [fd for fd in parse_diff(diff) if not _skip(fd.path)]
+    shared: tuple[dict, dict, dict] = ({}, {}, {})
+    for fd in files:
+        for side in ("old", "new"):
+            _, paths, regs, children = _read_side(fd, side)
+            shared[0].update(regs)
+            shared[1].update(paths)
+            shared[2].update(children)
     changes: list[KnobChange] = []
-    for fd in parse_diff(diff):
-        changes.extend(knob_changes_in_file(fd))
+    for fd in files:
+        changes.extend(knob_changes_in_file(fd, shared=shared))
     added = {c.name: c for c in changes if c.change == "added"}
     removed = {c.name: c for c in changes if c.change == "removed"}
     leaf_removed: dict[str, list[KnobChange]] = {}
