@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
 
@@ -289,6 +290,7 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
         "link": lore_link(message_id) if message_id else None,
         "category": slug,
         "category_name": category_name(slug),
+        "category_order": dict((s, i) for i, (s, _) in enumerate(categories())).get(slug, 99),
         "author": author,
         "author_email": series.get("author_email"),
         "subject": subject,
@@ -354,8 +356,10 @@ def edition_sections(edition, db, config):
     items = patches_section_items(db, edition, config)
     if not items:
         return []
-    counts = defaultdict(int)
-    for item in items:
-        counts[item["category_name"]] += 1
-    intro = f"{len(items)} series this week in {len(counts)} categories."
-    return [Section(key="patches", title="Patches and updates", items=items, intro=intro, order=90)]
+    # No counts in the intro: a per-reader digest filter (--category) drops items after us.
+    return [Section(key="patches", title="Patches and updates", items=items, order=90, template="patches_section.html")]
+
+
+@hookimpl
+def template_dirs():
+    return [str(Path(__file__).parent / "categories_templates")]

@@ -289,3 +289,17 @@ def _patches_section_no_maint(app):
 
 def test_patches_section_empty_week_adds_nothing(app):
     assert _patches_section(app, "2021-W30") is None
+
+
+def test_patches_section_site_template_groups_by_category(app, tmp_path):
+    from tracker.sitebuild import build_app_site
+    from tracker.testing import import_mbox
+
+    import_mbox(app, WEEK_MBOX)
+    build_app_site(app, tmp_path / "site", search=False)
+    html = (tmp_path / "site" / "editions" / "2021-W37.html").read_text()
+    part = html[html.index('id="section-patches"'):]
+    part = part[: part.index("</section>")]
+    assert part.index('<h3 id="patches-core-kernel">Core kernel code</h3>') < part.index(
+        '<h3 id="patches-filesystems">Filesystems and block I/O</h3>') < part.index("io-wq: provide IO_WQ_*")
+    assert part.count("<h3") == 2
