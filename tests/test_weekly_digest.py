@@ -124,3 +124,8 @@ def test_digest_bad_weekday_config_is_one_line(tmp_path, monkeypatch):
     app.db["releases"].insert({"version": "5.10", "kind": "mainline", "released_at": "2020-12-13"})
     result = CliRunner().invoke(build_cli(app), ["digest"], obj=app)
     assert result.exit_code == 1 and "caturday" in result.output and "Traceback" not in result.output
+
+
+def test_md_escape_leaves_intraword_underscores_readable():
+    assert md_escape("mm: introduce process_mrelease") == "mm: introduce process_mrelease"
+    assert md_escape("_emph_ __init__") == "\\_emph\\_ \\_\\_init\\_\\_"

@@ -54,7 +54,8 @@ def item_url(link: str | None, base_url: str) -> str | None:
     return base_url + link if base_url else None
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+# "_" inside a word (process_mrelease) never starts emphasis in CommonMark: leave it readable.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 
 def md_escape(text: str) -> str:
