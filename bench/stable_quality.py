@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from train_stable_model import TSV, read_tsv, split_items  # noqa: E402
 
 from tracker.plugins.stable_review.classifier import classify_patch, load_model, naive_is_security  # noqa: E402
+from tracker.plugins.stable_review.features import clean_subject, split_subject  # noqa: E402
 
 
 def prf(predicted: list[bool], labels: list[int]) -> tuple[float, float, float]:
@@ -68,6 +69,8 @@ def speed(subjects: list[str], *, rounds: int = 3) -> tuple[float, float]:
     """Return (classifier patches/s, naive patches/s), best of `rounds`."""
     best_model = best_naive = 0.0
     for _ in range(rounds):
+        clean_subject.cache_clear()  # every round starts cold: no credit for repeats
+        split_subject.cache_clear()
         start = time.perf_counter()
         for s in subjects:
             classify_patch({"subject": s})
