@@ -8,7 +8,8 @@ with nothing new renders nothing and touches nothing.
 
 A build never writes into the published directory: it hard-links the current
 site into a temporary directory beside it, re-renders what changed there, runs
-Pagefind, and swaps it in with renames. A failure leaves the old site intact.
+Pagefind, and swaps it in (one atomic renameat2 exchange on Linux, else two
+renames). A failure leaves the old site intact.
 """
 
 from __future__ import annotations
@@ -339,16 +340,34 @@ def build_site(
     return stats
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths with Linux renameat2(RENAME_EXCHANGE); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def swap_in(new: Path, out: Path) -> None:
-    """Replace `out` by `new` with two renames; the old tree is removed afterwards."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        shutil.rmtree(old, ignore_errors=True)
-        os.rename(out, old)
+    """Replace `out` by `new`: one atomic exchange where the kernel allows, else two renames."""
+    if not out.exists():
         os.rename(new, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(new, out)
+        return
+    if _exchange(new, out):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the previous site
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    shutil.rmtree(old, ignore_errors=True)
+    os.rename(out, old)
+    os.rename(new, out)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def run_pagefind(site_dir: Path) -> None:
