@@ -1,0 +1,88 @@
+"""Generate the reference parts of docs/cli.md and docs/config.md from the code (run by cog).
+
+    cog -r -I docs docs/cli.md docs/config.md      # rewrite after changing commands or config
+    cog --check -I docs docs/cli.md docs/config.md # what tests/test_docs_generated.py runs
+
+Only the built-in plugins are documented, so an installed third-party plugin
+never changes the output.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+
+
+def _app():
+    from tracker.testing import make_app
+
+    return make_app(Path(tempfile.mkdtemp(prefix="ktrack-docs-")) / "docs.db")
+
+
+def _commands(group: click.Group, prefix: str = "ktrack"):
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        yield f"{prefix} {name}", command
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix} {name}")
+
+
+def cli_reference() -> str:
+    """Return one section per command: its --help output, as `ktrack CMD --help` prints it."""
+    from click.testing import CliRunner
+
+    from tracker.cli import build_cli
+
+    app = _app()
+    group = build_cli(app)
+    out = []
+    for path, _ in _commands(group):
+        args = path.split()[1:] + ["--help"]
+        result = CliRunner().invoke(group, args, obj=app, terminal_width=100, prog_name="ktrack")
+        if result.exit_code != 0:
+            raise RuntimeError(f"{path} --help failed: {result.output}")
+        out += [f"## {path}", "", "```", result.output.rstrip(), "```", ""]
+    return "\n".join(out)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _toml_table(name: str, table: dict) -> list[str]:
+    lines = [f"[{name}]"]
+    nested = []
+    for key, value in table.items():
+        if isinstance(value, dict) and value:
+            nested.append((f"{name}.{key}", value))
+        elif value is None:
+            lines.append(f"# {key} = ...  (not set by default)")
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for sub, value in nested:
+        lines += [""] + _toml_table(sub, value)
+    return lines
+
+
+def config_reference() -> str:
+    """Return every config table with its default values, core tables first, then each plugin's."""
+    from tracker.config import CORE_DEFAULTS
+
+    config = _app().config
+    out = ["```toml"]
+    top = _toml_table("", {k: v for k, v in CORE_DEFAULTS.items() if not isinstance(v, dict)})[1:]
+    out += top + [""]
+    for key, value in CORE_DEFAULTS.items():
+        if isinstance(value, dict) and key != "plugins":
+            out += _toml_table(key, value) + [""]
+    for name, table in sorted(config["plugins"].items()):
+        out += _toml_table(f"plugins.{name}", table) + [""]
+    out[-1] = "```"
+    return "\n".join(out)
