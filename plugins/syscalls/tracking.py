@@ -28,7 +28,7 @@ def safe_name(name: str) -> str:
     return cleaned or "_"
 
 
-def _rename_pairs(findings: list[dict], merged: set[str]) -> dict[str, str]:
+def rename_pairs(findings: list[dict], merged: set[str], *, similar=similarity) -> dict[str, str]:
     """Return {old_name: new_name} for proposals renamed on their way.
 
     Evidence, strongest first: one series removing an unmerged name while
@@ -54,7 +54,7 @@ def _rename_pairs(findings: list[dict], merged: set[str]) -> dict[str, str]:
     def propose(old: str, new: str, threshold: float) -> None:
         if old == new or old in merged or old in pairs or frozenset((old, new)) in together:
             return
-        if similarity(old, new) >= threshold:
+        if similar(old, new) >= threshold:
             pairs[old] = new
 
     for names in by_series.values():
@@ -73,9 +73,17 @@ def _rename_pairs(findings: list[dict], merged: set[str]) -> dict[str, str]:
             later = set().union(*(versions[w] for w in order[i + 1:])) if i + 1 < len(order) else set()
             if not later:
                 continue
-            for old in versions[v] - later:
-                for new in later - versions[v]:
+            # One-to-one, most similar first: two dropped names do not both become one new name.
+            candidates = sorted(
+                ((similar(old, new), old, new) for old in versions[v] - later for new in later - versions[v]),
+                reverse=True,
+            )
+            taken: set[str] = set()
+            for _, old, new in candidates:
+                if old not in taken and new not in taken and old not in pairs:
                     propose(old, new, 0.6)
+                    if pairs.get(old) == new:
+                        taken |= {old, new}
     # Same author, a very similar name first seen later (a re-posted proposal under a new subject).
     first_by_name: dict[str, tuple[str, str]] = {}
     for f in sorted(findings, key=lambda f: f["date"] or ""):
@@ -115,12 +123,12 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     findings = [f for f in findings if not f["data"].get("compat_only")]
     names = {f["data"]["name"] for f in findings}
     merged = {n for n in names if history.merged_in(n)}
-    renames = _rename_pairs(findings, merged)
+    renames = rename_pairs(findings, merged)
     groups: dict[str, list[dict]] = defaultdict(list)
     for f in findings:
         name = f["data"]["name"]
         canonical = renames.get(name, name)
-        if f["data"]["change"] == "removed" and canonical not in merged and name not in merged:
+        if f["data"]["change"] == "removed" and name not in merged:
             continue  # removing a name that never merged is part of a rename, not a removal
         groups[canonical].append(f)
     records = []

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 
 from tracker.findings import load_findings
-from tracker.plugins.syscalls.tracking import _merged_from_releases
+from tracker.plugins.syscalls.tracking import _merged_from_releases, rename_pairs, similarity
 
 PLUGIN = "sysctls"
 
@@ -23,13 +23,22 @@ def proc_path(name: str) -> str:
     return "/proc/sys/" + name.replace(".", "/")
 
 
+def knob_similarity(a: str, b: str) -> float:
+    """Return how alike two knob names are: 0 in different directories, else their last components' likeness."""
+    (pa, _, la), (pb, _, lb) = a.rpartition("."), b.rpartition(".")
+    return similarity(la, lb) if pa == pb else 0.0
+
+
 def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     """Return one record per knob seen in patches, newest activity first."""
     if findings is None:
         findings = load_findings(db, plugin=PLUGIN, kind="sysctl")
+    # Renamed on the way (trust_policy -> trusted_for_policy between versions): same lineage or
+    # author, same directory, similar last component. Names proposed together stay distinct.
+    renames = rename_pairs([f for f in findings if f["data"]["change"] == "added"], set(), similar=knob_similarity)
     groups: dict[str, list[dict]] = defaultdict(list)
     for f in findings:
-        groups[f["data"]["name"]].append(f)
+        groups[renames.get(f["data"]["name"], f["data"]["name"])].append(f)
     records = []
     for name, group in groups.items():
         group.sort(key=lambda f: (f["date"] or "", f["id"] or 0))
@@ -74,6 +83,7 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
                 "first_seen": {"message_id": first["message_id"], "date": first["date"], "subject": first["data"].get("subject")},
                 "series": series,
                 "merged_in": merged_in,
+                "aliases": sorted({f["data"]["name"] for f in group} - {name}),
                 "last_activity": last["date"],
                 "page": f"sysctls/{safe_name(name)}.html",
             }
