@@ -159,7 +159,8 @@ def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
             slug = subjects.get(first) or subjects.get(first.rstrip("0123456789"))  # futex2, ext2
             if slug:
                 return slug
-            mapped = path_category(head.split()[0].rstrip("/,") + "/x")
+            path = head.split()[0].rstrip("/,")  # "mm/hugetlb" or a file: "include/uapi/linux/xfrm.h"
+            mapped = path_category(path + "/x") or path_category(path)
             if mapped:
                 return mapped[0]
     for tag in tags:

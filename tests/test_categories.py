@@ -303,3 +303,12 @@ def test_patches_section_site_template_groups_by_category(app, tmp_path):
     assert part.index('<h3 id="patches-core-kernel">Core kernel code</h3>') < part.index(
         '<h3 id="patches-filesystems">Filesystems and block I/O</h3>') < part.index("io-wq: provide IO_WQ_*")
     assert part.count("<h3") == 2
+
+
+def test_series_json_carries_the_category(app, ktrack):
+    ktrack("import", WEEK_MBOX)
+    result = ktrack("series", "--json")
+    assert result.exit_code == 0, result.output
+    got = {s["subject"][:12]: s["category"] for s in json.loads(result.output)}
+    assert got["futex2: Add "] == "core-kernel"
+    assert got["io-wq: provi"] == "filesystems"
