@@ -174,7 +174,7 @@ def edition_sections(edition, db):
         version = f" v{latest['version']}" if (latest.get("version") or 1) > 1 else ""
         state = f"merged in {r['merged_in']}" if r["merged_in"] else ("new proposal" if r["first_seen"]["date"] == recent[0]["date"] else "updated proposal")
         verb = "removal" if r["change"] == "removed" else state
-        text = f"{r['signature'] or r['name']} — {verb}{version}: {latest['subject']}"
+        text = f"{r['signature'] or r['name']} — {verb}{version}: {latest.get('series_subject') or latest['subject']}"
         if latest.get("author"):
             text += f" ({latest['author']})"
         items.append({"text": text, "link": r["page"], "name": r["name"], "status": r["status"], "merged_in": r["merged_in"]})

@@ -155,7 +155,8 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
             series.append(
                 {
                     "series_key": f["series_key"],
-                    "subject": d.get("series_subject") or d.get("subject"),
+                    "subject": d.get("subject") or d.get("series_subject"),  # the patch that carries the change
+                    "series_subject": d.get("series_subject"),
                     "version": d.get("version"),
                     "date": f["date"],
                     "message_id": f["message_id"],

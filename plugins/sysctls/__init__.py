@@ -207,7 +207,7 @@ def edition_sections(edition, db):
         if not recent:
             continue
         latest = recent[-1]
-        text = f"{r['path']} {latest['change']}: {latest['subject']}"
+        text = f"{r['path']} {latest['change']}: {latest.get('series_subject') or latest['subject']}"
         if latest.get("author"):
             text += f" ({latest['author']})"
         items.append({"text": text, "link": r["page"], "name": r["name"], "change": latest["change"]})
