@@ -165,3 +165,14 @@ def test_syscall_pages_render_with_the_theme(db, tmp_path):
         assert "<h1>" in html
     html = env.get_template("syscalls/syscall.html").render(syscall=build_records(db)[-1], timeline=[], root="../", site={"title": "t"}, page_title="x", nav=[])
     assert "<code>" in html
+
+
+def test_syscalls_command_on_empty_store(ktrack):
+    assert ktrack("syscalls").output.strip() == "No system calls found in patches yet."
+    assert ktrack("syscalls", "--json").output.strip() == "[]"
+
+
+def test_stable_review_backports_are_not_proposals(db):
+    s = series("st", "4.19.107-stable review", 1, "2020-03-01T00:00:00+00:00", [define_patch("name_to_handle_at", 5)], lineage="st")
+    s["is_stable_review"] = 1
+    assert plugin.analyze_series(s) == []

@@ -356,3 +356,47 @@ def test_path_from_file_fallbacks():
     assert path_from_file("net/ipv4/sysctl_net_ipv4.c") == "net/ipv4"
     assert path_from_file("mm/compaction.c") == "vm"
     assert path_from_file("lib/foo.c") is None
+
+
+ROOT_NESTING = """\
+--- a/drivers/char/foo.c
++++ b/drivers/char/foo.c
+@@ -0,0 +1,27 @@
++static struct ctl_table foo_table[] = {
++	{
++		.ctl_name	= CTL_UNNUMBERED,
++		.procname	= "foo_max",
++		.data		= &foo_max,
++		.maxlen		= sizeof(int),
++		.mode		= 0644,
++		.proc_handler	= &proc_dointvec,
++	},
++	{ .ctl_name = 0 }
++};
++static struct ctl_table foo_dir[] = {
++	{ .ctl_name = CTL_UNNUMBERED, .procname = "foo", .mode = 0555, .child = foo_table, },
++	{ .ctl_name = 0 }
++};
++static struct ctl_table dev_root[] = {
++	{
++		.ctl_name	= CTL_DEV,
++		.procname	= "dev",
++		.mode		= 0555,
++		.child		= foo_dir,
++	},
++	{ .ctl_name = 0 }
++};
++static int __init foo_init(void)
++{
++	foo_header = register_sysctl_table(dev_root);
+"""
+
+
+def test_detect_register_sysctl_table_root_with_nested_children():
+    assert set(by_name([ROOT_NESTING])) == {"dev.foo.foo_max"}
+
+
+def test_detect_documentation_only_change_is_a_change_of_an_existing_knob():
+    diff = RESERVED_PORTS_DOC.replace("+	Default: Empty", "+	Default: 8080")
+    k = by_name([diff])["net.ipv4.ip_local_reserved_ports"]
+    assert (k["change"], k["mode"], k["default"]) == ("changed", None, "8080")

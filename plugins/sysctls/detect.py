@@ -19,7 +19,7 @@ from tracker.plugins.syscalls.diffparse import FileDiff, parse_diff
 
 _DECL = re.compile(r"struct\s+ctl_(table|path)\s+(\w+)\s*\[[^\]]*\]\s*=")
 _ATTR = re.compile(r"\.(\w+)\s*=\s*(\"[^\"]*\"|[^,}]+?)\s*(?:,|}|$)")
-_PROCNAME = re.compile(r"^\s*(?:\{\s*)?\.procname\s*=")
+_PROCNAME = re.compile(r"^\s*(?:\{\s*)?(?:\.\w+\s*=\s*[^,{}]+,\s*)*\.procname\s*=")
 _REG_PATH = re.compile(r"register_sysctl(?:_init|_sz)?\s*\(\s*\"([^\"]+)\"\s*,\s*&?(\w+)")
 _REG_NET = re.compile(r"register_net_sysctl(?:_sz)?\s*\(\s*[^,]+,\s*\"([^\"]+)\"\s*,\s*&?(\w+)")
 _REG_PATHS = re.compile(r"register_(?:net_)?sysctl_(?:paths|table)\s*\(\s*(?:[^,()]+,\s*)?(\w+)\s*,\s*&?(\w+)\s*\)")
