@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -128,7 +127,7 @@ def _run_one(app, db, source: Source, row: dict, http: HttpClient, progress) -> 
     progress(f"{source.name}: fetching {source.url}")
     error = None
     try:
-        with _transaction(db):
+        with db.atomic():
             source.fetch(ctx)
             now = utcnow()
             record = {
@@ -168,30 +167,6 @@ def _run_one(app, db, source: Source, row: dict, http: HttpClient, progress) -> 
             pk="name",
         )
     return SourceResult(source.name, source.kind, source.url, "error", error=error, warnings=list(ctx.warnings))
-
-
-@contextmanager
-def _transaction(db):
-    """Like db.atomic(), but tolerate code inside that committed on its own.
-
-    A helper that uses `with conn:` commits the outer transaction early; its
-    rows then stay even if the source fails later (its own batches are whole).
-    Code called by sources should use db.atomic(), which nests as a savepoint.
-    """
-    conn = db.conn
-    if conn.in_transaction:
-        with db.atomic():
-            yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    if conn.in_transaction:
-        conn.execute("COMMIT")
 
 
 def _has_row(db, name: str) -> bool:

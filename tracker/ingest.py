@@ -179,7 +179,10 @@ def _store_batch(db, batch, stats: ImportStats, seen: dict, *, list_id, origin) 
         rows.append(message_row(parsed, list_id=list_id, origin=origin or where.rsplit(":#", 1)[0]))
     if not rows:
         return
-    with conn:
+    # db.atomic(): its own transaction for a plain import (so a killed import
+    # keeps whole batches), a savepoint inside a source's transaction (so a
+    # source that fails later leaves no partial rows).
+    with db.atomic():
         existing = set()
         ids = [r["message_id"] for r in rows]
         for i in range(0, len(ids), 900):
