@@ -46,11 +46,6 @@ def test_example_plugin_listed_with_version_and_hooks(tmp_path, example_dist):
     assert infos["io_uring"]["builtin"] is False
 
 
-# Remove this marker once fixed: the strict xfail turns into a failure when the version shows.
-@pytest.mark.xfail(
-    strict=True,
-    reason="PluginHost.plugin_infos unpacks pm.list_plugin_distinfo() as (dist, plugin); pluggy yields (plugin, dist)",
-)
 def test_example_plugin_version_is_its_distribution_version(tmp_path, example_dist):
     proc = run_ktrack(tmp_path, "plugins", "--json")
     infos = {i["name"]: i for i in json.loads(proc.stdout)}

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from tracker import __version__
+from tracker.plugin_host import BUILTIN_PLUGINS
 
 
 def test_version_and_help_need_no_database(tmp_path):
@@ -26,9 +27,12 @@ def test_plugins_json_lists_builtins_with_hooks(ktrack):
     assert result.exit_code == 0
     infos = json.loads(result.output)
     assert all(set(info) >= {"name", "version", "hooks", "builtin"} for info in infos)
-    assert all(info["builtin"] for info in infos)  # no third-party plugin in this environment's fixture
+    builtins = {info["name"]: info for info in infos if info["builtin"]}
+    assert set(builtins) == set(BUILTIN_PLUGINS)
+    assert all(info["version"] == __version__ and info["hooks"] for info in builtins.values())
     without_builtins = json.loads(ktrack("plugins", "--json").output)
     assert all(not info["builtin"] for info in without_builtins)
+    assert [i["name"] for i in without_builtins] == [i["name"] for i in infos if not i["builtin"]]
 
 
 def test_migrate_list_json(ktrack):

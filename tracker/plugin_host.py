@@ -98,7 +98,7 @@ class PluginHost:
     def plugin_infos(self, *, include_builtin: bool = True) -> list[dict]:
         """Return name, version and implemented hooks of each loaded plugin."""
         dists = {}
-        for dist, plugin in self.pm.list_plugin_distinfo():
+        for plugin, dist in self.pm.list_plugin_distinfo():
             dists[id(plugin)] = dist
         infos = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
