@@ -344,10 +344,8 @@ def config_defaults():
 
 
 @hookimpl(trylast=True)
-def series_category(series):
-    # No config reaches this hook, so MAINTAINERS refinement applies in the
-    # edition section only; the path map and subject rules apply everywhere.
-    return categorize_series(series)[1]
+def series_category(series, config):
+    return categorize_series(series, maintainers_from_config(config))[1]
 
 
 @hookimpl

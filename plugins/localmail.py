@@ -26,7 +26,7 @@ def series_json(app, series: dict) -> dict:
         "is_stable_review": bool(series["is_stable_review"]),
         "stable_release": series["stable_release"],
         "lineage": series["lineage"],
-        "category": app.host.call_first("series_category", series=series),
+        "category": app.host.call_first("series_category", series=series, config=app.config),
         "patches": [{"number": p["number"], "subject": p["subject"], "message_id": p["message_id"]} for p in series["patches"]],
     }
 

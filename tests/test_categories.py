@@ -206,8 +206,8 @@ def test_series_category_hook_reads_files_from_patches(app):
         "prefixes_json": '["PATCH", "v2"]',
         "patches": [{"files": ["fs/io-wq.c", "include/uapi/linux/io_uring.h"]}],
     }
-    assert app.host.call_first("series_category", series=series) == "filesystems"
-    assert app.host.call_first("series_category", series={"subject": "net: x", "files_json": None}) == "networking"
+    assert app.host.call_first("series_category", series=series, config=app.config) == "filesystems"
+    assert app.host.call_first("series_category", series={"subject": "net: x", "files_json": None}, config=app.config) == "networking"
 
 
 def test_series_category_hook_can_be_pre_empted(app):
@@ -219,8 +219,8 @@ def test_series_category_hook_can_be_pre_empted(app):
             return "benchmarks-bugs" if "bench" in series["subject"] else None
 
     app.host.pm.register(Mine(), name="mine")
-    assert app.host.call_first("series_category", series={"subject": "bench: mm", "files": ["mm/a.c"]}) == "benchmarks-bugs"
-    assert app.host.call_first("series_category", series={"subject": "x", "files": ["mm/a.c"]}) == "memory-management"
+    assert app.host.call_first("series_category", series={"subject": "bench: mm", "files": ["mm/a.c"]}, config=app.config) == "benchmarks-bugs"
+    assert app.host.call_first("series_category", series={"subject": "x", "files": ["mm/a.c"]}, config=app.config) == "memory-management"
 
 
 def test_lore_link_quotes_the_message_id():

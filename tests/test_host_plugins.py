@@ -150,7 +150,7 @@ def test_firstresult_call_skips_failures_and_none(monkeypatch):
     host = create_host()
     for plugin in (Answer(), Raises(), Nothing()):
         host.pm.register(plugin)
-    assert host.call_first("series_category", series={}) == "Networking"
+    assert host.call_first("series_category", series={}, config={}) == "Networking"
     assert len(host.problems) == 1
 
 

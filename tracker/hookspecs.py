@@ -46,8 +46,8 @@ def stable_patch_verdict(patch, release):
 
 
 @hookspec(firstresult=True)
-def series_category(series):
-    """Return the "Patches and updates" category of a series (a dict), or None to let others decide."""
+def series_category(series, config):
+    """Return the "Patches and updates" category slug of a series (a dict), or None to let others decide."""
 
 
 @hookspec
@@ -57,7 +57,7 @@ def edition_sections(edition, db, config):
 
 @hookspec
 def site_pages(db, config):
-    """Return a list of tracker.site.Page to add to the static site (path, template, context)."""
+    """Return a list of tracker.pages.Page to add to the static site (path, template, context)."""
 
 
 @hookspec

@@ -126,12 +126,19 @@ def list_series(
     out = []
     for row in _rows(db, sql, params):
         series = _decode(row)
-        series["patches"] = _rows(
+        patches = _rows(
             db,
-            "SELECT patch_number AS number, subject, message_id FROM messages WHERE series_key = ? AND is_patch = 1 "
+            "SELECT patch_number AS number, subject, message_id, files_json FROM messages WHERE series_key = ? AND is_patch = 1 "
             "ORDER BY patch_number, date",
             (series["series_key"],),
         )
+        # The files the series touches: what categorising a series needs, without its diffs.
+        files: dict[str, None] = {}
+        for patch in patches:
+            for path in json.loads(patch.pop("files_json") or "[]"):
+                files.setdefault(path)
+        series["patches"] = patches
+        series["files"] = list(files)
         out.append(series)
     return out
 
