@@ -1,5 +1,6 @@
 """The wheel ships the host, the built-in plugins as tracker.plugins and the theme as tracker.site."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,8 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel_names(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
+    # Build from a copy of the tracked tree: setuptools leaves build/ behind in
+    # the source folder, and a stale build/ could hide a file the wheel misses.
+    src = tmp_path_factory.mktemp("src") / "kernel-tracker"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        target = src / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, target)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
         check=True,
         capture_output=True,
     )
