@@ -146,7 +146,8 @@ def fetch_threads(ctx, base: str, inbox: str, entries: list[dict], *, list_id=No
     roots_done: set[str] = set()
     failures = []
     for entry in sorted(entries, key=lambda e: e["date"]):
-        if is_stored(ctx.db, entry["message_id"]):
+        # A thread cut short last time has its first message stored: fetch it again anyway.
+        if not entry.get("retry") and is_stored(ctx.db, entry["message_id"]):
             continue
         root, path = entry["message_id"], set()
         while in_feed.get(root, {}).get("in_reply_to") in in_feed and root not in path:  # one download per thread
@@ -207,7 +208,7 @@ class LoreListSource(Source):
                 gaps.append((cursor, oldest))
             state["cursor"] = max(newest, state.get("cursor") or newest)
         # Retry single messages that failed last time, then this feed's threads.
-        missing = [{"message_id": m, "date": "", "in_reply_to": None} for m in state.get("missing", [])]
+        missing = [{"message_id": m, "date": "", "in_reply_to": None, "retry": True} for m in state.get("missing", [])]
         failed = fetch_threads(ctx, self.base, self.list_name, missing + entries, list_id=list_id,
                                whole_thread=bool(self.table["thread_mbox"]))
         state["missing"] = sorted(set(failed))
@@ -325,7 +326,7 @@ class LoreQuerySource(Source):
             base = (ctx.config.get("plugins", {}).get("lore", {}).get("base_url") or BASE_URL).rstrip("/")
         url = f"{base}/{self.inbox}/?{urlencode({'q': self.full_query, 'x': 'A'}, quote_via=quote, safe=':.')}"
         response = ctx.http.get(url, expect="feed")  # conditional: an unchanged result costs nothing
-        missing = [{"message_id": m, "date": "", "in_reply_to": None} for m in ctx.state.get("missing", [])]
+        missing = [{"message_id": m, "date": "", "in_reply_to": None, "retry": True} for m in ctx.state.get("missing", [])]
         entries = [] if response.not_modified else read_feed_entries(url, response.content)[0]
         failed = fetch_threads(ctx, base, self.inbox, missing + entries)
         ctx.state["missing"] = sorted(set(failed))
