@@ -24,6 +24,7 @@ from tracker import hookimpl
 from .categories_maintainers import Maintainers, entry_category, load_maintainers
 
 SUPPORT_WEIGHT = 0.3  # docs/selftests/MAINTAINERS accompany code; the code decides
+SUPPORT_CAP = 0.9  # ... and all of a category's accompanying files together still weigh less than one code file
 LORE_URL = "https://lore.kernel.org/r/"
 
 
@@ -75,7 +76,17 @@ def path_category(path: str) -> tuple[str, float] | None:
     return best
 
 
+# Wiring a new system call into every architecture's table touches many arch/
+# files, yet the series belongs where the syscall's code lives (e.g. mm/).
+SYSCALL_WIRING = re.compile(
+    r"(^arch/[^/]+/.*(syscall|unistd)[^/]*$|\.tbl$|^include/uapi/asm-generic/unistd\.h$"
+    r"|^include/linux/syscalls\.h$|^kernel/sys_ni\.c$)"
+)
+
+
 def _is_support(path: str) -> bool:
+    if SYSCALL_WIRING.search(path):
+        return True
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in _table()["support"])
 
 
@@ -183,17 +194,24 @@ def vote(files: Iterable[str], maintainers: Maintainers | None = None) -> tuple[
     """Return the winning slug of a weighted vote over files and the weight per slug.
 
     Each file counts 1, or SUPPORT_WEIGHT when it merely accompanies code
-    (documentation, selftests, MAINTAINERS) and other files are present; a
-    tie goes to the earlier category in display order.
+    (documentation, selftests, MAINTAINERS, syscall tables) and other files
+    are present; a tie goes to the earlier category in display order.
     """
     paths = [normalize_path(f) for f in files or () if f and f != "/dev/null"]
     only_support = all(_is_support(p) for p in paths)
     weights: dict[str, float] = defaultdict(float)
+    support: dict[str, float] = defaultdict(float)
     for path in paths:
         found = file_category(path, maintainers)
         if found is None:
             continue
-        weights[found[0]] += 1.0 if only_support or not _is_support(path) else SUPPORT_WEIGHT
+        if only_support or not _is_support(path):
+            weights[found[0]] += 1.0
+        else:
+            support[found[0]] += SUPPORT_WEIGHT
+    # However many accompanying files there are, together they weigh less than one code file.
+    for slug, weight in support.items():
+        weights[slug] += min(weight, SUPPORT_CAP)
     if not weights:
         return None, {}
     order = {slug: i for i, (slug, _) in enumerate(categories())}

@@ -59,6 +59,26 @@ def test_categorize_real_fixes_rarely_fall_to_miscellaneous(cna_records):
     assert len(set(slugs)) >= 10  # the map spreads real fixes over the categories
 
 
+def test_vote_syscall_wiring_across_arches_does_not_make_a_series_arch_specific():
+    # The shape of the real process_mrelease v9 patch (2021): mm/ code plus every arch's table.
+    files = [
+        "arch/alpha/kernel/syscalls/syscall.tbl",
+        "arch/arm/tools/syscall.tbl",
+        "arch/arm64/include/asm/unistd.h",
+        "arch/arm64/include/asm/unistd32.h",
+        "arch/ia64/kernel/syscalls/syscall.tbl",
+        "arch/x86/entry/syscalls/syscall_32.tbl",
+        "arch/x86/entry/syscalls/syscall_64.tbl",
+        "include/linux/syscalls.h",
+        "include/uapi/asm-generic/unistd.h",
+        "kernel/sys_ni.c",
+        "mm/oom_kill.c",
+    ]
+    assert cat.categorize("mm: introduce process_mrelease system call", files)[1] == "memory-management"
+    # An arch-only series is still arch-specific.
+    assert cat.categorize("x86/entry: wire up foo", ["arch/x86/entry/syscalls/syscall_64.tbl"])[1] == "architecture"
+
+
 def test_vote_docs_and_selftests_weigh_less_than_code():
     files = ["Documentation/mm/a.rst", "Documentation/mm/b.rst", "Documentation/mm/c.rst", "mm/slub.c"]
     assert cat.vote(files)[0] == "memory-management"
