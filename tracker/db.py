@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -60,19 +61,48 @@ def open_db(path: str | Path, *, migration_sets: list[Migrations] = (), migrate:
     try:
         conn = sqlite3.connect(str(path), timeout=30)
         db = sqlite_utils.Database(conn)
-        if db.journal_mode != "wal":
-            db.enable_wal()
+        _enable_wal(db)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 30000")
         if migrate:
-            for migrations in (core, *migration_sets):
-                if migrations.pending(db):
-                    migrations.apply(db)
+            _apply_migrations(db, (core, *migration_sets))
     except sqlite3.DatabaseError as exc:
         if path.exists() and not os.access(path, os.W_OK):
             raise KtrackError(f"database {path} is read-only") from None
         raise KtrackError(f"cannot use database {path}: {exc}") from None
     return db
+
+
+def _enable_wal(db: sqlite_utils.Database, *, attempts: int = 50) -> None:
+    """Switch to WAL, waiting for another process that holds the file.
+
+    SQLite does not call the busy handler while changing the journal mode, so
+    two processes opening a new database at once would see "database is locked".
+    """
+    for attempt in range(attempts):
+        try:
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
+def _apply_migrations(db: sqlite_utils.Database, migration_sets) -> None:
+    """Apply what is pending under one write lock, so two processes never race to create a table."""
+    if not any(m.pending(db) for m in migration_sets):
+        return
+    db.conn.execute("BEGIN IMMEDIATE")  # waits (busy_timeout) for a concurrent opener
+    try:
+        for migrations in migration_sets:
+            if migrations.pending(db):  # re-check under the lock
+                migrations.apply(db)  # nests as savepoints inside our transaction
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 def migration_status(db: sqlite_utils.Database, migration_sets: list[Migrations]) -> list[dict]:
