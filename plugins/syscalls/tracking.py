@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from tracker.findings import load_findings
 
+from .. import proposals
 from . import history
 
 PLUGIN = "syscalls"
@@ -105,17 +106,6 @@ def rename_pairs(findings: list[dict], merged: set[str], *, similar=similarity) 
     return pairs
 
 
-def _merged_from_releases(db, dates: list[str]) -> str | None:
-    """Return the first mainline release out after a merged change (a [GIT PULL]) dated in `dates`."""
-    if not dates or not db["releases"].exists():
-        return None
-    row = db.execute(
-        "select version from releases where kind = 'mainline' and released_at > ? order by released_at limit 1",
-        [min(dates)],
-    ).fetchone()
-    return row[0] if row else None
-
-
 def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     """Return one record per system call seen in patches, newest activity first."""
     if findings is None:
@@ -124,20 +114,14 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     names = {f["data"]["name"] for f in findings}
     merged = {n for n in names if history.merged_in(n)}
     renames = rename_pairs(findings, merged)
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for f in findings:
-        name = f["data"]["name"]
-        canonical = renames.get(name, name)
-        if f["data"]["change"] == "removed" and name not in merged:
-            continue  # removing a name that never merged is part of a rename, not a removal
-        groups[canonical].append(f)
+    # Removing a name that never merged is part of a rename, not a removal.
+    kept = [f for f in findings if not (f["data"]["change"] == "removed" and f["data"]["name"] not in merged)]
     records = []
-    for name, group in groups.items():
-        group.sort(key=lambda f: (f["date"] or "", f["id"] or 0))
-        first, last = group[0], group[-1]
+    for name, group in proposals.group_by_name(kept, renames).items():
+        last = group[-1]
         merged_in = history.merged_in(name)
         if merged_in is None:
-            merged_in = _merged_from_releases(db, [f["date"] for f in group if f["data"].get("merged_change") and f["date"]])
+            merged_in = proposals.merged_from_releases(db, group)
         abis: dict[str, int] = {}
         signature = None
         for f in group:  # later proposals override earlier numbers and signatures
@@ -146,43 +130,29 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
                 signature = f["data"].get("signature") or signature
         if merged_in:
             abis.update(history.known_numbers(name))
-        series, seen = [], set()
-        for f in group:
-            if f["series_key"] in seen:
-                continue
-            seen.add(f["series_key"])
-            d = f["data"]
-            series.append(
-                {
-                    "series_key": f["series_key"],
-                    "subject": d.get("subject") or d.get("series_subject"),  # the patch that carries the change
-                    "series_subject": d.get("series_subject"),
-                    "version": d.get("version"),
-                    "date": f["date"],
-                    "message_id": f["message_id"],
-                    "change": d["change"],
-                    "name": d["name"],
-                    "author": d.get("author_name") or d.get("author_email"),
-                    "list_id": d.get("list_id"),
-                }
-            )
+        series = proposals.series_list(group, _series_extra)
         records.append(
             {
                 "name": name,
                 "status": "merged" if merged_in else "proposed",
                 "abis": dict(sorted(abis.items())),
                 "signature": signature,
-                "first_seen": {"message_id": first["message_id"], "date": first["date"], "subject": first["data"].get("subject")},
+                "first_seen": proposals.first_seen(group),
                 "series": series,
                 "merged_in": merged_in,
-                "aliases": sorted({f["data"]["name"] for f in group} - {name}),
+                "aliases": proposals.aliases(group, name),
                 "change": last["data"]["change"],
                 "last_activity": last["date"],
                 "page": f"syscalls/{safe_name(name)}.html",
             }
         )
-    records.sort(key=lambda r: (r["last_activity"] or "", r["name"]), reverse=True)
-    return records
+    return proposals.newest_first(records)
+
+
+def _series_extra(f: dict) -> dict:
+    """A syscall's series entry also names the syscall as that series spelled it, and the list it came from."""
+    d = f["data"]
+    return {"name": d["name"], "author": d.get("author_name") or d.get("author_email"), "list_id": d.get("list_id")}
 
 
 def save_records(db, records: list[dict]) -> None:
@@ -206,7 +176,4 @@ def save_records(db, records: list[dict]) -> None:
         }
         for r in records
     ]
-    with db.atomic():
-        db.execute("delete from syscalls")
-        if rows:
-            db["syscalls"].insert_all(rows, pk="name", replace=True)
+    proposals.replace_rows(db, "syscalls", rows)

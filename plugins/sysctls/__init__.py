@@ -13,9 +13,10 @@ from sqlite_utils import Migrations
 
 from tracker import hookimpl
 
+from .. import proposals
 from .detect import find_knob_changes
 from .docs import doc_changes_in_diff, docs_diff
-from .tracking import PLUGIN, build_records, proc_path, safe_name, save_records
+from .tracking import PLUGIN, build_records, proc_path, save_records
 
 migrations = Migrations("sysctls")
 
@@ -54,15 +55,7 @@ def config_defaults():
 
 @hookimpl
 def register_sources(register, config):
-    settings = config.get("plugins", {}).get(PLUGIN) or {}
-    if not settings.get("lore_queries"):
-        return
-    try:
-        from tracker.plugins.lore import LoreQuerySource
-    except ImportError:  # the lore plugin is not installed or disabled
-        return
-    for query in settings["lore_queries"]:
-        register(LoreQuerySource(f"lore-query:sysctls:{query}", query, days=settings.get("lore_days", 14)))
+    proposals.lore_query_sources(register, config, PLUGIN)
 
 
 def knob_changes(diffs: list[str]) -> list[dict]:
@@ -106,42 +99,20 @@ def knob_changes(diffs: list[str]) -> list[dict]:
     return sorted(out.values(), key=lambda r: r["name"])
 
 
-def _patches(series: dict) -> list[dict]:
-    patches = [p for p in (series.get("patches") or []) if p.get("diff")]
-    if not patches and series.get("diff"):
-        patches = [series]
-    return sorted(patches, key=lambda p: (p.get("patch_number") or 0, p.get("date") or ""))
-
-
 def sysctl_findings(series: dict) -> list:
     """Return the Findings for one series dict: one per knob it adds, removes or changes."""
-    from tracker.findings import Finding
-
     if series.get("is_stable_review"):
         return []
-    patches = _patches(series)
+    patches = proposals.series_patches(series)
     if not patches:
         return []
-    subject = series.get("subject") or ""
-    merged_change = "GIT PULL" in subject.upper() or any(p.get("upstream_commit") for p in patches)
+    merged_change = proposals.is_merged_change(series, patches)
     findings = []
     for knob in knob_changes([p["diff"] for p in patches]):
         leaf = knob["name"].rsplit(".", 1)[-1]
         patch = next((p for p in patches if leaf in p["diff"]), patches[0])
         evidence = knob.pop("evidence")
-        data = {
-            **knob,
-            "subject": patch.get("subject") or subject,
-            "series_subject": subject,
-            "version": series.get("version"),
-            "lineage": series.get("lineage"),
-            "author_name": patch.get("author_name") or series.get("author_name"),
-            "author_email": patch.get("author_email") or series.get("author_email"),
-            "list_id": series.get("list_id"),
-            "merged_change": merged_change,
-        }
-        findings.append(Finding(kind="sysctl", key=f"{knob['name']}@{series.get('series_key')}", data=data, evidence=evidence,
-                                series_key=series.get("series_key"), message_id=patch.get("message_id"), date=patch.get("date") or series.get("date")))
+        findings.append(proposals.proposal_finding("sysctl", knob, series, patch, evidence, merged_change))
     return findings
 
 
@@ -203,41 +174,36 @@ def edition_sections(edition, db):
 
     items = []
     for r in build_records(db):
-        recent = [s for s in r["series"] if s["date"] and edition["start"] <= s["date"][:10] < edition["end"]]
+        recent = proposals.recent_series(r, edition)
         if not recent:
             continue
         latest = recent[-1]
-        text = f"{r['path']} {latest['change']}: {latest.get('series_subject') or latest['subject']}"
-        if latest.get("author"):
-            text += f" ({latest['author']})"
+        text = proposals.with_author(f"{r['path']} {latest['change']}: {latest.get('series_subject') or latest['subject']}", latest)
         items.append({"text": text, "link": r["page"], "name": r["name"], "change": latest["change"]})
     if not items:
         return []
     return [Section(key="sysctls", title="Sysctl knobs", items=items, intro="Knobs under /proc/sys added, removed or changed in patches this week.", order=41)]
 
 
+def _describe_posting(s: dict) -> str:
+    """Say what one posting did to a knob, e.g. "changed (mode: 0644 -> 0600): sysctl: ..."."""
+    detail = ", ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in (s.get("changes") or {}).items())
+    return f"{s['change']}{' (' + detail + ')' if detail else ''}: {s['subject']}"
+
+
 def knob_timeline(record: dict) -> list[dict]:
-    """Return dated events of one knob: each posting that touched it."""
-    events = []
-    for s in record["series"]:
-        detail = ", ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in (s.get("changes") or {}).items())
-        events.append({"date": s["date"], "text": f"{s['change']}{' (' + detail + ')' if detail else ''}: {s['subject']}", "message_id": s["message_id"], "author": s.get("author")})
-    if record["merged_in"]:
-        events.append({"date": None, "text": f"merged in Linux {record['merged_in']}", "message_id": None, "author": None})
-    return events
+    """Return dated events of one knob: each posting that touched it, then the release that merged it."""
+    return proposals.timeline(record, _describe_posting)
 
 
 @hookimpl
 def site_pages(db):
-    from tracker.pages import Page
-
-    records = build_records(db)
-    pages = [Page(path="sysctls/index.html", template="sysctls/index.html", title="Sysctl knobs", context={"sysctls": records})]
-    for r in records:
-        pages.append(Page(path=f"sysctls/{safe_name(r['name'])}.html", template="sysctls/sysctl.html", title=r["path"], context={"sysctl": r, "timeline": knob_timeline(r)}))
-    return pages
+    return proposals.proposal_pages(
+        build_records(db), plugin="sysctls", item="sysctl", index_title="Sysctl knobs",
+        title=lambda r: r["path"], describe=_describe_posting,
+    )
 
 
 @hookimpl
 def template_dirs():
-    return [str(Path(__file__).parent / "templates")]
+    return [str(Path(__file__).parent / "templates"), proposals.TEMPLATES]

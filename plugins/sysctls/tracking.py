@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 
 from tracker.findings import load_findings
-from tracker.plugins.syscalls.tracking import _merged_from_releases, rename_pairs, similarity
+from tracker.plugins.syscalls.tracking import rename_pairs, similarity
+
+from .. import proposals
 
 PLUGIN = "sysctls"
 
@@ -36,38 +37,16 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     # Renamed on the way (trust_policy -> trusted_for_policy between versions): same lineage or
     # author, same directory, similar last component. Names proposed together stay distinct.
     renames = rename_pairs([f for f in findings if f["data"]["change"] == "added"], set(), similar=knob_similarity)
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for f in findings:
-        groups[renames.get(f["data"]["name"], f["data"]["name"])].append(f)
     records = []
-    for name, group in groups.items():
-        group.sort(key=lambda f: (f["date"] or "", f["id"] or 0))
-        first, last = group[0], group[-1]
+    for name, group in proposals.group_by_name(findings, renames).items():
+        last = group[-1]
         latest: dict = {}
         for f in group:  # later postings override what earlier ones said
             for key in ("mode", "handler", "extra1", "extra2", "doc", "default"):
                 if f["data"].get(key) is not None:
                     latest[key] = f["data"][key]
-        merged_in = _merged_from_releases(db, [f["date"] for f in group if f["data"].get("merged_change") and f["date"]])
-        series, seen = [], set()
-        for f in group:
-            if f["series_key"] in seen:
-                continue
-            seen.add(f["series_key"])
-            d = f["data"]
-            series.append(
-                {
-                    "series_key": f["series_key"],
-                    "subject": d.get("subject") or d.get("series_subject"),  # the patch that carries the change
-                    "series_subject": d.get("series_subject"),
-                    "version": d.get("version"),
-                    "date": f["date"],
-                    "message_id": f["message_id"],
-                    "change": d["change"],
-                    "changes": d.get("changes") or {},
-                    "author": d.get("author_name") or d.get("author_email"),
-                }
-            )
+        merged_in = proposals.merged_from_releases(db, group)
+        series = proposals.series_list(group, _series_extra)
         records.append(
             {
                 "name": name,
@@ -81,16 +60,21 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
                 "doc": latest.get("doc"),
                 "default": latest.get("default"),
                 "changes": last["data"].get("changes") or {},
-                "first_seen": {"message_id": first["message_id"], "date": first["date"], "subject": first["data"].get("subject")},
+                "first_seen": proposals.first_seen(group),
                 "series": series,
                 "merged_in": merged_in,
-                "aliases": sorted({f["data"]["name"] for f in group} - {name}),
+                "aliases": proposals.aliases(group, name),
                 "last_activity": last["date"],
                 "page": f"sysctls/{safe_name(name)}.html",
             }
         )
-    records.sort(key=lambda r: (r["last_activity"] or "", r["name"]), reverse=True)
-    return records
+    return proposals.newest_first(records)
+
+
+def _series_extra(f: dict) -> dict:
+    """A knob's series entry also says what that posting changed (attribute -> [old, new])."""
+    d = f["data"]
+    return {"changes": d.get("changes") or {}, "author": d.get("author_name") or d.get("author_email")}
 
 
 def save_records(db, records: list[dict]) -> None:
@@ -106,7 +90,4 @@ def save_records(db, records: list[dict]) -> None:
         }
         for r in records
     ]
-    with db.atomic():
-        db.execute("delete from sysctls")
-        if rows:
-            db["sysctls"].insert_all(rows, pk="name", replace=True)
+    proposals.replace_rows(db, "sysctls", rows)

@@ -1,0 +1,173 @@
+"""What the syscalls and sysctls plugins share: following a proposed interface from patch to release.
+
+Both turn one series into one Finding per name it touches, group the findings
+of a name across series versions into one record, date a merge by the first
+mainline release after a [GIT PULL], search lore for proposals nobody follows
+and publish a section, an index page and one page per name. Only the parts
+that mean the same thing for both live here; what a syscall or a knob is
+stays in its own plugin. Not a plugin itself: it has no hooks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable
+
+from tracker.findings import Finding
+
+TEMPLATES = str(Path(__file__).parent / "templates")  # proposals/timeline.html, shared by both plugins' pages
+
+
+def lore_query_sources(register, config: dict, plugin: str) -> None:
+    """Register one lore search source per query in `[plugins.<plugin>] lore_queries`, if the lore plugin is there."""
+    settings = config.get("plugins", {}).get(plugin) or {}
+    if not settings.get("lore_queries"):
+        return
+    try:
+        from tracker.plugins.lore import LoreQuerySource
+    except ImportError:  # the lore plugin is not installed or disabled
+        return
+    for query in settings["lore_queries"]:
+        register(LoreQuerySource(f"lore-query:{plugin}:{query}", query, days=settings.get("lore_days", 14)))
+
+
+def series_patches(series: dict) -> list[dict]:
+    """Return the patches of a series dict that carry a diff, in order; a lone patch is its own series."""
+    patches = [p for p in (series.get("patches") or []) if p.get("diff")]
+    if not patches and series.get("diff"):
+        patches = [series]
+    return sorted(patches, key=lambda p: (p.get("patch_number") or 0, p.get("date") or ""))
+
+
+def is_merged_change(series: dict, patches: list[dict]) -> bool:
+    """Return whether a series carries already-merged code: a [GIT PULL] or patches naming their upstream commit."""
+    return "GIT PULL" in (series.get("subject") or "").upper() or any(p.get("upstream_commit") for p in patches)
+
+
+def proposal_finding(kind: str, change: dict, series: dict, patch: dict, evidence: list[str], merged_change: bool) -> Finding:
+    """Return the Finding for one name (`change["name"]`) that `patch` of `series` adds, removes or changes."""
+    subject = series.get("subject") or ""
+    data = {
+        **change,
+        "subject": patch.get("subject") or subject,
+        "series_subject": subject,
+        "version": series.get("version"),
+        "lineage": series.get("lineage"),
+        "author_name": patch.get("author_name") or series.get("author_name"),
+        "author_email": patch.get("author_email") or series.get("author_email"),
+        "list_id": series.get("list_id"),
+        "merged_change": merged_change,
+    }
+    return Finding(
+        kind=kind,
+        key=f"{change['name']}@{series.get('series_key')}",
+        data=data,
+        evidence=evidence,
+        series_key=series.get("series_key"),
+        message_id=patch.get("message_id"),
+        date=patch.get("date") or series.get("date"),
+    )
+
+
+def group_by_name(findings: list[dict], renames: dict[str, str]) -> dict[str, list[dict]]:
+    """Return {name: findings, oldest first}, findings of a renamed proposal under its latest name."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for f in findings:
+        name = f["data"]["name"]
+        groups[renames.get(name, name)].append(f)
+    for group in groups.values():
+        group.sort(key=lambda f: (f["date"] or "", f["id"] or 0))
+    return groups
+
+
+def merged_from_releases(db, group: list[dict]) -> str | None:
+    """Return the first mainline release out after the earliest merged change (a [GIT PULL]) in a name's findings."""
+    dates = [f["date"] for f in group if f["data"].get("merged_change") and f["date"]]
+    if not dates or not db["releases"].exists():
+        return None
+    row = db.execute(
+        "select version from releases where kind = 'mainline' and released_at > ? order by released_at limit 1",
+        [min(dates)],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def series_list(group: list[dict], extra: Callable[[dict], dict]) -> list[dict]:
+    """Return one entry per series in a name's findings (oldest first); `extra(finding)` adds the plugin's own keys."""
+    series, seen = [], set()
+    for f in group:
+        if f["series_key"] in seen:
+            continue
+        seen.add(f["series_key"])
+        d = f["data"]
+        series.append(
+            {
+                "series_key": f["series_key"],
+                "subject": d.get("subject") or d.get("series_subject"),  # the patch that carries the change
+                "series_subject": d.get("series_subject"),
+                "version": d.get("version"),
+                "date": f["date"],
+                "message_id": f["message_id"],
+                "change": d["change"],
+                **extra(f),
+            }
+        )
+    return series
+
+
+def first_seen(group: list[dict]) -> dict:
+    """Return where a name was first seen: the message, its date and subject."""
+    first = group[0]
+    return {"message_id": first["message_id"], "date": first["date"], "subject": first["data"].get("subject")}
+
+
+def aliases(group: list[dict], name: str) -> list[str]:
+    """Return the other names a proposal went by, sorted."""
+    return sorted({f["data"]["name"] for f in group} - {name})
+
+
+def newest_first(records: list[dict]) -> list[dict]:
+    """Sort records by last activity, newest first (then by name, descending), in place; return them."""
+    records.sort(key=lambda r: (r["last_activity"] or "", r["name"]), reverse=True)
+    return records
+
+
+def replace_rows(db, table: str, rows: list[dict]) -> None:
+    """Replace a plugin's table with `rows` in one transaction (records are rebuilt after every analysis)."""
+    with db.atomic():
+        db.execute(f"delete from [{table}]")
+        if rows:
+            db[table].insert_all(rows, pk="name", replace=True)
+
+
+def recent_series(record: dict, edition: dict) -> list[dict]:
+    """Return the series entries of a record posted within an edition's week."""
+    return [s for s in record["series"] if s["date"] and edition["start"] <= s["date"][:10] < edition["end"]]
+
+
+def with_author(text: str, entry: dict) -> str:
+    """Return an edition item's text with the posting's author in parentheses, when known."""
+    return f"{text} ({entry['author']})" if entry.get("author") else text
+
+
+def timeline(record: dict, describe: Callable[[dict], str]) -> list[dict]:
+    """Return dated events of one record: each series posting (`describe(entry)` says what it did), then its merge."""
+    events = [{"date": s["date"], "text": describe(s), "message_id": s["message_id"], "author": s.get("author")} for s in record["series"]]
+    if record["merged_in"]:
+        events.append({"date": None, "text": f"merged in Linux {record['merged_in']}", "message_id": None, "author": None})
+    return events
+
+
+def proposal_pages(records: list[dict], *, plugin: str, item: str, index_title: str, title: Callable[[dict], str], describe: Callable[[dict], str]) -> list:
+    """Return the index page `<plugin>/index.html` and one page per record at its "page" path.
+
+    Templates are `<plugin>/index.html` (context {plugin: records}) and `<plugin>/<item>.html`
+    (context {item: record, "timeline": events}).
+    """
+    from tracker.pages import Page
+
+    pages = [Page(path=f"{plugin}/index.html", template=f"{plugin}/index.html", title=index_title, context={plugin: records})]
+    for r in records:
+        pages.append(Page(path=r["page"], template=f"{plugin}/{item}.html", title=title(r), context={item: r, "timeline": timeline(r, describe)}))
+    return pages
