@@ -141,14 +141,22 @@ def replace_rows(db, table: str, rows: list[dict]) -> None:
             db[table].insert_all(rows, pk="name", replace=True)
 
 
-def recent_series(record: dict, edition: dict) -> list[dict]:
-    """Return the series entries of a record posted within an edition's week."""
-    return [s for s in record["series"] if s["date"] and edition["start"] <= s["date"][:10] < edition["end"]]
+def edition_items(records: list[dict], edition: dict, item: Callable[[dict, list[dict]], tuple[str, dict]]) -> list[dict]:
+    """Return one edition item per record with series posted in the edition's week.
 
-
-def with_author(text: str, entry: dict) -> str:
-    """Return an edition item's text with the posting's author in parentheses, when known."""
-    return f"{text} ({entry['author']})" if entry.get("author") else text
+    `item(record, recent)` gets those series entries (oldest first) and returns the
+    item's text and its own keys; the latest posting's author is added to the text.
+    """
+    items = []
+    for r in records:
+        recent = [s for s in r["series"] if s["date"] and edition["start"] <= s["date"][:10] < edition["end"]]
+        if not recent:
+            continue
+        text, extra = item(r, recent)
+        if recent[-1].get("author"):
+            text += f" ({recent[-1]['author']})"
+        items.append({"text": text, "link": r["page"], "name": r["name"], **extra})
+    return items
 
 
 def timeline(record: dict, describe: Callable[[dict], str]) -> list[dict]:

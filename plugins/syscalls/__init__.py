@@ -122,20 +122,20 @@ def register_commands(cli):
 def edition_sections(edition, db):
     from tracker.edition import Section
 
-    items = []
-    for r in build_records(db):
-        recent = proposals.recent_series(r, edition)
-        if not recent:
-            continue
-        latest = recent[-1]
-        version = f" v{latest['version']}" if (latest.get("version") or 1) > 1 else ""
-        state = f"merged in {r['merged_in']}" if r["merged_in"] else ("new proposal" if r["first_seen"]["date"] == recent[0]["date"] else "updated proposal")
-        verb = "removal" if r["change"] == "removed" else state
-        text = proposals.with_author(f"{r['signature'] or r['name']} — {verb}{version}: {latest.get('series_subject') or latest['subject']}", latest)
-        items.append({"text": text, "link": r["page"], "name": r["name"], "status": r["status"], "merged_in": r["merged_in"]})
+    items = proposals.edition_items(build_records(db), edition, _edition_item)
     if not items:
         return []
     return [Section(key="syscalls", title="New system calls", items=items, intro="System calls proposed or changed in patches this week.", order=40)]
+
+
+def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:
+    """Say what this week's postings did to a syscall, e.g. "futex_waitv(...) — new proposal v2: ..."."""
+    latest = recent[-1]
+    version = f" v{latest['version']}" if (latest.get("version") or 1) > 1 else ""
+    state = f"merged in {r['merged_in']}" if r["merged_in"] else ("new proposal" if r["first_seen"]["date"] == recent[0]["date"] else "updated proposal")
+    verb = "removal" if r["change"] == "removed" else state
+    text = f"{r['signature'] or r['name']} — {verb}{version}: {latest.get('series_subject') or latest['subject']}"
+    return text, {"status": r["status"], "merged_in": r["merged_in"]}
 
 
 def _describe_posting(s: dict) -> str:

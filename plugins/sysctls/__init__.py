@@ -172,17 +172,16 @@ def register_commands(cli):
 def edition_sections(edition, db):
     from tracker.edition import Section
 
-    items = []
-    for r in build_records(db):
-        recent = proposals.recent_series(r, edition)
-        if not recent:
-            continue
-        latest = recent[-1]
-        text = proposals.with_author(f"{r['path']} {latest['change']}: {latest.get('series_subject') or latest['subject']}", latest)
-        items.append({"text": text, "link": r["page"], "name": r["name"], "change": latest["change"]})
+    items = proposals.edition_items(build_records(db), edition, _edition_item)
     if not items:
         return []
     return [Section(key="sysctls", title="Sysctl knobs", items=items, intro="Knobs under /proc/sys added, removed or changed in patches this week.", order=41)]
+
+
+def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:
+    """Say what this week's latest posting did to a knob, e.g. "/proc/sys/fs/x added: ..."."""
+    latest = recent[-1]
+    return f"{r['path']} {latest['change']}: {latest.get('series_subject') or latest['subject']}", {"change": latest["change"]}
 
 
 def _describe_posting(s: dict) -> str:
