@@ -245,33 +245,28 @@ def categorize(
     return category_name(slug), slug
 
 
-def series_files(series: dict) -> list[str]:
-    """Collect the files of a series dict: its "files", else its patches' "files"/"files_json"."""
-    def as_list(value) -> list[str]:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return []
-        return list(value or [])
-
-    files = as_list(series.get("files"))
-    if not files:
-        for patch in series.get("patches") or []:
-            files += as_list(patch.get("files") if patch.get("files") is not None else patch.get("files_json"))
-    return list(dict.fromkeys(files))
-
-
-def series_prefixes(series: dict) -> list[str]:
-    value = series.get("prefixes")
-    if value is None:
-        value = series.get("prefixes_json")
+def _as_list(value) -> list[str]:
+    """Return a list from a list, None or its JSON text as stored in a *_json column (bad JSON: empty)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
             return []
     return list(value or [])
+
+
+def series_files(series: dict) -> list[str]:
+    """Collect the files of a series dict: its "files", else its patches' "files"/"files_json"."""
+    files = _as_list(series.get("files"))
+    if not files:
+        for patch in series.get("patches") or []:
+            files += _as_list(patch.get("files") if patch.get("files") is not None else patch.get("files_json"))
+    return list(dict.fromkeys(files))
+
+
+def series_prefixes(series: dict) -> list[str]:
+    """Return a series dict's subject prefixes: its "prefixes", else its "prefixes_json"."""
+    return _as_list(series.get("prefixes") if series.get("prefixes") is not None else series.get("prefixes_json"))
 
 
 def maintainers_from_config(config: dict) -> Maintainers | None:
