@@ -215,6 +215,11 @@ def _fit_on(items: list[dict], cna: list[dict], held: list[dict], held_block: in
 
 def choose_threshold(items: list[dict], cna: list[dict], blocks: list[int], featurize=subject_features) -> float:
     """Threshold from leave-one-block-out scores over `blocks` only (the inner loop of nested CV)."""
+    return best_threshold(block_out_scores(items, cna, blocks, featurize))
+
+
+def block_out_scores(items: list[dict], cna: list[dict], blocks: list[int], featurize=subject_features) -> list[tuple[float, int]]:
+    """(logit, label) of each item in `blocks`, scored by a model trained on the other `blocks`."""
     featurize = _cached(featurize)
     scored: list[tuple[float, int]] = []
     for j in blocks:
@@ -222,7 +227,56 @@ def choose_threshold(items: list[dict], cna: list[dict], blocks: list[int], feat
         rest = [i for i in items if block_of(i["release"]) in blocks and block_of(i["release"]) != j]
         model = _fit_on(rest, cna, test, j, featurize)
         scored.extend((model.logit(featurize(i["subject"])), i["security"]) for i in test)
-    return best_threshold(scored)
+    return scored
+
+
+def platt(scored: list[tuple[float, int]], *, steps: int = 50) -> tuple[float, float]:
+    """Fit p = sigmoid(a * logit + b) to (logit, label) pairs by Newton's method; return (a, b).
+
+    Naive Bayes adds up correlated words as if independent, so its raw
+    logits are overconfident; scaling them makes security_score a usable
+    probability and lets the message/diff rules' round weights matter.
+    """
+    def loss(a: float, b: float) -> float:
+        total = 0.0
+        for z, y in scored:
+            t = a * z + b
+            # log(1 + e^t) - y*t, computed without overflow
+            total += (t if t > 0 else 0.0) + math.log1p(math.exp(-abs(t))) - y * t
+        return total
+
+    a, b = 1.0, 0.0
+    current = loss(a, b)
+    for _ in range(steps):
+        ga = gb = haa = hab = hbb = 0.0
+        for z, y in scored:
+            t = a * z + b
+            p = 1.0 / (1.0 + math.exp(-t)) if t > -700 else 0.0
+            d = p - y
+            v = p * (1 - p) + 1e-9
+            ga += d * z
+            gb += d
+            haa += v * z * z
+            hab += v * z
+            hbb += v
+        det = haa * hbb - hab * hab
+        if det <= 0:
+            break
+        da = (hbb * ga - hab * gb) / det
+        db = (haa * gb - hab * ga) / det
+        step = 1.0
+        while step > 1e-6:  # damped: only accept steps that lower the loss
+            trial = loss(a - step * da, b - step * db)
+            if trial <= current:
+                break
+            step /= 2
+        else:
+            break
+        a, b, improvement = a - step * da, b - step * db, current - trial
+        current = trial
+        if improvement < 1e-9 * len(scored):
+            break
+    return a, b
 
 
 @dataclass
@@ -274,15 +328,19 @@ def average_precision(scores: list[float], labels: list[int]) -> float:
     return ap / total if total else 0.0
 
 
-def model_json(model: Model, threshold: float, *, meta: dict) -> dict:
-    """The shipped file: bias shifted so the decision threshold is probability 0.5."""
-    weights = {f: round(w, 3) for f, w in sorted(model.weights.items())}
+def model_json(model: Model, threshold: float, scale: tuple[float, float], *, meta: dict) -> dict:
+    """The shipped file: weights and bias on the calibrated (Platt) scale; `threshold` is the chosen logit's probability."""
+    a, b = scale
+    weights = {f: round(a * w, 3) for f, w in sorted(model.weights.items())}
+    if any(w == 0 for w in weights.values()):
+        weights = {f: w for f, w in weights.items() if w}
     return {
         "format": 2,
         "kind": "naive Bayes log-odds over subject features (features.py)",
         "trained_by": "bench/train_stable_model.py",
         **meta,
-        "threshold": 0.5,
-        "bias": round(model.bias - threshold, 4),
+        "threshold": round(1.0 / (1.0 + math.exp(-(a * threshold + b))), 4),
+        "calibration": {"a": round(a, 4), "b": round(b, 4)},
+        "bias": round(a * model.bias + b, 4),
         "weights": weights,
     }
