@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -22,6 +23,9 @@ from .series import Threader, message_role
 from .subjects import parse_subject
 
 BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
+_CACHE_KB = 64 * 1024  # page cache during an import (SQLite's default is 2 MB)
+_FTS_TRIGGER = "messages_fts_ai"  # migration m002: indexes each inserted message in messages_fts
+_BULK_FTS_MIN = 20  # below this, the trigger is cheaper than dropping and re-creating it
 MAX_WARNINGS = 1000  # keep a huge broken archive from filling memory with lines
 
 _COLUMNS = (
@@ -59,7 +63,11 @@ class ImportStats:
         }
 
 
-def message_row(parsed: ParsedMessage, *, list_id: str | None, origin: str | None) -> dict:
+def _dumps(value) -> str:
+    return json.dumps(value) if value else "[]"  # most lists are empty; skip the encoder
+
+
+def message_row(parsed: ParsedMessage, *, list_id: str | None, origin: str | None, now: str | None = None) -> dict:
     """Return the `messages` columns of a parsed message, with its series role from the subject."""
     subject = parse_subject(parsed.subject)
     role, number, total = message_role(subject, has_diff=bool(parsed.diff), in_reply_to=parsed.in_reply_to)
@@ -71,12 +79,12 @@ def message_row(parsed: ParsedMessage, *, list_id: str | None, origin: str | Non
         "author_email": parsed.author_email,
         "date": parsed.date,
         "in_reply_to": parsed.in_reply_to,
-        "references_json": json.dumps(parsed.references),
+        "references_json": _dumps(parsed.references),
         "body": parsed.body,
         "diff": parsed.diff,
-        "diffstat_json": json.dumps(parsed.diffstat),
-        "files_json": json.dumps(parsed.files),
-        "trailers_json": json.dumps(parsed.trailers),
+        "diffstat_json": _dumps(parsed.diffstat),
+        "files_json": _dumps(parsed.files),
+        "trailers_json": _dumps(parsed.trailers),
         "upstream_commit": parsed.upstream_commit,
         "patch_number": number,
         "patch_total": total,
@@ -85,7 +93,7 @@ def message_row(parsed: ParsedMessage, *, list_id: str | None, origin: str | Non
         "patch_version": subject.version if role in ("cover", "patch") else None,
         "raw_sha256": parsed.raw_sha256,
         "origin": origin,
-        "imported_at": utcnow(),
+        "imported_at": now or utcnow(),
         # not columns: what the threader needs
         "references": parsed.references,
         "trailers": parsed.trailers,
@@ -115,6 +123,38 @@ def store_raw_messages(
     Example: store_raw_messages(db, iter_path("linux-api.mbox.gz"), list_id="linux-api")
     """
     stats = ImportStats()
+    with _bulk_pragmas(db):
+        _store_all(db, raws, stats, list_id=list_id, origin=origin, progress=progress)
+    stats.series = len(stats.series_keys)
+    return stats
+
+
+@contextmanager
+def _bulk_pragmas(db):
+    """Relax fsync and widen the page cache for the length of an import, then restore both.
+
+    In WAL mode synchronous=NORMAL still keeps every committed batch on an
+    application crash (only a power cut can lose the last ones), and skips an
+    fsync per commit; a larger cache keeps the message indexes (random
+    Message-IDs, hashes) from thrashing once the database outgrows 2 MB.
+    """
+    conn = db.conn
+    sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    # SQLite refuses to change it inside a transaction (a source's fetch); that one keeps its level
+    relax = not conn.in_transaction and conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if relax:
+        conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = {min(cache, -_CACHE_KB) if cache < 0 else cache}")
+    try:
+        yield
+    finally:
+        if relax:
+            conn.execute(f"PRAGMA synchronous = {int(sync)}")
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress) -> None:
     seen: dict[str, str] = {}  # Message-ID -> where, for duplicates inside this input
     batch: list[tuple[bytes, str]] = []
     iterator = iter(raws)
@@ -141,8 +181,6 @@ def store_raw_messages(
         _store_batch(db, batch, stats, seen, list_id=list_id, origin=origin)
         if progress:
             progress(len(batch))
-    stats.series = len(stats.series_keys)
-    return stats
 
 
 def _store_batch(db, batch, stats: ImportStats, seen: dict, *, list_id, origin) -> None:
@@ -155,13 +193,14 @@ def _store_batch(db, batch, stats: ImportStats, seen: dict, *, list_id, origin) 
             r[0] for r in conn.execute(f"SELECT raw_sha256 FROM messages WHERE raw_sha256 IN ({','.join('?' * len(chunk))})", chunk)
         )
     rows = []
+    now = utcnow()
     for (raw, where), sha in zip(batch, shas):
         if sha in known:
             stats.skipped += 1
             continue
         known.add(sha)  # the same bytes twice in one input are stored once
         try:
-            parsed = parse_message(raw)
+            parsed = parse_message(raw, sha256=sha)
         except Exception as exc:  # noqa: BLE001 - one bad message never stops an import
             stats.warn(f"{where}: cannot parse message: {type(exc).__name__}: {exc}")
             continue
@@ -176,7 +215,7 @@ def _store_batch(db, batch, stats: ImportStats, seen: dict, *, list_id, origin) 
             stats.warn(f"{where}: duplicate Message-ID <{parsed.message_id}> (first at {first}); kept the first")
             continue
         seen[parsed.message_id] = where
-        rows.append(message_row(parsed, list_id=list_id, origin=origin or where.rsplit(":#", 1)[0]))
+        rows.append(message_row(parsed, list_id=list_id, origin=origin or where.rsplit(":#", 1)[0], now=now))
     if not rows:
         return
     # db.atomic(): its own transaction for a plain import (so a killed import
@@ -192,13 +231,32 @@ def _store_batch(db, batch, stats: ImportStats, seen: dict, *, list_id, origin) 
             )
         fresh = [r for r in rows if r["message_id"] not in existing]
         stats.skipped += len(rows) - len(fresh)
-        conn.executemany(_INSERT_SQL, [tuple(r[c] for c in _COLUMNS) for r in fresh])
+        _insert_indexed(conn, [tuple(r[c] for c in _COLUMNS) for r in fresh])
         threader = Threader(db)
         for row in fresh:
             threader.add(row)
         stats.new += len(fresh)
         stats.series_keys |= threader.touched
         stats.new_series += len(threader.created)
+
+
+def _insert_indexed(conn, values: list[tuple]) -> None:
+    """Insert message rows and add them to `messages_fts` with one INSERT .. SELECT.
+
+    The per-row FTS trigger costs more than parsing the mail (bench/ingest.py);
+    inside the batch's transaction it is dropped, the rows indexed in bulk, and
+    the trigger re-created from its own SQL, so no other connection ever sees
+    the schema without it and every other writer of `messages` keeps using it.
+    """
+    trigger = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_FTS_TRIGGER,)).fetchone()
+    if trigger is None or len(values) < _BULK_FTS_MIN:
+        conn.executemany(_INSERT_SQL, values)
+        return
+    last = conn.execute("SELECT max(rowid) FROM messages").fetchone()[0] or 0
+    conn.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
+    conn.executemany(_INSERT_SQL, values)
+    conn.execute("INSERT INTO messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM messages WHERE rowid > ?", (last,))
+    conn.execute(trigger[0])
 
 
 def import_paths(db, paths, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:

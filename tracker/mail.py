@@ -388,12 +388,13 @@ def _read_author(from_value: str) -> tuple[str, str]:
     return name, email
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
+def parse_message(raw: bytes, *, sha256: str | None = None) -> ParsedMessage:
     """Parse raw mail bytes into a ParsedMessage; problems become `warnings`, never exceptions.
 
+    `sha256` is the hex digest of `raw` when the caller has it already.
     Example: parse_message(open("0001-foo.patch", "rb").read()).files -> ["mm/foo.c"]
     """
-    sha = hashlib.sha256(raw).hexdigest()
+    sha = sha256 or hashlib.sha256(raw).hexdigest()
     head, body_bytes = _split_raw(raw)
     headers, field_count = read_header_block(head)
     warnings: list[str] = []
