@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import describe
-from .features import clean_subject, pattern_features, subject_features
+from .features import clean_subject, loose_precheck, pattern_features, subject_features
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 CATEGORIES = ("security", "bugfix", "enhancement")
@@ -26,6 +26,7 @@ CATEGORIES = ("security", "bugfix", "enhancement")
 # Function words still weigh in the score but say nothing to a reader as evidence.
 EVIDENCE_STOPWORDS = frozenset("a an the in on of for to from by with and or at as is be when if into it its this that".split())
 CVE_ID = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.I)
+_MAYBE_USER_REACHABLE = loose_precheck(describe.USER_REACHABLE.pattern)
 
 # (evidence text, logit change, pattern on the lower-cased commit message).
 # Weights are deliberately round numbers: they encode an editor's reading,
@@ -164,7 +165,8 @@ def classify_patch(patch: dict) -> Verdict:
 
     p = _sigmoid(z)
     threshold = model.get("threshold", 0.5)
-    user_reachable = bool(describe.USER_REACHABLE.search((subject + "\n" + body).lower()))
+    text = (subject + "\n" + body).lower()
+    user_reachable = bool(_MAYBE_USER_REACHABLE.search(text) and describe.USER_REACHABLE.search(text))
     if p >= threshold:
         category = "security"
     elif describe.is_enhancement(subject):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .features import split_subject
+from .features import loose_precheck, split_subject
 
 # Subject prefix (first component, lower case) -> how an editor names it.
 SUBSYSTEM_NAMES = {
@@ -101,7 +101,7 @@ BUG_CLASSES = [
     ("missing input validation", re.compile(r"validat|sanity check|bounds? check|\bcheck\b.*\b(length|size|len|index|count|range|value)|reject|\bclamp")),
 ]
 
-_ANY_BUG = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in BUG_CLASSES))
+_ANY_BUG = loose_precheck(*(rx.pattern for _, rx in BUG_CLASSES))
 
 # Words that say the code is reachable from an unprivileged user.
 USER_REACHABLE = re.compile(
@@ -116,6 +116,7 @@ ENHANCEMENT = re.compile(
     r"\bexport\b|\bhelpers?\b|\bintroduce\b|performance|speed ?up|\bfaster\b|\boptimi[sz]|"
     r"\bimprove\b|\bmodali(as|sa)\b|\ballow(list)?\b|denylist|blacklist|whitelist"
 )
+_MAYBE_ENHANCEMENT = loose_precheck(ENHANCEMENT.pattern)
 FIXING = re.compile(r"\bfix|\bbug\b|\bcrash|\bleak|\bavoid\b|\bprevent\b|\bbroken\b|\bwrong\b|\bincorrect\b|\brevert\b")
 
 
@@ -154,7 +155,7 @@ def bug_class(text: str) -> str | None:
 def is_enhancement(subject: str) -> bool:
     """Say whether a subject reads as new hardware support, a quirk, a helper or performance work."""
     text = subject.lower()
-    return bool(ENHANCEMENT.search(text)) and not FIXING.search(text)
+    return bool(_MAYBE_ENHANCEMENT.search(text) and ENHANCEMENT.search(text)) and not FIXING.search(text)
 
 
 def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", user_reachable: bool = False) -> str:
