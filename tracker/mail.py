@@ -12,7 +12,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 import binascii
 import quopri
 from email import message_from_bytes
@@ -267,11 +267,40 @@ def find_upstream_commit(body: str) -> str | None:
     return None
 
 
+# "Thu, 1 Oct 2020 12:34:56 +0200", what nearly every mailer writes
+_DATE_RE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)\Z", re.A
+)
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+
+
+def _fast_date(text: str) -> str | None:
+    """Convert the common RFC 5322 date shape directly; None sends it through parsedate_to_datetime."""
+    m = _DATE_RE.match(text)
+    if not m:
+        return None
+    day, mon, year, hh, mm, ss, sign, tzh, tzm = m.groups()
+    offset = int(tzh) * 3600 + int(tzm) * 60
+    try:
+        dt = datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss))
+        if offset:
+            dt -= timedelta(seconds=offset if sign == "+" else -offset)
+        if not 1 <= dt.year <= 9999 or offset >= 86400:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return dt.isoformat(timespec="seconds") + "+00:00"
+
+
 def _parse_date(value, warnings: list[str]) -> str | None:
     if not value:
         warnings.append("no Date header")
         return None
     text = decode_header_text(value)
+    fast = _fast_date(text)
+    if fast is not None:
+        return fast
     try:
         dt = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -320,22 +349,53 @@ def read_header_block(head: bytes) -> tuple[dict[str, list[str]], int]:
     name = None
     parts: list[str] = []
     for line in text.splitlines():
-        if line[:1] in (" ", "\t"):
+        first = line[:1]
+        if first == " " or first == "\t":
             if name is not None:
                 parts.append(line.strip())
             continue
         if name is not None:
             fields.setdefault(name, []).append(" ".join(parts))
             name = None
-        m = _FIELD_RE.match(line)
-        if m:
-            count += 1
-            low = m.group(1).lower()
-            if low in _WANTED:
-                name, parts = low, [m.group(2).strip()]
+        # a field is "name:" with a name of printable ASCII but space (what _FIELD_RE says),
+        # checked with str methods: a regex per line was a tenth of the parse time
+        colon = line.find(":")
+        if colon <= 0:
+            continue
+        field = line[:colon].rstrip(" \t")
+        if not (field and field.isascii() and field.isprintable() and " " not in field):
+            continue
+        count += 1
+        low = field.lower()
+        if low in _WANTED:
+            name, parts = low, [line[colon + 1 :].strip()]
     if name is not None:
         fields.setdefault(name, []).append(" ".join(parts))
     return fields, count
+
+
+# "text/plain", "text/plain; charset=utf-8", "text/plain; charset=\"UTF-8\"; format=flowed":
+# values this simple need no email.message.Message (RFC 2231, comments, escapes do)
+_CTYPE_RE = re.compile(
+    r'\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+/[!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*'
+    r'((?:;\s*[A-Za-z0-9_.-]+\s*=\s*(?:"[^"\\;<>]*"|[^\s";\\<>]*)\s*)*);?\s*\Z'
+)
+_PARAM_RE = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*(?:"([^"\\;<>]*)"|([^\s";\\<>]*))')
+
+
+def _content_type(value: str | None) -> tuple[str, str | None] | None:
+    """Return (type, charset) like Message.get_content_type/get_content_charset; None if not simple."""
+    if value is None:
+        return "text/plain", None
+    m = _CTYPE_RE.match(value)
+    if not m:
+        return None
+    charset = None
+    for name, quoted, bare in _PARAM_RE.findall(m.group(2)):
+        if name.lower() == "charset":
+            charset = (quoted or bare).lower() if quoted or bare else ""
+            break
+    return m.group(1).lower(), charset
 
 
 def _simple_body(headers: dict, body: bytes) -> str | None:
@@ -344,10 +404,14 @@ def _simple_body(headers: dict, body: bytes) -> str | None:
     The full parser walks every body line in Python; most list mail is one
     text/plain part, for which this is several times faster.
     """
-    msg = Message()
-    if headers.get("content-type"):
-        msg["Content-Type"] = headers["content-type"][0]
-    ctype = msg.get_content_type()
+    value = headers["content-type"][0] if headers.get("content-type") else None
+    simple = _content_type(value)
+    if simple is None:
+        msg = Message()
+        msg["Content-Type"] = value
+        ctype, charset = msg.get_content_type(), msg.get_content_charset()
+    else:
+        ctype, charset = simple
     if ctype not in _TEXT_TYPES and ctype != "text/html":
         return None
     cte = (headers.get("content-transfer-encoding") or [""])[0].strip().lower()
@@ -358,7 +422,7 @@ def _simple_body(headers: dict, body: bytes) -> str | None:
             body = binascii.a2b_base64(body)
     except (binascii.Error, ValueError):
         return None
-    charset = msg.get_content_charset() or "utf-8"
+    charset = charset or "utf-8"
     try:
         text = body.decode(charset, errors="replace")
     except LookupError:

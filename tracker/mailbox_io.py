@@ -23,6 +23,7 @@ from .errors import KtrackError
 
 GZIP_MAGIC = b"\x1f\x8b"
 _FROM_ESCAPED_SUB_RE = re.compile(rb"^>(>*From )", re.M)
+_FROM_ESCAPED_LINE_RE = re.compile(rb"\n>(>*From )")
 _HEADER_LINE_RE = re.compile(rb"^[!-9;-~]+:")  # RFC 5322 field name then a colon
 _SKIP_SUFFIXES = {".db", ".sqlite", ".json", ".py", ".pyc", ".md", ".txt.gz~"}
 
@@ -107,7 +108,10 @@ def _unescape(raw: bytes) -> bytes:
     # mboxrd: every ">From " line gained one ">" when written; mboxo files read the same
     # way for the common single ">" case.
     if b">From " in raw:
-        raw = _FROM_ESCAPED_SUB_RE.sub(rb"\1", raw)
+        # "\n>" as a literal prefix lets the regex engine skip ahead; ^ with re.M tries every byte
+        raw = _FROM_ESCAPED_LINE_RE.sub(rb"\n\1", raw)
+        if raw.startswith(b">") and _FROM_ESCAPED_SUB_RE.match(raw):
+            raw = raw[1:]
     return raw
 
 
