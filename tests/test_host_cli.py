@@ -47,3 +47,27 @@ def test_unknown_command_is_a_usage_error(ktrack):
     result = ktrack("no-such-command")
     assert result.exit_code == 2
     assert "No such command" in result.output
+
+
+def test_reader_leaving_early_is_not_an_error(tmp_path):
+    """`ktrack series --json | head -1`: no "Broken pipe" error, no traceback, exit 0."""
+    from tracker.db import open_db
+
+    db_path = tmp_path / "k.db"
+    db = open_db(db_path)
+    # Synthetic rows, only for volume: the output must be larger than a pipe buffer.
+    db["series"].insert_all(
+        {"series_key": f"{i}@example.org", "subject": f"mm: patch number {i} " + "x" * 100, "date": "2021-01-01", "total": 1, "received": 1}
+        for i in range(3000)
+    )
+    db.conn.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "--db", str(db_path), "series", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.read(10)
+    proc.stdout.close()  # the reader goes away, like `head` does
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert stderr == ""

@@ -7,6 +7,7 @@ holds only the group, its global options and error handling.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,12 @@ class KtrackGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # `ktrack series | head`: the reader left, which is no error of ours.
+            # Point stdout at /dev/null so the interpreter's final flush stays quiet.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(0) from None
         except sqlite3.OperationalError as exc:
             raise KtrackError(f"database error: {exc}") from None
         except OSError as exc:
