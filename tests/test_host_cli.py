@@ -50,7 +50,7 @@ def test_unknown_command_is_a_usage_error(ktrack):
 
 
 def test_reader_leaving_early_is_not_an_error(tmp_path):
-    """`ktrack series --json | head -1`: no "Broken pipe" error, no traceback, exit 0."""
+    """`ktrack series | head -1`: no "Broken pipe" error, no traceback, exit 0."""
     from tracker.db import open_db
 
     db_path = tmp_path / "k.db"
@@ -62,7 +62,7 @@ def test_reader_leaving_early_is_not_an_error(tmp_path):
     )
     db.conn.close()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tracker", "--db", str(db_path), "series", "--json"],
+        [sys.executable, "-m", "tracker", "--db", str(db_path), "series"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
