@@ -176,3 +176,33 @@ def test_stable_review_backports_are_not_proposals(db):
     s = series("st", "4.19.107-stable review", 1, "2020-03-01T00:00:00+00:00", [define_patch("name_to_handle_at", 5)], lineage="st")
     s["is_stable_review"] = 1
     assert plugin.analyze_series(s) == []
+
+
+def remove_row(name, nr):
+    return f"""\
+diff --git a/arch/x86/entry/syscalls/syscall_64.tbl b/arch/x86/entry/syscalls/syscall_64.tbl
+--- a/arch/x86/entry/syscalls/syscall_64.tbl
++++ b/arch/x86/entry/syscalls/syscall_64.tbl
+@@ -220,3 +220,2 @@
+ 211	64	get_thread_area
+-212	common	{name}			sys_{name}
+ 213	64	epoll_create
+"""
+
+
+def test_removal_is_merged_when_a_release_table_lost_the_name_not_when_it_was_added(db):
+    # lookup_dcookie left the x86-64 table in 5.12 (real recorded history); bdflush never left
+    # the recorded tables, so its removal stays a proposal whatever release first added it.
+    store(
+        db,
+        series("rm1", "fs: remove lookup_dcookie", 1, "2021-01-10T10:00:00+00:00", [remove_row("lookup_dcookie", 212)], lineage="rm1"),
+        series("rm2", "fs: remove the bdflush syscall", 1, "2021-05-10T10:00:00+00:00", [remove_row("bdflush", 212)], lineage="rm2"),
+    )
+    records = {r["name"]: r for r in build_records(db)}
+    assert records["lookup_dcookie"]["change"] == "removed"
+    assert records["lookup_dcookie"]["merged_in"] == "5.12"
+    assert records["lookup_dcookie"]["added_in"] != "5.12"
+    assert records["bdflush"]["change"] == "removed"
+    assert records["bdflush"]["merged_in"] is None
+    assert records["bdflush"]["status"] == "proposed"
+    assert records["bdflush"]["added_in"] == "1.2"

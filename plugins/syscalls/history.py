@@ -88,6 +88,21 @@ def merged_in(name: str) -> str | None:
     return None
 
 
+def removed_in(name: str) -> str | None:
+    """Return the first recorded release whose table lost `name` after having it, e.g. "5.12" for lookup_dcookie."""
+    found = []
+    for abi in TABLES:
+        versions = table_versions(abi)
+        had = False
+        for v in sorted(versions, key=version_key):
+            present = any(n == name for _, n in versions[v])
+            if had and not present:
+                found.append(v.removeprefix("v"))
+                break
+            had = had or present
+    return min(found, key=version_key) if found else None
+
+
 def known_numbers(name: str) -> dict[str, int]:
     """Return the numbers of a merged syscall in the recorded tables, e.g. {"x86_64": 448, "arm64": 448}."""
     out = {}

@@ -119,9 +119,12 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     records = []
     for name, group in proposals.group_by_name(kept, renames).items():
         last = group[-1]
-        merged_in = history.merged_in(name)
-        if merged_in is None:
-            merged_in = proposals.merged_from_releases(db, group)
+        added_in = history.merged_in(name)
+        if last["data"]["change"] == "removed":
+            # A removal is "merged" when a release's table lost the name, not when it was added.
+            merged_in = history.removed_in(name) or proposals.merged_from_releases(db, group)
+        else:
+            merged_in = added_in or proposals.merged_from_releases(db, group)
         abis: dict[str, int] = {}
         signature = None
         for f in group:  # later proposals override earlier numbers and signatures
@@ -140,6 +143,7 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
                 "first_seen": proposals.first_seen(group),
                 "series": series,
                 "merged_in": merged_in,
+                "added_in": added_in,
                 "aliases": proposals.aliases(group, name),
                 "change": last["data"]["change"],
                 "last_activity": last["date"],
