@@ -11,7 +11,11 @@ uninterrupted run stores.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import sys
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -23,6 +27,10 @@ from .series import Threader, message_role
 from .subjects import parse_subject
 
 BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
+# Inputs this big get a parsing worker process (starting one costs ~0.2 s); tests of
+# small inputs and lore fetches stay in one process.
+PARALLEL_AFTER = int(os.environ.get("KTRACK_IMPORT_PARALLEL_AFTER", "3000"))
+_PIPELINE_DEPTH = 2  # batches parsed ahead of the one being stored
 _CACHE_KB = 64 * 1024  # page cache during an import (SQLite's default is 2 MB)
 _FTS_TRIGGER = "messages_fts_ai"  # migration m002: indexes each inserted message in messages_fts
 _BULK_FTS_MIN = 20  # below this, the trigger is cheaper than dropping and re-creating it
@@ -155,35 +163,97 @@ def _bulk_pragmas(db):
 
 
 def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress) -> None:
+    """Read raws in batches; parse each batch (in a worker process for big inputs) and store it in order.
+
+    With a worker, batch k+1 is parsed while batch k is threaded and stored:
+    parsing and SQLite each take about half the time of a big import, and
+    every machine this runs on has two cores. Batches are still stored one
+    by one, in input order, so the result is the same as a serial run.
+    """
     seen: dict[str, str] = {}  # Message-ID -> where, for duplicates inside this input
+    pending: deque = deque()  # (future or parsed items, batch size, shas) not stored yet
+    in_flight: set[str] = set()  # hashes of pending batches: the database does not know them yet
+    pool = None
     batch: list[tuple[bytes, str]] = []
-    iterator = iter(raws)
-    while True:
-        try:
-            item = next(iterator)
-        except StopIteration:
-            break
-        except MailboxReadError as exc:
-            stats.errors.append(str(exc.message))
-            break
-        if isinstance(item, tuple):
-            raw, where = item
+
+    def submit(batch):
+        nonlocal pool
+        items = _unknown(db, batch, stats, in_flight)
+        shas = [sha for _, _, sha in items]
+        in_flight.update(shas)
+        if pool is None and stats.read >= PARALLEL_AFTER and (os.cpu_count() or 1) > 1:
+            pool = _start_pool()
+        if pool is not None:
+            try:
+                pending.append((pool.submit(_parse_items, items, list_id, origin, utcnow()), items, len(batch), shas))
+            except Exception:  # noqa: BLE001 - a pool that cannot start: parse here
+                pending.append((None, items, len(batch), shas))
         else:
-            raw, where = item, f"{origin or 'input'}:#{stats.read + 1}"
-        stats.read += 1
-        batch.append((raw, where))
-        if len(batch) >= BATCH_SIZE:
-            _store_batch(db, batch, stats, seen, list_id=list_id, origin=origin)
-            if progress:
-                progress(len(batch))
-            batch = []
-    if batch:
-        _store_batch(db, batch, stats, seen, list_id=list_id, origin=origin)
+            pending.append((None, items, len(batch), shas))
+        while pending and (pool is None or len(pending) > _PIPELINE_DEPTH):
+            store_next()
+
+    def store_next():
+        future, items, size, shas = pending.popleft()
+        results = None
+        if future is not None:
+            try:
+                results = future.result()
+            except Exception:  # noqa: BLE001 - a worker that died: parse here, same result
+                results = None
+        if results is None:
+            results = _parse_items(items, list_id, origin, utcnow())
+        _store_parsed(db, results, stats, seen)
+        in_flight.difference_update(shas)
         if progress:
-            progress(len(batch))
+            progress(size)
+
+    iterator = iter(raws)
+    try:
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                break
+            except MailboxReadError as exc:
+                stats.errors.append(str(exc.message))
+                break
+            if isinstance(item, tuple):
+                raw, where = item
+            else:
+                raw, where = item, f"{origin or 'input'}:#{stats.read + 1}"
+            stats.read += 1
+            batch.append((raw, where))
+            if len(batch) >= BATCH_SIZE:
+                submit(batch)
+                batch = []
+        if batch:
+            submit(batch)
+        while pending:
+            store_next()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _store_batch(db, batch, stats: ImportStats, seen: dict, *, list_id, origin) -> None:
+def _start_pool():
+    """Start one parsing worker; None where that is not cheap and safe (the import then runs serially).
+
+    Linux only, by fork: "spawn" would re-run the caller's script in the child
+    when it has no __main__ guard, and macOS does not make fork safe. The
+    child only parses; it never touches the inherited SQLite connection and
+    leaves by os._exit, so the connection is never closed there.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _unknown(db, batch, stats: ImportStats, in_flight: set) -> list[tuple[bytes, str, str]]:
+    """Return (raw, where, sha256) of the messages not stored yet; count the others as skipped."""
     conn = db.conn
     shas = [_sha256(raw) for raw, _ in batch]
     known = set()
@@ -192,30 +262,54 @@ def _store_batch(db, batch, stats: ImportStats, seen: dict, *, list_id, origin) 
         known.update(
             r[0] for r in conn.execute(f"SELECT raw_sha256 FROM messages WHERE raw_sha256 IN ({','.join('?' * len(chunk))})", chunk)
         )
-    rows = []
-    now = utcnow()
+    items = []
     for (raw, where), sha in zip(batch, shas):
-        if sha in known:
+        if sha in known or sha in in_flight:
             stats.skipped += 1
             continue
         known.add(sha)  # the same bytes twice in one input are stored once
+        items.append((raw, where, sha))
+    return items
+
+
+def _parse_items(items, list_id, origin, now) -> list[tuple]:
+    """Parse raw messages into ("ok", row, has_headers, warnings) or ("error", where, text) tuples.
+
+    Runs in the worker process too, so it takes and returns plain data only.
+    """
+    out = []
+    for raw, where, sha in items:
         try:
             parsed = parse_message(raw, sha256=sha)
         except Exception as exc:  # noqa: BLE001 - one bad message never stops an import
-            stats.warn(f"{where}: cannot parse message: {type(exc).__name__}: {exc}")
+            out.append(("error", where, f"cannot parse message: {type(exc).__name__}: {exc}"))
             continue
         if not parsed.has_headers:
-            stats.warn(f"{where}: not an email message (no From, Subject, Message-ID or Date header); skipped")
+            out.append(("error", where, "not an email message (no From, Subject, Message-ID or Date header); skipped"))
             continue
-        for warning in parsed.warnings:
+        row = message_row(parsed, list_id=list_id, origin=origin or where.rsplit(":#", 1)[0], now=now)
+        out.append(("ok", where, row, parsed.warnings))
+    return out
+
+
+def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
+    conn = db.conn
+    rows = []
+    for result in results:
+        where = result[1]
+        if result[0] == "error":
+            stats.warn(f"{where}: {result[2]}")
+            continue
+        row, warnings = result[2], result[3]
+        for warning in warnings:
             stats.warn(f"{where}: {warning}")
-        first = seen.get(parsed.message_id)
+        first = seen.get(row["message_id"])
         if first is not None:
             stats.duplicates += 1
-            stats.warn(f"{where}: duplicate Message-ID <{parsed.message_id}> (first at {first}); kept the first")
+            stats.warn(f"{where}: duplicate Message-ID <{row['message_id']}> (first at {first}); kept the first")
             continue
-        seen[parsed.message_id] = where
-        rows.append(message_row(parsed, list_id=list_id, origin=origin or where.rsplit(":#", 1)[0], now=now))
+        seen[row["message_id"]] = where
+        rows.append(row)
     if not rows:
         return
     # db.atomic(): its own transaction for a plain import (so a killed import
