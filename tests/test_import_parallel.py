@@ -1,0 +1,64 @@
+"""Big imports parse in a worker process, one batch ahead: the stored result must equal a serial import."""
+
+import gzip
+
+import pytest
+
+import tracker.ingest as ingest
+from tracker.db import open_db
+from tracker.ingest import import_paths
+from tracker.mailbox_io import iter_path
+
+LINUX_API = "lists/linux-api-2021.mbox.gz"
+
+
+def _snapshot(db):
+    messages = db.execute(
+        "SELECT message_id, series_key, patch_number, reply_to_number, raw_sha256, body FROM messages ORDER BY message_id"
+    ).fetchall()
+    series = db.execute(
+        "SELECT series_key, subject, version, total, received, complete, cover_message_id, lineage FROM series "
+        "ORDER BY series_key"
+    ).fetchall()
+    fts = db.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'syscall'").fetchone()[0]
+    return messages, series, fts
+
+
+@pytest.fixture(scope="module")
+def part_mbox(shared_data, tmp_path_factory):
+    """600 real messages; the last 10 again at once (still in flight), 100 again later, the first 50 changed."""
+    raws = []
+    for raw, _ in iter_path(shared_data / LINUX_API):
+        raws.append(raw)
+        if len(raws) == 600:
+            break
+    changed = [raw.replace(b"\n\n", b"\n\n ", 1) for raw in raws[:50]]  # same Message-ID, other bytes
+    mbox = tmp_path_factory.mktemp("mbox") / "part.mbox.gz"
+    with gzip.open(mbox, "wb") as fh:
+        for raw in raws + raws[590:] + raws[300:400] + changed:
+            fh.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + raw.replace(b"\nFrom ", b"\n>From ") + b"\n")
+    return mbox
+
+
+def _import(tmp_path, name, mbox, monkeypatch, *, parallel_after):
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 40)
+    monkeypatch.setattr(ingest, "PARALLEL_AFTER", parallel_after)
+    db = open_db(tmp_path / f"{name}.db")
+    stats = import_paths(db, [mbox])
+    return db, stats
+
+
+def test_import_parallel_equals_serial(tmp_path, part_mbox, monkeypatch):
+    serial_db, serial = _import(tmp_path, "serial", part_mbox, monkeypatch, parallel_after=10**9)
+    parallel_db, parallel = _import(tmp_path, "parallel", part_mbox, monkeypatch, parallel_after=0)
+    assert parallel.as_dict() == serial.as_dict()
+    assert (parallel.read, parallel.new, parallel.skipped, parallel.duplicates) == (760, 598, 110, 52)  # the archive repeats two Message-IDs
+    assert _snapshot(parallel_db) == _snapshot(serial_db)
+
+
+def test_import_parallel_again_skips_everything(tmp_path, part_mbox, monkeypatch):
+    db, first = _import(tmp_path, "again", part_mbox, monkeypatch, parallel_after=0)
+    again = import_paths(db, [part_mbox])
+    assert first.new == 598
+    # the changed 50 are parsed (new bytes) and then skipped: their Message-IDs are stored
+    assert (again.read, again.new, again.skipped, again.duplicates, again.series) == (760, 0, 760, 0, 0)
