@@ -327,6 +327,7 @@ def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
         stats.skipped += len(rows) - len(fresh)
         _insert_indexed(conn, [tuple(r[c] for c in _COLUMNS) for r in fresh])
         threader = Threader(db)
+        threader.expect_batch([r["message_id"] for r in fresh])
         for row in fresh:
             threader.add(row)
         stats.new += len(fresh)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from .db import utcnow
@@ -63,6 +64,13 @@ def message_role(subject: Subject, *, has_diff: bool, in_reply_to: str | None) -
     return None, None, None
 
 
+@lru_cache(maxsize=4096)
+def _head_subject(subject: str) -> tuple[Subject, str]:
+    """(parse_subject, its prefixes as JSON) for _refresh, which sees a head's subject with every member."""
+    parsed = parse_subject(subject)
+    return parsed, json.dumps(parsed.prefixes)
+
+
 def _dt(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -73,12 +81,40 @@ def _dt(value: str | None) -> datetime | None:
 
 
 class Threader:
-    """Place stored messages into series; `touched` collects the keys of changed series."""
+    """Place stored messages into series; `touched` collects the keys of changed series.
+
+    One Threader threads one batch (one transaction): `now` is its single
+    updated_at stamp, and `expect_batch` lets it skip lookups that cannot find
+    anything. Both only save queries; the placements are those of the rules above.
+    """
 
     def __init__(self, db):
         self.conn = db.conn
         self.touched: set[str] = set()
         self.created: set[str] = set()
+        self.now = utcnow()
+        self._stamped: set[str] = set()  # series whose updated_at is `now` already
+        self._orphan_parents: set[str] | None = None  # None: unknown, always look
+
+    def expect_batch(self, message_ids: list[str]) -> None:
+        """Note the batch about to be added (all inserted already): find which may have unthreaded replies.
+
+        A reply waits for adoption while its series_key is NULL; within one
+        batch no message is inserted, so only these Message-IDs (and replies
+        turned from "nore" patches, added below) can have such a reply.
+        """
+        found: set[str] = set()
+        for i in range(0, len(message_ids), 900):
+            chunk = message_ids[i : i + 900]
+            found.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT DISTINCT in_reply_to FROM messages WHERE in_reply_to IN ({','.join('?' * len(chunk))}) "
+                    "AND series_key IS NULL AND is_patch = 0 AND is_cover = 0",
+                    chunk,
+                )
+            )
+        self._orphan_parents = found
 
     # -- public -----------------------------------------------------------
     def add(self, row: dict) -> str | None:
@@ -93,6 +129,8 @@ class Threader:
                 "WHERE message_id = ?",
                 (row["message_id"],),
             )
+            if self._orphan_parents is not None:
+                self._orphan_parents.add(row["in_reply_to"])  # it may wait for adoption now
             return self._place_reply(row)
         if row.get("is_cover") or row.get("is_patch"):
             return self._place_member(row)
@@ -141,16 +179,18 @@ class Threader:
             candidates.append(parent_key)
         ids = [mid, *refs]
         placeholders = ",".join("?" * len(ids))
-        for (key,) in self.conn.execute(
-            f"SELECT DISTINCT r.series_key FROM series_refs r JOIN series s ON s.series_key = r.series_key "
+        known: dict[str, tuple] = {}  # series_key -> (total, version), read with the candidates
+        for key, s_total, s_version in self.conn.execute(
+            f"SELECT DISTINCT r.series_key, s.total, s.version FROM series_refs r JOIN series s ON s.series_key = r.series_key "
             f"WHERE r.message_id IN ({placeholders}) ORDER BY s.date DESC",
             ids,
         ):
+            known[key] = (s_total, s_version)
             if key not in candidates:
                 candidates.append(key)
         chosen = None
         for key in candidates:
-            s = self._one("SELECT total, version FROM series WHERE series_key = ?", (key,))
+            s = known.get(key) or self._one("SELECT total, version FROM series WHERE series_key = ?", (key,))
             if s is None or (s[0] or 1) != (total or 1) or not self._slot_free(key, number):
                 continue
             child_in = self._one(
@@ -166,7 +206,7 @@ class Threader:
             chosen = mid
             self.conn.execute(
                 "INSERT INTO series (series_key, total, version, date, updated_at) VALUES (?, ?, ?, ?, ?)",
-                (mid, total, version, row.get("date"), utcnow()),
+                (mid, total, version, row.get("date"), self.now),
             )
             self.created.add(mid)
         self.conn.execute("UPDATE messages SET series_key = ? WHERE message_id = ?", (chosen, mid))
@@ -223,11 +263,15 @@ class Threader:
             "UPDATE messages SET series_key = ?, reply_to_number = ? WHERE message_id = ?", (key, number, mid)
         )
         if any(name in REVIEW_TRAILERS for name, _ in trailers):
-            self.conn.execute("UPDATE series SET updated_at = ? WHERE series_key = ?", (utcnow(), key))
+            if key not in self._stamped:  # setting the same stamp twice changes nothing
+                self.conn.execute("UPDATE series SET updated_at = ? WHERE series_key = ?", (self.now, key))
+                self._stamped.add(key)
             self.touched.add(key)
 
     def _adopt_replies(self, mid: str, key: str, number: int | None) -> None:
         """Attach replies that arrived before the message they answer."""
+        if self._orphan_parents is not None and mid not in self._orphan_parents:
+            return
         todo = [(mid, number)]
         while todo:
             parent, num = todo.pop()
@@ -255,7 +299,7 @@ class Threader:
         if head[0] != key:
             self._rekey(key, head[0])
             key = head[0]
-        subject = parse_subject(head[1])
+        subject, prefixes_json = _head_subject(head[1])
         numbers = {m[6] for m in members if not m[9] and m[6]}
         total = head[7] or 1
         dates = [m[4] for m in members if m[4]]
@@ -275,7 +319,7 @@ class Threader:
             (
                 stem,
                 head[8] or 1,
-                json.dumps(subject.prefixes),
+                prefixes_json,
                 head[2],
                 head[3],
                 date,
@@ -288,11 +332,12 @@ class Threader:
                 int(release is not None),
                 release,
                 skey,
-                utcnow(),
+                self.now,
                 key,
             ),
         )
         self.touched.add(key)
+        self._stamped.add(key)
         return key
 
     def _lineage(self, key: str, change_id: str | None, author: str | None, skey: str, date: str | None) -> str:
@@ -318,7 +363,7 @@ class Threader:
         self.conn.execute("UPDATE OR IGNORE series_refs SET series_key = ? WHERE series_key = ?", (new, old))
         self.conn.execute("DELETE FROM series_refs WHERE series_key = ?", (old,))
         self.conn.execute("UPDATE findings SET series_key = ? WHERE series_key = ?", (new, old))
-        for bucket in (self.touched, self.created):
+        for bucket in (self.touched, self.created, self._stamped):
             if old in bucket:
                 bucket.discard(old)
                 bucket.add(new)
