@@ -4,13 +4,17 @@ Generates an LKML-shaped mbox (series with cover letters, numbered patches
 with diffs, replies with trailers, RFC 2047 headers, a few HTML and
 quoted-printable mails), then measures in this one run:
 
-- the raw rate of `mailbox.mbox` iterating the file (the baseline),
+- the raw rate of `mailbox.mbox` iterating the file (the baseline; it parses each
+  message with compat32 but stores nothing; measured before and after the
+  imports, the faster counts),
 - `email` parsing with compat32 vs policy.default on a sample (the choice mail.py made),
 - `ktrack import` end to end in a subprocess (parse, thread, store, FTS) and its peak RSS,
 - a second import of the same file (everything skipped).
 
 Targets (issue 3): end-to-end rate >= half the raw rate; peak memory < 300 MB
-at 200,000 messages; second import >= 5x faster than the first.
+at 200,000 messages; second import >= 5x faster than the first. One PASS/FAIL
+line per target ends the output. The import uses a second process for parsing
+(tracker/ingest.py, inputs over 3,000 messages); the baseline is one process.
 
 Usage: python bench/ingest.py [N] (default 20000; 200000 for the memory target)
 """
@@ -165,19 +169,37 @@ def main() -> None:
         print(f"generated {mbox.stat().st_size / 1e6:.0f} MB, ~{n} messages in {time.perf_counter() - start:.1f} s")
         count, secs = rate_stdlib(mbox)
         raw_rate = count / secs
-        print(f"stdlib mailbox.mbox iteration: {count} messages in {secs:.1f} s = {raw_rate:,.0f} msg/s (baseline)")
+        print(f"baseline: `for msg in mailbox.mbox(path)` (stdlib reads the file and parses every message with "
+              f"compat32; no storage), one process: {count} messages in {secs:.1f} s = {raw_rate:,.0f} msg/s")
         for name, rate in rate_policies(mbox).items():
             print(f"  parse with {name}: {rate:,.0f} msg/s")
         db = Path(tmp) / "bench.db"
         first, rss, summary = run_import(mbox, db)
         rate = count / first
-        print(f"ktrack import (first): {first:.1f} s = {rate:,.0f} msg/s = {rate / raw_rate:.2f}x raw "
-              f"(target >= 0.5x); peak RSS {rss / 1024:.0f} MB (target < 300 MB at 200k)")
+        print(f"ktrack import (first, parse + thread + store + FTS, wall clock incl. start-up): {first:.1f} s = "
+              f"{rate:,.0f} msg/s = {rate / raw_rate:.2f}x the baseline; peak RSS {rss / 1024:.0f} MB")
         print(f"  {summary}")
         second, rss2, summary2 = run_import(mbox, db)
-        print(f"ktrack import (again): {second:.1f} s = {first / second:.1f}x faster (target >= 5x); peak RSS {rss2 / 1024:.0f} MB")
+        print(f"ktrack import (again, everything skipped): {second:.1f} s = {first / second:.1f}x faster; "
+              f"peak RSS {rss2 / 1024:.0f} MB")
         print(f"  {summary2}")
+        # measured again after the imports: a busy shared machine moves the baseline between runs
+        count_after, secs_after = rate_stdlib(mbox)
+        raw_after = count_after / secs_after
+        best_raw = max(raw_rate, raw_after)
+        print(f"baseline again after the imports: {raw_after:,.0f} msg/s; the targets use the faster of the two")
         print(f"database: {db.stat().st_size / 1e6:.0f} MB")
+        peak = max(rss, rss2) / 1024
+        results = [
+            (rate >= 0.5 * best_raw, f"import rate {rate:,.0f} msg/s = {rate / best_raw:.2f}x baseline {best_raw:,.0f} msg/s (target >= 0.5x)"),
+            (first / second >= 5, f"second import {first / second:.1f}x faster than the first (target >= 5x)"),
+        ]
+        if count >= 200_000:
+            results.append((peak < 300, f"peak RSS {peak:.0f} MB at {count} messages (target < 300 MB at 200,000)"))
+        else:
+            print(f"memory target (< 300 MB) applies at 200,000 messages; here {peak:.0f} MB at {count}: run with N=200000")
+        for ok, line in results:
+            print(f"{'PASS' if ok else 'FAIL'}: {line}")
 
 
 if __name__ == "__main__":
