@@ -32,6 +32,7 @@ BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches
 PARALLEL_AFTER = int(os.environ.get("KTRACK_IMPORT_PARALLEL_AFTER", "3000"))
 _PIPELINE_DEPTH = 2  # batches parsed ahead of the one being stored
 _CACHE_KB = 64 * 1024  # page cache during an import (SQLite's default is 2 MB)
+_CHECKPOINT_PAGES = 8192  # 32 MB of WAL between checkpoints during an import
 _FTS_TRIGGER = "messages_fts_ai"  # migration m002: indexes each inserted message in messages_fts
 _BULK_FTS_MIN = 20  # below this, the trigger is cheaper than dropping and re-creating it
 MAX_WARNINGS = 1000  # keep a huge broken archive from filling memory with lines
@@ -151,15 +152,19 @@ def _bulk_pragmas(db):
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     # SQLite refuses to change it inside a transaction (a source's fetch); that one keeps its level
     relax = not conn.in_transaction and conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     if relax:
         conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA cache_size = {min(cache, -_CACHE_KB) if cache < 0 else cache}")
+    # a batch writes about 1,000 pages: checkpoint every few batches, not after each
+    conn.execute(f"PRAGMA wal_autocheckpoint = {max(int(checkpoint), _CHECKPOINT_PAGES)}")
     try:
         yield
     finally:
         if relax:
             conn.execute(f"PRAGMA synchronous = {int(sync)}")
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
 
 
 def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress) -> None:
