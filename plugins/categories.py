@@ -304,6 +304,7 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
         "link": lore_link(message_id) if message_id else None,
         "category": slug,
         "category_name": category_name(slug),
+        "group": category_name(slug),  # the digest prints a sub-heading per group
         "category_order": dict((s, i) for i, (s, _) in enumerate(categories())).get(slug, 99),
         "author": author,
         "author_email": series.get("author_email"),

@@ -129,3 +129,28 @@ def test_digest_bad_weekday_config_is_one_line(tmp_path, monkeypatch):
 def test_md_escape_leaves_intraword_underscores_readable():
     assert md_escape("mm: introduce process_mrelease") == "mm: introduce process_mrelease"
     assert md_escape("_emph_ __init__") == "\\_emph\\_ \\_\\_init\\_\\_"
+
+
+def test_digest_prints_a_sub_heading_per_item_group():
+    edition = {
+        "week": "2021-W32",
+        "title": "Week 2021-W32",
+        "sections": [
+            {
+                "key": "patches",
+                "title": "Patches and updates",
+                "intro": "",
+                "items": [
+                    {"text": "A: mm: one", "group": "Memory management"},
+                    {"text": "B: mm: two", "group": "Memory management"},
+                    {"text": "C: net: three", "group": "Networking"},
+                ],
+            }
+        ],
+    }
+    markdown = render_edition(edition, "markdown")
+    assert markdown.count("### Memory management") == 1 and markdown.count("### Networking") == 1
+    assert markdown.index("### Memory management") < markdown.index("- A: mm: one") < markdown.index("### Networking")
+    text = render_edition(edition, "text")
+    assert text.count("Memory management:") == 1
+    assert text.index("Networking:") < text.index("* C: net: three")

@@ -77,7 +77,11 @@ def render_markdown(edition: dict) -> str:
         lines += [f"## {md_escape(section['title'])}", ""]
         if section.get("intro"):
             lines += [md_escape(section["intro"]), ""]
+        group = None
         for item in section["items"]:
+            if item.get("group") and item["group"] != group:
+                group = item["group"]
+                lines += ["", f"### {md_escape(group)}", ""]
             text = md_escape(item["text"])
             lines.append(f"- [{text}](<{item['url']}>)" if item.get("url") else f"- {text}")
             if item.get("quote"):
@@ -95,7 +99,11 @@ def render_text(edition: dict) -> str:
         lines += [section["title"], "-" * len(section["title"]), ""]
         if section.get("intro"):
             lines += [" ".join(section["intro"].split()), ""]
+        group = None
         for item in section["items"]:
+            if item.get("group") and item["group"] != group:
+                group = item["group"]
+                lines += ["", f"{group}:"]
             lines.append(f"* {' '.join(item['text'].split())}")
             if item.get("quote"):
                 lines.append(f"  {item.get('quote_by') or ''} \"{' '.join(item['quote'].split())}\"".rstrip())

@@ -25,7 +25,8 @@ class Section:
     """One part of an edition, e.g. the stable review or the new syscalls.
 
     `items` are dicts; every item has "text" (one line of plain text, the
-    digest line) and may have "link" (a site-relative path such as
+    digest line) and may have "group" (a sub-heading, e.g. a category; items
+    of one group are adjacent) and "link" (a site-relative path such as
     "syscalls/memfd_secret.html", or an https URL) plus any structured keys a
     template wants. `template` names a site template (default "section.html").
     Items may carry "category" or "stable_branch" so that per-reader digest
