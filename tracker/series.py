@@ -71,6 +71,19 @@ def _head_subject(subject: str) -> tuple[Subject, str]:
     return parsed, json.dumps(parsed.prefixes)
 
 
+_MEMBER_FIELDS = (
+    "message_id", "subject", "author_name", "author_email", "date", "list_id", "patch_number", "patch_total",
+    "patch_version", "is_cover", "trailers_json", "in_reply_to",
+)
+_MEMBER_COLUMNS = ", ".join(_MEMBER_FIELDS)
+
+
+def _head_order(member: tuple) -> tuple:
+    """SQLite's ORDER BY is_cover DESC, patch_number, date (NULLs first) as a Python sort key."""
+    number, date = member[6], member[4]
+    return (-(member[9] or 0), number is not None, number or 0, date is not None, date or "")
+
+
 def _dt(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -95,6 +108,9 @@ class Threader:
         self.now = utcnow()
         self._stamped: set[str] = set()  # series whose updated_at is `now` already
         self._orphan_parents: set[str] | None = None  # None: unknown, always look
+        # series_key -> its members (_MEMBER_COLUMNS), read once per batch and kept
+        # current here: only this Threader changes them inside its transaction
+        self._members: dict[str, list[tuple]] = {}
 
     def expect_batch(self, message_ids: list[str]) -> None:
         """Note the batch about to be added (all inserted already): find which may have unthreaded replies.
@@ -153,10 +169,16 @@ class Threader:
         return parent is not None and parent[0] == row["patch_number"] and (parent[1] or 1) == (row["patch_version"] or 1)
 
     def _slot_free(self, key: str, number: int) -> bool:
-        return self._one(
-            "SELECT 1 FROM messages WHERE series_key = ? AND patch_number = ? AND (is_patch = 1 OR is_cover = 1)",
-            (key, number),
-        ) is None
+        return not any(m[6] == number for m in self._members_of(key))
+
+    def _members_of(self, key: str) -> list[tuple]:
+        """The series' members (patches and cover), from the database the first time in this batch."""
+        members = self._members.get(key)
+        if members is None:
+            members = self._members[key] = self.conn.execute(
+                f"SELECT {_MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1)", (key,)
+            ).fetchall()
+        return members
 
     def _member_series(self, message_id: str | None) -> str | None:
         if not message_id:
@@ -193,10 +215,7 @@ class Threader:
             s = known.get(key) or self._one("SELECT total, version FROM series WHERE series_key = ?", (key,))
             if s is None or (s[0] or 1) != (total or 1) or not self._slot_free(key, number):
                 continue
-            child_in = self._one(
-                "SELECT 1 FROM messages WHERE series_key = ? AND in_reply_to = ? AND (is_patch = 1 OR is_cover = 1)",
-                (key, mid),
-            )
+            child_in = any(m[11] == mid for m in self._members_of(key))
             if (s[1] or 1) == version or child_in or (key == parent_key and not explicit):
                 chosen = key
                 break
@@ -209,6 +228,8 @@ class Threader:
                 (mid, total, version, row.get("date"), self.now),
             )
             self.created.add(mid)
+            self._members[mid] = []  # a new series' key is its first member's fresh Message-ID
+        self._members_of(chosen).append(tuple(row[c] for c in _MEMBER_FIELDS))  # read before the UPDATE below
         self.conn.execute("UPDATE messages SET series_key = ? WHERE message_id = ?", (chosen, mid))
         self.conn.executemany(
             "INSERT OR IGNORE INTO series_refs (message_id, series_key) VALUES (?, ?)",
@@ -286,15 +307,16 @@ class Threader:
     # -- series columns ---------------------------------------------------
     def _refresh(self, key: str) -> str:
         """Recompute a series' columns from its members; rekey it to its head. Returns the key."""
-        members = self.conn.execute(
-            "SELECT message_id, subject, author_name, author_email, date, list_id, patch_number, patch_total, "
-            "patch_version, is_cover, trailers_json FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1) "
-            "ORDER BY is_cover DESC, patch_number, date",
-            (key,),
-        ).fetchall()
+        members = self._members_of(key)
         if not members:
             return key
-        head = members[0]
+        head = min(members, key=_head_order)
+        if sum(1 for m in members if _head_order(m) == _head_order(head)) > 1:  # a tie: SQLite's order decides
+            head = self.conn.execute(
+                f"SELECT {_MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1) "
+                "ORDER BY is_cover DESC, patch_number, date",
+                (key,),
+            ).fetchone()
         cover = head if head[9] else None
         if head[0] != key:
             self._rekey(key, head[0])
@@ -363,6 +385,8 @@ class Threader:
         self.conn.execute("UPDATE OR IGNORE series_refs SET series_key = ? WHERE series_key = ?", (new, old))
         self.conn.execute("DELETE FROM series_refs WHERE series_key = ?", (old,))
         self.conn.execute("UPDATE findings SET series_key = ? WHERE series_key = ?", (new, old))
+        self._members.pop(old, None)  # read again from the database when next needed
+        self._members.pop(new, None)
         for bucket in (self.touched, self.created, self._stamped):
             if old in bucket:
                 bucket.discard(old)
