@@ -3,9 +3,10 @@
 import time
 
 import pytest
+import requests
 from werkzeug import Response
 
-from tracker.fetch import USER_AGENT, FetchError, HttpClient, HttpSettings
+from tracker.fetch import USER_AGENT, FetchError, HttpClient, HttpSettings, describe_connection_error
 
 FAST = HttpSettings(timeout=5, retries=2, backoff=0.01, max_retry_after=5, host_delay=0)
 
@@ -136,9 +137,31 @@ def test_fetch_slow_response_times_out(httpserver):
 
 def test_fetch_connection_refused_is_fetch_error():
     c, waits = client(retries=1)
-    with pytest.raises(FetchError, match="connection failed"):
+    with pytest.raises(FetchError, match=r"http://127.0.0.1:9/feed: connection refused by 127.0.0.1:9 after 2 attempts$"):
         c.get("http://127.0.0.1:9/feed")
     assert len(waits) == 1
+
+
+def test_fetch_unreachable_host_is_not_retried_again_in_the_same_run():
+    c, waits = client(retries=2)
+    with pytest.raises(FetchError):
+        c.get("http://127.0.0.1:9/lkml/new.atom")
+    tried = c.attempts
+    assert tried == 3
+    with pytest.raises(FetchError, match="skipped: connection refused by 127.0.0.1:9 earlier in this run"):
+        c.get("http://127.0.0.1:9/stable/new.atom")
+    assert c.attempts == tried  # no new connection, no new back-off
+    assert len(waits) == 2
+
+
+def test_fetch_unresolvable_host_says_so_in_few_words():
+    # The text requests gives for a failed DNS lookup (no lookup is made here: no test leaves the machine).
+    exc = requests.ConnectionError(
+        "HTTPSConnectionPool(host='lore.kernel.org', port=443): Max retries exceeded with url: /lkml/new.atom "
+        "(Caused by NameResolutionError(\"<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to resolve "
+        "'lore.kernel.org' ([Errno -3] Temporary failure in name resolution)\"))"
+    )
+    assert describe_connection_error(exc, "lore.kernel.org") == "cannot resolve host lore.kernel.org"
 
 
 def test_fetch_challenge_page_is_detected(httpserver):

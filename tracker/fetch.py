@@ -111,7 +111,9 @@ class HttpClient:
         self._sleep = sleep
         self._clock = clock
         self._last_request: dict[str, float] = {}
+        self._unreachable: dict[str, str] = {}  # host -> why, for the rest of this run
         self.requests_made = 0
+        self.attempts = 0
 
     # -- public API -----------------------------------------------------------------
 
@@ -159,16 +161,23 @@ class HttpClient:
 
     def _request(self, method: str, url: str, **kwargs) -> requests.Response:
         s = self.settings
+        host = urlsplit(url).netloc
+        if host in self._unreachable:
+            # Eight sources on one host that cannot be reached need not each wait out their retries.
+            raise FetchError(url, f"skipped: {self._unreachable[host]} earlier in this run")
         attempt = 0
         while True:
             self._wait_for_host(url)
             try:
+                self.attempts += 1
                 response = self.session.request(method, url, timeout=s.timeout, allow_redirects=True, **kwargs)
                 self.requests_made += 1
             except requests.Timeout:
                 problem = f"timed out after {s.timeout:g} s"
             except requests.ConnectionError as exc:
-                problem = f"connection failed ({_short(exc)})"
+                problem = describe_connection_error(exc, host)
+                if attempt >= s.retries:
+                    self._unreachable[host] = problem
             except requests.RequestException as exc:
                 raise FetchError(url, f"request failed ({_short(exc)})") from None
             else:
@@ -264,6 +273,19 @@ def _retry_after_seconds(value: str) -> float | None:
     from datetime import datetime, timezone
 
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def describe_connection_error(exc: Exception, host: str) -> str:
+    """Say in a few words why a connection failed, instead of urllib3's nested repr."""
+    text = str(exc)
+    hostname = host.rsplit("@", 1)[-1].split(":")[0] if not host.startswith("[") else host
+    if "NameResolutionError" in text or "Name or service not known" in text or "Temporary failure in name resolution" in text:
+        return f"cannot resolve host {hostname}"
+    if "Connection refused" in text:
+        return f"connection refused by {host}"
+    if "Network is unreachable" in text:
+        return f"network unreachable for {host}"
+    return f"connection to {host} failed ({_short(exc)})"
 
 
 def _short(exc: Exception) -> str:
