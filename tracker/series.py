@@ -113,6 +113,8 @@ class Threader:
         self.now = utcnow()
         self._stamped: set[str] = set()  # series whose updated_at is `now` already
         self._orphan_parents: set[str] | None = None  # None: unknown, always look
+        self._batch_ids: set[str] = set()
+        self._attached: dict[str, tuple] = {}  # reply Message-ID -> (series_key, number) set in this batch
         # series_key -> its members (_MEMBER_COLUMNS), read once per batch and kept
         # current here: only this Threader changes them inside its transaction
         self._members: dict[str, list[tuple]] = {}
@@ -137,6 +139,7 @@ class Threader:
                 )
             )
         self._orphan_parents = found
+        self._batch_ids = set(message_ids)
 
     # -- public -----------------------------------------------------------
     def add(self, row: dict) -> str | None:
@@ -286,9 +289,11 @@ class Threader:
         return None
 
     def _attach_reply(self, mid: str, key: str, number: int | None, trailers: list) -> None:
-        self.conn.execute(
-            "UPDATE messages SET series_key = ?, reply_to_number = ? WHERE message_id = ?", (key, number, mid)
-        )
+        if self._attached.get(mid) != (key, number):  # adopted earlier in this batch, now placed itself: same values
+            self.conn.execute(
+                "UPDATE messages SET series_key = ?, reply_to_number = ? WHERE message_id = ?", (key, number, mid)
+            )
+            self._attached[mid] = (key, number)
         if any(name in REVIEW_TRAILERS for name, _ in trailers):
             if key not in self._stamped:  # setting the same stamp twice changes nothing
                 self.conn.execute("UPDATE series SET updated_at = ? WHERE series_key = ?", (self.now, key))
@@ -309,6 +314,8 @@ class Threader:
                 (parent,),
             ).fetchall():
                 self._attach_reply(child, key, num, json.loads(trailers_json or "[]"))
+                if child in self._batch_ids and child not in self._orphan_parents:
+                    continue  # a message of this batch that no waiting reply answers (expect_batch)
                 todo.append((child, num))
 
     # -- series columns ---------------------------------------------------
@@ -413,6 +420,9 @@ class Threader:
         self._members.pop(new, None)
         self._series_cols.pop(old, None)
         self._series_cols.pop(new, None)
+        for mid, (key, number) in list(self._attached.items()):
+            if key == old:
+                self._attached[mid] = (new, number)
         for bucket in (self.touched, self.created, self._stamped):
             if old in bucket:
                 bucket.discard(old)
