@@ -68,3 +68,26 @@ def test_iter_path_reads_maildir_and_format_patch_directories(shared_data, tmp_p
 def test_iter_path_missing_file_is_one_clear_error(tmp_path):
     with pytest.raises(MailboxReadError, match="no such file"):
         list(iter_path(tmp_path / "nope.mbox"))
+
+
+def test_iter_mbox_finds_every_message_whatever_the_read_block_boundaries(monkeypatch, tmp_path):
+    # a block that ended inside a "From " separator line used to merge two messages into one
+    import mailbox
+
+    from tracker import mailbox_io
+
+    text = "".join(
+        f"From mboxrd@z Thu Jan  1 00:00:00 1970\nFrom: a@example.org\nSubject: m{i}\nMessage-ID: <m{i}@x>\n\nbody {i}\n\n"
+        for i in range(12)
+    )
+    path = tmp_path / "small.mbox"
+    path.write_text(text)
+    expected = [bytes(m) for m in mailbox.mbox(str(path))]  # the standard library's split, headers and bodies
+    assert len(expected) == 12
+    whole = [raw for raw, _ in mailbox_io.iter_mbox(path)]  # the file in one block
+    assert len(whole) == 12 and all(raw.startswith(b"From: ") for raw in whole)
+    for chunk in range(1, 120):
+        monkeypatch.setattr(mailbox_io, "_CHUNK", chunk)
+        raws = [raw for raw, _ in mailbox_io.iter_mbox(path)]
+        assert raws == whole, chunk
+        assert [r.split(b"\n\n", 1)[1].strip() for r in raws] == [e.split(b"\n\n", 1)[1].strip() for e in expected], chunk

@@ -133,7 +133,7 @@ def iter_mbox(path: str | Path) -> Iterator[tuple[bytes, str]]:
     try:
         with _open_binary(path) as fh:
             buf = fh.read(_CHUNK)
-            while buf.startswith(b"From ") and buf.find(b"\n") < 0:
+            while (len(buf) < 5 or buf.startswith(b"From ")) and buf.find(b"\n") < 0:
                 more = fh.read(_CHUNK)
                 if not more:
                     break
@@ -162,7 +162,8 @@ def iter_mbox(path: str | Path) -> Iterator[tuple[bytes, str]]:
                 if not more:
                     eof = True
                     continue
-                keep_from = max(start, len(buf) - len(sep))
+                # a separator whose "From " line is not complete yet is searched for again
+                keep_from = idx if idx >= 0 else max(start, len(buf) - len(sep))
                 buf = buf[start:] + more
                 search_from = keep_from - start
                 start = 0
