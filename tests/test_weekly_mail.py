@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 from email import message_from_bytes, policy
 
 import pytest
@@ -134,3 +136,70 @@ def test_mail_needs_from_and_to():
         build_message({"to": ["x@example.org"]}, "s", "t")
     with pytest.raises(KtrackError, match="to"):
         build_message({"from": "x@example.org", "to": []}, "s", "t")
+
+
+@pytest.fixture
+def tls_files(tmp_path):
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    done = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True,
+    )
+    if done.returncode:
+        pytest.skip(f"openssl could not make a test certificate: {done.stderr.decode()[:200]}")
+    return cert, key
+
+
+@pytest.fixture
+def starttls_server(tls_files):
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
+    controller.start()
+    try:
+        yield inbox, port, cert
+    finally:
+        controller.stop()
+
+
+def test_digest_mail_over_starttls_verifies_the_server(tmp_path, monkeypatch, starttls_server):
+    inbox, port, cert = starttls_server
+    body = f'''
+[mail]
+host = "127.0.0.1"
+port = {port}
+starttls = true
+from = "ktrack@example.org"
+to = ["reader@example.org"]
+'''
+    # Without the server's CA the certificate is refused: one line, nothing sent.
+    app = app_with_config(tmp_path, monkeypatch, body)
+    seed(app)
+    result = run_cli(app, "digest", "--mail")
+    assert result.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in result.output
+    assert "Traceback" not in result.output and inbox.envelopes == []
+
+    app = app_with_config(tmp_path, monkeypatch, body + f'cafile = "{cert}"\n')
+    result = run_cli(app, "digest", "--mail")
+    assert result.exit_code == 0, result.output
+    assert len(inbox.envelopes) == 1
+
+
+def test_starttls_server_refuses_plain_mail(tmp_path, monkeypatch, starttls_server):
+    inbox, port, _ = starttls_server
+    app = app_with_config(tmp_path, monkeypatch, f'''
+[mail]
+host = "127.0.0.1"
+port = {port}
+from = "ktrack@example.org"
+to = ["reader@example.org"]
+''')
+    seed(app)
+    result = run_cli(app, "digest", "--mail")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert inbox.envelopes == []

@@ -25,6 +25,7 @@ CORE_DEFAULTS: dict[str, Any] = {
         "host": "localhost",
         "port": 25,
         "starttls": False,
+        "cafile": None,  # a CA bundle for a server with a private certificate (STARTTLS)
         "from": None,
         "to": [],
         "username": None,

@@ -50,7 +50,7 @@ def send_message(mail: dict, msg: EmailMessage, *, timeout: float = 30) -> None:
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
             if mail.get("starttls"):
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=mail.get("cafile") or None))
             if password is not None:
                 smtp.login(mail["username"], password)
             smtp.send_message(msg)
