@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from tracker import hookimpl
-from tracker.db import utcnow
+from tracker.db import utcnow, write_transaction
 
 _SUBJECT_RE = re.compile(r"^(?:\[announce\]\s*)?linux\s+(v?\d[\w.\-]*)\s*$")
 _AUTHOR_RE = re.compile(r"^(\S.*?) \((\d+)\):\s*$")
@@ -96,7 +96,7 @@ def attach_announcements(db) -> list[str]:
         "select message_id, subject, body, date from messages "
         "where (subject like 'Linux %' or subject like '[ANNOUNCE]%') and in_reply_to is null order by date"
     ).fetchall()
-    with db.atomic():
+    with write_transaction(db):
         for message_id, subject, body, date in rows:
             version = announced_version(subject)
             if version is None or known.get(version):

@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable
 
+from tracker.db import write_transaction
 from tracker.findings import Finding
 
 TEMPLATES = str(Path(__file__).parent / "templates")  # proposals/timeline.html, shared by both plugins' pages
@@ -135,7 +136,7 @@ def newest_first(records: list[dict]) -> list[dict]:
 
 def replace_rows(db, table: str, rows: list[dict]) -> None:
     """Replace a plugin's table with `rows` in one transaction (records are rebuilt after every analysis)."""
-    with db.atomic():
+    with write_transaction(db):
         db.execute(f"delete from [{table}]")
         if rows:
             db[table].insert_all(rows, pk="name", replace=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from contextlib import contextmanager
+from typing import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -71,6 +73,30 @@ def open_db(path: str | Path, *, migration_sets: list[Migrations] = (), migrate:
             raise KtrackError(f"database {path} is read-only") from None
         raise KtrackError(f"cannot use database {path}: {exc}") from None
     return db
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Run a block that reads then writes as one transaction that holds the write lock from the start.
+
+    A deferred transaction (db.atomic()) that reads first cannot upgrade to a
+    write once another process has written meanwhile: SQLite then fails at
+    once with "database is locked", busy timeout or not. BEGIN IMMEDIATE takes
+    the write lock up front and waits for it. Inside an open transaction
+    (e.g. a source's) the block nests as a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 def _enable_wal(db: sqlite_utils.Database, *, attempts: int = 50) -> None:

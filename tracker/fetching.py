@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from .db import utcnow
+from .db import utcnow, write_transaction
 from .errors import KtrackError
 from .fetch import HttpClient, HttpSettings
 from .sources import FetchContext, Source
@@ -127,7 +127,7 @@ def _run_one(app, db, source: Source, row: dict, http: HttpClient, progress) -> 
     progress(f"{source.name}: fetching {source.url}")
     error = None
     try:
-        with db.atomic():
+        with write_transaction(db):
             source.fetch(ctx)
             now = utcnow()
             record = {
@@ -154,7 +154,7 @@ def _run_one(app, db, source: Source, row: dict, http: HttpClient, progress) -> 
     if not error.startswith(source.name):
         error = f"{source.name}: {error}"
     now = utcnow()
-    with db.atomic():  # after the rollback: only the error lands
+    with write_transaction(db):  # after the rollback: only the error lands
         db["sources"].upsert(
             {
                 "name": source.name,

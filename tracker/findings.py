@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from sqlite_utils import Database
 
-from .db import utcnow
+from .db import utcnow, write_transaction
 
 
 @dataclass
@@ -32,7 +32,7 @@ def save_findings(db: Database, plugin: str, findings: Iterable[Finding]) -> int
     """Upsert findings of one plugin; keep created_at of rows that already existed."""
     now = utcnow()
     count = 0
-    with db.atomic():
+    with write_transaction(db):
         for f in findings:
             row = {
                 "plugin": plugin,

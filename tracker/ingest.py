@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .db import utcnow
+from .db import utcnow, write_transaction
 from .mail import ParsedMessage, parse_message
 from .mailbox_io import MailboxReadError, iter_path
 from .series import Threader, message_role
@@ -320,10 +320,10 @@ def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
         rows.append(row)
     if not rows:
         return
-    # db.atomic(): its own transaction for a plain import (so a killed import
-    # keeps whole batches), a savepoint inside a source's transaction (so a
-    # source that fails later leaves no partial rows).
-    with db.atomic():
+    # Its own transaction for a plain import (so a killed import keeps whole
+    # batches), a savepoint inside a source's transaction (so a source that
+    # fails later leaves no partial rows).
+    with write_transaction(db):
         existing = set()
         ids = [r["message_id"] for r in rows]
         for i in range(0, len(ids), 900):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .db import write_transaction
 from .errors import KtrackError
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
@@ -103,7 +104,7 @@ def import_sample(app) -> list[StepResult]:
         for source in (ReleasesJsonSource("sample:releases.json"), ReleaseFeedSource("sample:kdist.xml")):
             ctx = FetchContext(db=app.db, http=SampleHttp(), state={}, config=app.config)
             try:
-                with app.db.atomic():
+                with write_transaction(app.db):
                     source.fetch(ctx)
                 results.append(StepResult(f"{source.name} (sample)", True))
             except Exception as exc:  # noqa: BLE001 - one failing source never stops a run

@@ -11,7 +11,7 @@ import json
 
 from sqlite_utils import Database, Migrations
 
-from tracker.db import utcnow
+from tracker.db import utcnow, write_transaction
 
 from .cves import CveIndex
 
@@ -78,7 +78,7 @@ def save_review(db: Database, release: str, entries: list[dict], *, series_key: 
     now = utcnow()
     errata: list[dict] = []
     table = db["stable_review_verdicts"]
-    with db.atomic():
+    with write_transaction(db):
         for entry in entries:
             existing = _row(db, release, entry["number"])
             old_cves = json.loads(existing["cves_json"] or "[]") if existing else []
@@ -120,7 +120,7 @@ def relink_cves(db: Database, cve_index: CveIndex) -> list[dict]:
     """Look every stored verdict up again; record an erratum for each CVE that is new; return them."""
     now = utcnow()
     errata: list[dict] = []
-    with db.atomic():
+    with write_transaction(db):
         for row in list(db.query("select * from stable_review_verdicts")):
             old = set(json.loads(row["cves_json"] or "[]"))
             found, how = cve_index.lookup(upstream_commit=row["upstream_commit"], subject=row["subject"])
