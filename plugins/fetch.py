@@ -35,10 +35,13 @@ def register_commands(cli):
         Example: ktrack fetch kernel.org:releases lore --force
         """
         from tracker.fetching import run_sources
+        from tracker.job import lock_path_for, run_lock
 
         show = verbose or sys.stderr.isatty()
         progress = (lambda message: click.echo(message, err=True)) if show else None
-        results = run_sources(app, names or None, force=force, progress=progress)
+        # The lock `ktrack run` holds: two fetches at once would only queue on the database.
+        with run_lock(lock_path_for(app.resolved_db_path().absolute())):
+            results = run_sources(app, names or None, force=force, progress=progress)
         ran = [r for r in results if r.status != "skipped"]
         for r in ran:
             if r.error:

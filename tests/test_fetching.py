@@ -109,3 +109,14 @@ def test_sources_command_json_shape(app, tmp_path, httpserver, ktrack):
     assert row["url"] == httpserver.url_for("/releases.json") and "HTTP 500" in row["last_error"]
     assert rows["kernel.org:feed"]["last_error"] is None and rows["kernel.org:feed"]["next_due_at"] is None
     assert "kernel.org:releases (kernel.org)" in ktrack("sources").output
+
+
+def test_fetch_command_refuses_to_run_beside_another_run(app, tmp_path, httpserver, ktrack, shared_data):
+    from tracker.job import lock_path_for, run_lock
+
+    configure(app, tmp_path, kernelorg_config(httpserver))
+    with run_lock(lock_path_for(app.db_path.absolute())):  # a `ktrack run` or `ktrack fetch` in progress
+        result = ktrack("fetch", "kernel.org", "--force")
+    assert result.exit_code == 1
+    assert "another ktrack run is in progress" in result.output
+    assert len(httpserver.log) == 0  # nothing was fetched
