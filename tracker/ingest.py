@@ -42,7 +42,12 @@ _COLUMNS = (
     "references_json", "body", "diff", "diffstat_json", "files_json", "trailers_json", "upstream_commit",
     "patch_number", "patch_total", "is_cover", "is_patch", "patch_version", "raw_sha256", "origin", "imported_at",
 )
-_INSERT_SQL = f"INSERT OR IGNORE INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+# the parsed columns, then what threading sets: inserted once, with their series
+_INSERT_SQL = (
+    f"INSERT OR IGNORE INTO messages ({', '.join(_COLUMNS)}, series_key, reply_to_number) "
+    f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})"
+)
+_NORE = tuple(_COLUMNS.index(c) for c in ("is_patch", "patch_number", "patch_total", "patch_version"))
 
 
 @dataclass
@@ -333,14 +338,25 @@ def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
             )
         fresh = [r for r in rows if r["message_id"] not in existing]
         stats.skipped += len(rows) - len(fresh)
-        _insert_indexed(conn, [r["_values"] for r in fresh])
         threader = Threader(db)
-        threader.expect_batch([r["message_id"] for r in fresh])
+        threader.expect_batch(fresh)
         for row in fresh:
             threader.add(row)
+        _insert_indexed(conn, [_placed_values(row, threader.placed(row["message_id"])) for row in fresh])
         stats.new += len(fresh)
         stats.series_keys |= threader.touched
         stats.new_series += len(threader.created)
+
+
+def _placed_values(row: dict, state: list) -> tuple:
+    """The row's INSERT values with what threading set: its series, and no patch role if it was a "nore" reply."""
+    values = row["_values"]
+    if not state[1] and row["is_patch"]:
+        values = list(values)
+        for i in _NORE:
+            values[i] = 0 if i == _NORE[0] else None
+        values = tuple(values)
+    return values + (state[0], state[4])
 
 
 def _insert_indexed(conn, values: list[tuple]) -> None:

@@ -81,6 +81,7 @@ _SERIES_FIELDS = (
     "complete", "cover_message_id", "lineage", "is_stable_review", "stable_release", "stem_key", "updated_at",
 )
 _SERIES_COLUMNS = ", ".join(_SERIES_FIELDS)
+_LINEAGE_INPUTS = {_SERIES_FIELDS.index(name) for name in ("author_email", "date", "lineage", "stem_key")}
 
 
 def _head_order(member: tuple) -> tuple:
@@ -102,8 +103,11 @@ class Threader:
     """Place stored messages into series; `touched` collects the keys of changed series.
 
     One Threader threads one batch (one transaction): `now` is its single
-    updated_at stamp, and `expect_batch` lets it skip lookups that cannot find
-    anything. Both only save queries; the placements are those of the rules above.
+    updated_at stamp, and `expect_batch` hands it the batch's rows *before*
+    they are inserted: it threads them in memory (`placed` gives each row's
+    final series columns) so that each row is written once, with its series,
+    instead of inserted and then rewritten. Both only save work; the
+    placements are those of the rules above.
     """
 
     def __init__(self, db):
@@ -119,14 +123,25 @@ class Threader:
         # current here: only this Threader changes them inside its transaction
         self._members: dict[str, list[tuple]] = {}
         self._series_cols: dict[str, tuple] = {}  # series_key -> its _SERIES_FIELDS as last written
+        # Message-ID -> [series_key, is_patch, is_cover, patch_number, reply_to_number, patch_version]
+        # of this batch's messages, not inserted yet: what their rows will hold
+        self._state: dict[str, list] = {}
+        self._rows: dict[str, dict] = {}  # this batch's rows by Message-ID, in batch order
+        self._children: dict[str, list[str]] = {}  # In-Reply-To -> this batch's Message-IDs answering it
+        self._batch_keys: set[str] = set()  # series keys some row of this batch has
+        self._lineages: dict[tuple, list] = {}  # (author_email, stem_key) -> [(series_key, lineage, date)]
 
-    def expect_batch(self, message_ids: list[str]) -> None:
-        """Note the batch about to be added (all inserted already): find which may have unthreaded replies.
+    def expect_batch(self, rows: list[dict]) -> None:
+        """Note the batch about to be added (not inserted yet): find which may have unthreaded replies.
 
         A reply waits for adoption while its series_key is NULL; within one
         batch no message is inserted, so only these Message-IDs (and replies
         turned from "nore" patches, added below) can have such a reply.
+        Every row of the batch must then go through `add`, and be inserted
+        with `placed` afterwards, in the same transaction.
         """
+        message_ids = [row["message_id"] for row in rows]
+        batch_ids = set(message_ids)
         found: set[str] = set()
         for i in range(0, len(message_ids), 900):
             chunk = message_ids[i : i + 900]
@@ -138,22 +153,38 @@ class Threader:
                     chunk,
                 )
             )
+        for row in rows:
+            mid, parent = row["message_id"], row["in_reply_to"]
+            self._rows[mid] = row
+            self._state[mid] = [None, row["is_patch"], row["is_cover"], row["patch_number"], None, row["patch_version"]]
+            if parent:
+                self._children.setdefault(parent, []).append(mid)
+                if parent in batch_ids and not row["is_patch"] and not row["is_cover"]:
+                    found.add(parent)  # what the query above finds once the batch is inserted
         self._orphan_parents = found
-        self._batch_ids = set(message_ids)
+        self._batch_ids = batch_ids
+
+    def placed(self, message_id: str) -> list | None:
+        """[series_key, is_patch, is_cover, patch_number, reply_to_number, patch_version] a batch row gets."""
+        return self._state.get(message_id)
 
     # -- public -----------------------------------------------------------
     def add(self, row: dict) -> str | None:
-        """Thread one message already inserted into `messages` (a dict of its columns + "references").
+        """Thread one message of the batch given to `expect_batch` (a dict of its columns + "references").
 
         Returns the series key it joined, or None.
         """
         if row.get("is_patch") and not row.get("diff") and self._answers_same_slot(row):
             # b4's "nore" case: a review sent with the patch's own subject (no "Re:")
-            self.conn.execute(
-                "UPDATE messages SET is_patch = 0, patch_number = NULL, patch_total = NULL, patch_version = NULL "
-                "WHERE message_id = ?",
-                (row["message_id"],),
-            )
+            state = self._state.get(row["message_id"])
+            if state is not None:
+                state[1], state[3], state[5] = 0, None, None  # patch_total too: see placed()
+            else:
+                self.conn.execute(
+                    "UPDATE messages SET is_patch = 0, patch_number = NULL, patch_total = NULL, patch_version = NULL "
+                    "WHERE message_id = ?",
+                    (row["message_id"],),
+                )
             if self._orphan_parents is not None:
                 self._orphan_parents.add(row["in_reply_to"])  # it may wait for adoption now
             return self._place_reply(row)
@@ -171,7 +202,11 @@ class Threader:
         """Whether a diff-less "patch" answers a stored patch with the same number and version."""
         if not row.get("in_reply_to"):
             return False
-        parent = self._one(
+        state = self._state.get(row["in_reply_to"])
+        if state is not None:
+            parent = (state[3], state[5]) if (state[1] or state[2]) else None
+        else:
+            parent = self._one(
             "SELECT patch_number, patch_version FROM messages WHERE message_id = ? AND (is_patch = 1 OR is_cover = 1)",
             (row["in_reply_to"],),
         )
@@ -187,11 +222,20 @@ class Threader:
             members = self._members[key] = self.conn.execute(
                 f"SELECT {_MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1)", (key,)
             ).fetchall()
+            if key in self._batch_keys:  # and the batch's rows, which come after them (higher rowids)
+                members.extend(
+                    tuple(self._rows[mid][c] for c in _MEMBER_FIELDS)
+                    for mid, state in self._state.items()
+                    if state[0] == key and (state[1] or state[2])
+                )
         return members
 
     def _member_series(self, message_id: str | None) -> str | None:
         if not message_id:
             return None
+        state = self._state.get(message_id)
+        if state is not None:
+            return state[0] if (state[1] or state[2]) else None
         row = self._one(
             "SELECT series_key FROM messages WHERE message_id = ? AND (is_patch = 1 OR is_cover = 1)", (message_id,)
         )
@@ -239,7 +283,7 @@ class Threader:
             self.created.add(mid)
             self._members[mid] = []  # a new series' key is its first member's fresh Message-ID
         self._members_of(chosen).append(tuple(row[c] for c in _MEMBER_FIELDS))  # read before the UPDATE below
-        self.conn.execute("UPDATE messages SET series_key = ? WHERE message_id = ?", (chosen, mid))
+        self._set_key(mid, chosen)
         self.conn.executemany(
             "INSERT OR IGNORE INTO series_refs (message_id, series_key) VALUES (?, ?)",
             [(ref, chosen) for ref in [mid, *refs]],
@@ -275,7 +319,7 @@ class Threader:
         for ref in [row["in_reply_to"], *reversed(row.get("references") or [])]:
             if not ref or ref == mid:
                 continue
-            parent = self._one(
+            parent = self._state.get(ref) or self._one(
                 "SELECT series_key, is_patch, is_cover, patch_number, reply_to_number FROM messages WHERE message_id = ?",
                 (ref,),
             )
@@ -290,9 +334,7 @@ class Threader:
 
     def _attach_reply(self, mid: str, key: str, number: int | None, trailers: list) -> None:
         if self._attached.get(mid) != (key, number):  # adopted earlier in this batch, now placed itself: same values
-            self.conn.execute(
-                "UPDATE messages SET series_key = ?, reply_to_number = ? WHERE message_id = ?", (key, number, mid)
-            )
+            self._set_key(mid, key, number)
             self._attached[mid] = (key, number)
         if any(name in REVIEW_TRAILERS for name, _ in trailers):
             if key not in self._stamped:  # setting the same stamp twice changes nothing
@@ -301,6 +343,21 @@ class Threader:
                 self._series_cols.pop(key, None)
             self.touched.add(key)
 
+    def _set_key(self, mid: str, key: str, *number) -> None:
+        """Set a message's series_key (and reply_to_number, when given): in memory for the batch's rows."""
+        state = self._state.get(mid)
+        if state is not None:
+            state[0] = key
+            if number:
+                state[4] = number[0]
+            self._batch_keys.add(key)
+        elif number:
+            self.conn.execute(
+                "UPDATE messages SET series_key = ?, reply_to_number = ? WHERE message_id = ?", (key, number[0], mid)
+            )
+        else:
+            self.conn.execute("UPDATE messages SET series_key = ? WHERE message_id = ?", (key, mid))
+
     def _adopt_replies(self, mid: str, key: str, number: int | None) -> None:
         """Attach replies that arrived before the message they answer."""
         if self._orphan_parents is not None and mid not in self._orphan_parents:
@@ -308,11 +365,16 @@ class Threader:
         todo = [(mid, number)]
         while todo:
             parent, num = todo.pop()
-            for child, trailers_json in self.conn.execute(
+            children = self.conn.execute(
                 "SELECT message_id, trailers_json FROM messages WHERE in_reply_to = ? AND series_key IS NULL "
                 "AND is_patch = 0 AND is_cover = 0",
                 (parent,),
-            ).fetchall():
+            ).fetchall()
+            for child in self._children.get(parent, ()):  # the batch's rows come after the stored ones
+                state = self._state[child]
+                if state[0] is None and not state[1] and not state[2]:
+                    children.append((child, self._rows[child]["trailers_json"]))
+            for child, trailers_json in children:
                 self._attach_reply(child, key, num, json.loads(trailers_json or "[]"))
                 if child in self._batch_ids and child not in self._orphan_parents:
                     continue  # a message of this batch that no waiting reply answers (expect_batch)
@@ -326,11 +388,16 @@ class Threader:
             return key
         head = min(members, key=_head_order)
         if sum(1 for m in members if _head_order(m) == _head_order(head)) > 1:  # a tie: SQLite's order decides
-            head = self.conn.execute(
+            stored = self.conn.execute(
                 f"SELECT {_MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1) "
                 "ORDER BY is_cover DESC, patch_number, date",
                 (key,),
             ).fetchone()
+            if stored is None or _head_order(stored) != _head_order(head):
+                # the tie is among this batch's rows: the first inserted comes first
+                ties = {m[0] for m in members if _head_order(m) == _head_order(head)}
+                stored = next(tuple(self._rows[mid][c] for c in _MEMBER_FIELDS) for mid in self._rows if mid in ties)
+            head = stored
         cover = head if head[9] else None
         if head[0] != key:
             self._rekey(key, head[0])
@@ -386,6 +453,9 @@ class Threader:
             if current is None:
                 return  # no such row: the full UPDATE would change nothing either
         changed = [i for i, value in enumerate(values) if current[i] != value or type(current[i]) is not type(value)]
+        if any(i in _LINEAGE_INPUTS for i in changed):  # the rows _lineage reads may change
+            self._lineages.pop((current[4], current[14]), None)
+            self._lineages.pop((values[4], values[14]), None)
         if changed:
             self.conn.execute(
                 f"UPDATE series SET {', '.join(_SERIES_FIELDS[i] + ' = ?' for i in changed)} WHERE series_key = ?",
@@ -399,11 +469,16 @@ class Threader:
             return f"change-id:{change_id}"
         when = _dt(date)
         if author and skey and when is not None:
-            for lineage, other in self.conn.execute(
-                "SELECT lineage, date FROM series WHERE author_email = ? AND stem_key = ? AND series_key != ? "
-                "AND lineage IS NOT NULL",
-                (author, skey, key),
-            ):
+            rows = self._lineages.get((author, skey))
+            if rows is None:
+                rows = self._lineages[(author, skey)] = self.conn.execute(
+                    "SELECT series_key, lineage, date FROM series WHERE author_email = ? AND stem_key = ? "
+                    "AND lineage IS NOT NULL",
+                    (author, skey),
+                ).fetchall()
+            for other_key, lineage, other in rows:
+                if other_key == key:
+                    continue
                 other_dt = _dt(other)
                 if other_dt is not None and abs(other_dt - when) <= LINEAGE_WINDOW:
                     return lineage
@@ -416,6 +491,12 @@ class Threader:
         self.conn.execute("UPDATE OR IGNORE series_refs SET series_key = ? WHERE series_key = ?", (new, old))
         self.conn.execute("DELETE FROM series_refs WHERE series_key = ?", (old,))
         self.conn.execute("UPDATE findings SET series_key = ? WHERE series_key = ?", (new, old))
+        if old in self._batch_keys:
+            for state in self._state.values():
+                if state[0] == old:
+                    state[0] = new
+            self._batch_keys.add(new)
+        self._lineages.clear()  # their rows name series by key
         self._members.pop(old, None)  # read again from the database when next needed
         self._members.pop(new, None)
         self._series_cols.pop(old, None)
