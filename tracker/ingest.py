@@ -342,6 +342,7 @@ def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
         threader.expect_batch(fresh)
         for row in fresh:
             threader.add(row)
+        threader.finish()
         _insert_indexed(conn, [_placed_values(row, threader.placed(row["message_id"])) for row in fresh])
         stats.new += len(fresh)
         stats.series_keys |= threader.touched

@@ -81,6 +81,12 @@ _SERIES_FIELDS = (
     "complete", "cover_message_id", "lineage", "is_stable_review", "stable_release", "stem_key", "updated_at",
 )
 _SERIES_COLUMNS = ", ".join(_SERIES_FIELDS)
+# columns no threading query reads: their writes wait for the batch's end (finish), once per series
+_DEFERRABLE = frozenset(
+    _SERIES_FIELDS.index(name)
+    for name in ("subject", "author_name", "list_id", "received", "complete", "cover_message_id", "is_stable_review",
+                 "stable_release", "updated_at")
+)
 _LINEAGE_INPUTS = {_SERIES_FIELDS.index(name) for name in ("author_email", "date", "lineage", "stem_key")}
 
 
@@ -123,6 +129,7 @@ class Threader:
         # current here: only this Threader changes them inside its transaction
         self._members: dict[str, list[tuple]] = {}
         self._series_cols: dict[str, tuple] = {}  # series_key -> its _SERIES_FIELDS as last written
+        self._deferred: dict[str, dict[int, object]] = {}  # series_key -> {_DEFERRABLE index: value} not written yet
         # Message-ID -> [series_key, is_patch, is_cover, patch_number, reply_to_number, patch_version]
         # of this batch's messages, not inserted yet: what their rows will hold
         self._state: dict[str, list] = {}
@@ -452,16 +459,36 @@ class Threader:
             current = self.conn.execute(f"SELECT {_SERIES_COLUMNS} FROM series WHERE series_key = ?", (key,)).fetchone()
             if current is None:
                 return  # no such row: the full UPDATE would change nothing either
+            pending = self._deferred.get(key)
+            if pending:
+                current = tuple(pending.get(i, value) for i, value in enumerate(current))
         changed = [i for i, value in enumerate(values) if current[i] != value or type(current[i]) is not type(value)]
         if any(i in _LINEAGE_INPUTS for i in changed):  # the rows _lineage reads may change
             self._lineages.pop((current[4], current[14]), None)
             self._lineages.pop((values[4], values[14]), None)
         if changed:
-            self.conn.execute(
-                f"UPDATE series SET {', '.join(_SERIES_FIELDS[i] + ' = ?' for i in changed)} WHERE series_key = ?",
-                [values[i] for i in changed] + [key],
-            )
+            pending = self._deferred.setdefault(key, {})
+            pending.update((i, values[i]) for i in changed)
+            if not _DEFERRABLE.issuperset(changed):  # a column threading reads: write now, with what waits
+                del self._deferred[key]
+                columns = sorted(pending)
+                self.conn.execute(
+                    f"UPDATE series SET {', '.join(_SERIES_FIELDS[i] + ' = ?' for i in columns)} WHERE series_key = ?",
+                    [pending[i] for i in columns] + [key],
+                )
         self._series_cols[key] = values
+
+    def finish(self) -> None:
+        """Write the series columns that waited (see _DEFERRABLE); call once after the batch's last `add`."""
+        groups: dict[tuple, list] = {}
+        for key, pending in self._deferred.items():
+            columns = tuple(sorted(pending))
+            groups.setdefault(columns, []).append([pending[i] for i in columns] + [key])
+        for columns, params in groups.items():
+            self.conn.executemany(
+                f"UPDATE series SET {', '.join(_SERIES_FIELDS[i] + ' = ?' for i in columns)} WHERE series_key = ?", params
+            )
+        self._deferred.clear()
 
     def _lineage(self, key: str, change_id: str | None, author: str | None, skey: str, date: str | None) -> str:
         """Name what all versions of one series share: b4's change-id, else author + stem within a year."""
@@ -501,6 +528,8 @@ class Threader:
         self._members.pop(new, None)
         self._series_cols.pop(old, None)
         self._series_cols.pop(new, None)
+        if old in self._deferred:  # the row moved: its waiting columns move with it
+            self._deferred[new] = self._deferred.pop(old)
         for mid, (key, number) in list(self._attached.items()):
             if key == old:
                 self._attached[mid] = (new, number)
