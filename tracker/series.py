@@ -71,6 +71,16 @@ def _head_subject(subject: str) -> tuple[Subject, str]:
     return parsed, json.dumps(parsed.prefixes)
 
 
+@lru_cache(maxsize=4096)
+def _change_id(trailers_json: str | None) -> str | None:
+    """The last "change-id" trailer (b4) of a head, from its trailers_json; _refresh sees the same head often."""
+    change_id = None
+    for name, value in json.loads(trailers_json or "[]"):
+        if name == "change-id":
+            change_id = value
+    return change_id
+
+
 _MEMBER_FIELDS = (
     "message_id", "subject", "author_name", "author_email", "date", "list_id", "patch_number", "patch_total",
     "patch_version", "is_cover", "trailers_json", "in_reply_to",
@@ -136,6 +146,7 @@ class Threader:
         self._rows: dict[str, dict] = {}  # this batch's rows by Message-ID, in batch order
         self._children: dict[str, list[str]] = {}  # In-Reply-To -> this batch's Message-IDs answering it
         self._batch_keys: set[str] = set()  # series keys some row of this batch has
+        self._refs: set[tuple] = set()  # (message_id, series_key) in series_refs, written in this batch
         self._lineages: dict[tuple, list] = {}  # (author_email, stem_key) -> [(series_key, lineage, date)]
 
     def expect_batch(self, rows: list[dict]) -> None:
@@ -291,10 +302,12 @@ class Threader:
             self._members[mid] = []  # a new series' key is its first member's fresh Message-ID
         self._members_of(chosen).append(tuple(row[c] for c in _MEMBER_FIELDS))  # read before the UPDATE below
         self._set_key(mid, chosen)
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO series_refs (message_id, series_key) VALUES (?, ?)",
-            [(ref, chosen) for ref in [mid, *refs]],
-        )
+        new_refs = []
+        for ref in [mid, *refs]:
+            if (ref, chosen) not in self._refs:  # one the INSERT OR IGNORE would skip
+                self._refs.add((ref, chosen))
+                new_refs.append((ref, chosen))
+        self.conn.executemany("INSERT OR IGNORE INTO series_refs (message_id, series_key) VALUES (?, ?)", new_refs)
         key = self._refresh(chosen)
         self._adopt_replies(mid, key, number)
         return key
@@ -416,11 +429,7 @@ class Threader:
         date = head[4] or (min(dates) if dates else None)
         stem = subject.stem
         skey = stem_key(stem)
-        change_id = None
-        for name, value in json.loads(head[10] or "[]"):
-            if name == "change-id":
-                change_id = value
-        lineage = self._lineage(key, change_id, head[3], skey, date)
+        lineage = self._lineage(key, _change_id(head[10]), head[3], skey, date)
         release = stable_release_of(stem) if cover else None
         self._write_series(
             key,
@@ -524,6 +533,7 @@ class Threader:
                     state[0] = new
             self._batch_keys.add(new)
         self._lineages.clear()  # their rows name series by key
+        self._refs.clear()
         self._members.pop(old, None)  # read again from the database when next needed
         self._members.pop(new, None)
         self._series_cols.pop(old, None)
