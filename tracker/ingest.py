@@ -23,8 +23,8 @@ from typing import Callable, Iterable
 from .db import utcnow, write_transaction
 from .mail import ParsedMessage, parse_message
 from .mailbox_io import MailboxReadError, iter_path
-from .series import Threader, message_role
-from .subjects import parse_subject
+from .series import Threader
+from .subjects import message_role, parse_subject
 
 BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
 # Inputs this big get a parsing worker process (starting one costs ~0.2 s); tests of

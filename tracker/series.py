@@ -24,97 +24,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from functools import lru_cache
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from .db import utcnow
-from .subjects import Subject, parse_subject, stem_key
+from .series_rows import (
+    DEFERRABLE,
+    LINEAGE_INPUTS,
+    MEMBER_COLUMNS,
+    MEMBER_FIELDS,
+    SERIES_COLUMNS,
+    SERIES_FIELDS,
+    change_id_of,
+    head_order,
+    head_subject,
+    parse_dt,
+)
+from .subjects import stable_release_of, stem_key
 
 REVIEW_TRAILERS = ("Reviewed-by", "Acked-by", "Tested-by")
 SAME_SERIES_WINDOW = timedelta(hours=36)  # 2.6.14.7's quilt dates sit 18 h before the cover
 LINEAGE_WINDOW = timedelta(days=365)
-# "2.6.32.9-stable review", "4.19.107-stable review", "6.12.5-rc1 review", "2.6.14.7 -stable review"
-_STABLE_REVIEW_RE = re.compile(r"^(\d+\.\d+(?:\.\d+)*(?:-rc\d+)?)\s*(?:-\s*stable\s+|stable\s+)?review\b", re.I)
-
-
-def stable_release_of(stem: str) -> str | None:
-    """Return the release a stable review cover announces, e.g. "6.12.5-rc1 review" -> "6.12.5-rc1"."""
-    m = _STABLE_REVIEW_RE.match(stem or "")
-    return m.group(1) if m else None
-
-
-def message_role(subject: Subject, *, has_diff: bool, in_reply_to: str | None) -> tuple[str | None, int | None, int | None]:
-    """Return (role, number, total): role is "cover", "patch", "reply" or None.
-
-    A mail without prefixes that carries a diff is a patch of its own
-    (Patchwork's "unnumbered" fixture: its own series); a "Re:" is a reply even
-    with a diff.
-    """
-    if subject.is_reply or subject.is_forward:
-        return "reply", None, None
-    if subject.is_patch:
-        if subject.number == 0:
-            return "cover", 0, subject.total
-        return "patch", subject.number or 1, subject.total or 1
-    if has_diff and not (subject.is_pull or subject.is_announce):
-        return "patch", 1, 1
-    if in_reply_to:
-        return "reply", None, None
-    return None, None, None
-
-
-@lru_cache(maxsize=4096)
-def _head_subject(subject: str) -> tuple[Subject, str]:
-    """(parse_subject, its prefixes as JSON) for _refresh, which sees a head's subject with every member."""
-    parsed = parse_subject(subject)
-    return parsed, json.dumps(parsed.prefixes)
-
-
-@lru_cache(maxsize=4096)
-def _change_id(trailers_json: str | None) -> str | None:
-    """The last "change-id" trailer (b4) of a head, from its trailers_json; _refresh sees the same head often."""
-    change_id = None
-    for name, value in json.loads(trailers_json or "[]"):
-        if name == "change-id":
-            change_id = value
-    return change_id
-
-
-_MEMBER_FIELDS = (
-    "message_id", "subject", "author_name", "author_email", "date", "list_id", "patch_number", "patch_total",
-    "patch_version", "is_cover", "trailers_json", "in_reply_to",
-)
-_MEMBER_COLUMNS = ", ".join(_MEMBER_FIELDS)
-_SERIES_FIELDS = (
-    "subject", "version", "prefixes_json", "author_name", "author_email", "date", "list_id", "total", "received",
-    "complete", "cover_message_id", "lineage", "is_stable_review", "stable_release", "stem_key", "updated_at",
-)
-_SERIES_COLUMNS = ", ".join(_SERIES_FIELDS)
-# columns no threading query reads: their writes wait for the batch's end (finish), once per series
-_DEFERRABLE = frozenset(
-    _SERIES_FIELDS.index(name)
-    for name in ("subject", "author_name", "list_id", "received", "complete", "cover_message_id", "is_stable_review",
-                 "stable_release", "updated_at")
-)
-_LINEAGE_INPUTS = {_SERIES_FIELDS.index(name) for name in ("author_email", "date", "lineage", "stem_key")}
-
-
-def _head_order(member: tuple) -> tuple:
-    """SQLite's ORDER BY is_cover DESC, patch_number, date (NULLs first) as a Python sort key."""
-    number, date = member[6], member[4]
-    return (-(member[9] or 0), number is not None, number or 0, date is not None, date or "")
-
-
-def _dt(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 class Threader:
     """Place stored messages into series; `touched` collects the keys of changed series.
 
@@ -135,11 +64,11 @@ class Threader:
         self._orphan_parents: set[str] | None = None  # None: unknown, always look
         self._batch_ids: set[str] = set()
         self._attached: dict[str, tuple] = {}  # reply Message-ID -> (series_key, number) set in this batch
-        # series_key -> its members (_MEMBER_COLUMNS), read once per batch and kept
+        # series_key -> its members (MEMBER_COLUMNS), read once per batch and kept
         # current here: only this Threader changes them inside its transaction
         self._members: dict[str, list[tuple]] = {}
-        self._series_cols: dict[str, tuple] = {}  # series_key -> its _SERIES_FIELDS as last written
-        self._deferred: dict[str, dict[int, object]] = {}  # series_key -> {_DEFERRABLE index: value} not written yet
+        self._series_cols: dict[str, tuple] = {}  # series_key -> its SERIES_FIELDS as last written
+        self._deferred: dict[str, dict[int, object]] = {}  # series_key -> {DEFERRABLE index: value} not written yet
         # Message-ID -> [series_key, is_patch, is_cover, patch_number, reply_to_number, patch_version]
         # of this batch's messages, not inserted yet: what their rows will hold
         self._state: dict[str, list] = {}
@@ -238,11 +167,11 @@ class Threader:
         members = self._members.get(key)
         if members is None:
             members = self._members[key] = self.conn.execute(
-                f"SELECT {_MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1)", (key,)
+                f"SELECT {MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1)", (key,)
             ).fetchall()
             if key in self._batch_keys:  # and the batch's rows, which come after them (higher rowids)
                 members.extend(
-                    tuple(self._rows[mid][c] for c in _MEMBER_FIELDS)
+                    tuple(self._rows[mid][c] for c in MEMBER_FIELDS)
                     for mid, state in self._state.items()
                     if state[0] == key and (state[1] or state[2])
                 )
@@ -300,7 +229,7 @@ class Threader:
             )
             self.created.add(mid)
             self._members[mid] = []  # a new series' key is its first member's fresh Message-ID
-        self._members_of(chosen).append(tuple(row[c] for c in _MEMBER_FIELDS))  # read before the UPDATE below
+        self._members_of(chosen).append(tuple(row[c] for c in MEMBER_FIELDS))  # read before the UPDATE below
         self._set_key(mid, chosen)
         new_refs = []
         for ref in [mid, *refs]:
@@ -314,7 +243,7 @@ class Threader:
 
     def _find_by_author(self, row: dict, number: int, total: int, version: int) -> str | None:
         """Find an open series of the same author, version, total and prefixes sent close in time."""
-        when = _dt(row.get("date"))
+        when = parse_dt(row.get("date"))
         if not row.get("author_email") or when is None:
             return None
         prefixes = json.dumps(row.get("prefixes") or [])
@@ -406,30 +335,30 @@ class Threader:
         members = self._members_of(key)
         if not members:
             return key
-        head = min(members, key=_head_order)
-        if sum(1 for m in members if _head_order(m) == _head_order(head)) > 1:  # a tie: SQLite's order decides
+        head = min(members, key=head_order)
+        if sum(1 for m in members if head_order(m) == head_order(head)) > 1:  # a tie: SQLite's order decides
             stored = self.conn.execute(
-                f"SELECT {_MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1) "
+                f"SELECT {MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1) "
                 "ORDER BY is_cover DESC, patch_number, date",
                 (key,),
             ).fetchone()
-            if stored is None or _head_order(stored) != _head_order(head):
+            if stored is None or head_order(stored) != head_order(head):
                 # the tie is among this batch's rows: the first inserted comes first
-                ties = {m[0] for m in members if _head_order(m) == _head_order(head)}
-                stored = next(tuple(self._rows[mid][c] for c in _MEMBER_FIELDS) for mid in self._rows if mid in ties)
+                ties = {m[0] for m in members if head_order(m) == head_order(head)}
+                stored = next(tuple(self._rows[mid][c] for c in MEMBER_FIELDS) for mid in self._rows if mid in ties)
             head = stored
         cover = head if head[9] else None
         if head[0] != key:
             self._rekey(key, head[0])
             key = head[0]
-        subject, prefixes_json = _head_subject(head[1])
+        subject, prefixes_json = head_subject(head[1])
         numbers = {m[6] for m in members if not m[9] and m[6]}
         total = head[7] or 1
         dates = [m[4] for m in members if m[4]]
         date = head[4] or (min(dates) if dates else None)
         stem = subject.stem
         skey = stem_key(stem)
-        lineage = self._lineage(key, _change_id(head[10]), head[3], skey, date)
+        lineage = self._lineage(key, change_id_of(head[10]), head[3], skey, date)
         release = stable_release_of(stem) if cover else None
         self._write_series(
             key,
@@ -457,7 +386,7 @@ class Threader:
         return key
 
     def _write_series(self, key: str, values: tuple) -> None:
-        """Set the series' _SERIES_FIELDS to `values`, writing only the columns that change.
+        """Set the series' SERIES_FIELDS to `values`, writing only the columns that change.
 
         A series is refreshed once per new member; most refreshes change only
         `received`/`complete`, and leaving the indexed columns out of the
@@ -465,37 +394,37 @@ class Threader:
         """
         current = self._series_cols.get(key)
         if current is None:
-            current = self.conn.execute(f"SELECT {_SERIES_COLUMNS} FROM series WHERE series_key = ?", (key,)).fetchone()
+            current = self.conn.execute(f"SELECT {SERIES_COLUMNS} FROM series WHERE series_key = ?", (key,)).fetchone()
             if current is None:
                 return  # no such row: the full UPDATE would change nothing either
             pending = self._deferred.get(key)
             if pending:
                 current = tuple(pending.get(i, value) for i, value in enumerate(current))
         changed = [i for i, value in enumerate(values) if current[i] != value or type(current[i]) is not type(value)]
-        if any(i in _LINEAGE_INPUTS for i in changed):  # the rows _lineage reads may change
+        if any(i in LINEAGE_INPUTS for i in changed):  # the rows _lineage reads may change
             self._lineages.pop((current[4], current[14]), None)
             self._lineages.pop((values[4], values[14]), None)
         if changed:
             pending = self._deferred.setdefault(key, {})
             pending.update((i, values[i]) for i in changed)
-            if not _DEFERRABLE.issuperset(changed):  # a column threading reads: write now, with what waits
+            if not DEFERRABLE.issuperset(changed):  # a column threading reads: write now, with what waits
                 del self._deferred[key]
                 columns = sorted(pending)
                 self.conn.execute(
-                    f"UPDATE series SET {', '.join(_SERIES_FIELDS[i] + ' = ?' for i in columns)} WHERE series_key = ?",
+                    f"UPDATE series SET {', '.join(SERIES_FIELDS[i] + ' = ?' for i in columns)} WHERE series_key = ?",
                     [pending[i] for i in columns] + [key],
                 )
         self._series_cols[key] = values
 
     def finish(self) -> None:
-        """Write the series columns that waited (see _DEFERRABLE); call once after the batch's last `add`."""
+        """Write the series columns that waited (see DEFERRABLE); call once after the batch's last `add`."""
         groups: dict[tuple, list] = {}
         for key, pending in self._deferred.items():
             columns = tuple(sorted(pending))
             groups.setdefault(columns, []).append([pending[i] for i in columns] + [key])
         for columns, params in groups.items():
             self.conn.executemany(
-                f"UPDATE series SET {', '.join(_SERIES_FIELDS[i] + ' = ?' for i in columns)} WHERE series_key = ?", params
+                f"UPDATE series SET {', '.join(SERIES_FIELDS[i] + ' = ?' for i in columns)} WHERE series_key = ?", params
             )
         self._deferred.clear()
 
@@ -503,7 +432,7 @@ class Threader:
         """Name what all versions of one series share: b4's change-id, else author + stem within a year."""
         if change_id:
             return f"change-id:{change_id}"
-        when = _dt(date)
+        when = parse_dt(date)
         if author and skey and when is not None:
             rows = self._lineages.get((author, skey))
             if rows is None:
@@ -515,7 +444,7 @@ class Threader:
             for other_key, lineage, other in rows:
                 if other_key == key:
                     continue
-                other_dt = _dt(other)
+                other_dt = parse_dt(other)
                 if other_dt is not None and abs(other_dt - when) <= LINEAGE_WINDOW:
                     return lineage
         seed = f"{author}\n{skey}\n{(date or '')[:10]}"

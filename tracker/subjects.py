@@ -142,3 +142,33 @@ def parse_subject(subject: str | None) -> Subject:
 def stem_key(stem: str) -> str:
     """Return the comparable form of a stem: lower case, single spaces, no "(v3)" suffix."""
     return " ".join(_STEM_VERSION_RE.sub("", stem or "").lower().split())
+
+
+# "2.6.32.9-stable review", "4.19.107-stable review", "6.12.5-rc1 review", "2.6.14.7 -stable review"
+_STABLE_REVIEW_RE = re.compile(r"^(\d+\.\d+(?:\.\d+)*(?:-rc\d+)?)\s*(?:-\s*stable\s+|stable\s+)?review\b", re.I)
+
+
+def stable_release_of(stem: str) -> str | None:
+    """Return the release a stable review cover announces, e.g. "6.12.5-rc1 review" -> "6.12.5-rc1"."""
+    m = _STABLE_REVIEW_RE.match(stem or "")
+    return m.group(1) if m else None
+
+
+def message_role(subject: Subject, *, has_diff: bool, in_reply_to: str | None) -> tuple[str | None, int | None, int | None]:
+    """Return (role, number, total): role is "cover", "patch", "reply" or None.
+
+    A mail without prefixes that carries a diff is a patch of its own
+    (Patchwork's "unnumbered" fixture: its own series); a "Re:" is a reply even
+    with a diff.
+    """
+    if subject.is_reply or subject.is_forward:
+        return "reply", None, None
+    if subject.is_patch:
+        if subject.number == 0:
+            return "cover", 0, subject.total
+        return "patch", subject.number or 1, subject.total or 1
+    if has_diff and not (subject.is_pull or subject.is_announce):
+        return "patch", 1, 1
+    if in_reply_to:
+        return "reply", None, None
+    return None, None, None
