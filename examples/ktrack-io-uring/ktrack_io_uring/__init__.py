@@ -1,14 +1,13 @@
 """Follow io_uring in kernel-tracker: an edition section and a site page of io_uring series.
 
 A third-party plugin, packaged on its own and found through its entry point
-in the `ktrack` group. It reads the tracker's core tables (`series`,
-`messages`) with plain SQL and returns plain data; it never imports
-anything from kernel-tracker but `hookimpl` and the Section/Page dataclasses.
+in the `ktrack` group. It reads series through the tracker's public read
+helpers (`tracker.queries`) and returns plain data; from kernel-tracker it
+imports only those, `hookimpl` and the Section/Page dataclasses.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from urllib.parse import quote
 from tracker import hookimpl
 from tracker.edition import Section
 from tracker.pages import Page
+from tracker.queries import list_series
 
 NAME = "io_uring"  # the entry-point name: config lives in [plugins.io_uring]
 TEMPLATES = Path(__file__).parent / "templates"
@@ -67,32 +67,12 @@ def io_uring_series(db, config: dict, *, since: str | None = None, until: str | 
     Each dict: series_key, subject, version, author, date, patch_count, link, files (the matching ones).
     """
     opts = settings(config)
-    where, params = [], []
-    if since:
-        where.append("s.date >= ?")
-        params.append(since)
-    if until:
-        where.append("s.date < ?")
-        params.append(until)
-    sql = (
-        "select s.series_key, s.subject, s.version, s.author_name, s.author_email, s.date, s.total, "
-        "s.received, s.cover_message_id, group_concat(m.files_json, char(30)) as files "
-        "from series s left join messages m on m.series_key = s.series_key "
-        + ("where " + " and ".join(where) if where else "")
-        + " group by s.series_key order by s.date desc"
-    )
     found = []
-    for row in db.query(sql, params):
-        files = []
-        for chunk in (row["files"] or "").split("\x1e"):
-            try:
-                files += json.loads(chunk) if chunk else []
-            except ValueError:
-                continue
-        hits = matching_files(list(dict.fromkeys(files)), opts["paths"])
-        if not hits and not subject_matches(row["subject"], opts["subject_prefixes"]):
+    for series in list_series(db, since=since, until=until):
+        hits = matching_files(series["files"], opts["paths"])
+        if not hits and not subject_matches(series["subject"], opts["subject_prefixes"]):
             continue
-        found.append(_item(row, hits))
+        found.append(_item(series, hits))
     return found
 
 
