@@ -263,3 +263,16 @@ def test_analyze_series_reviews_stored_stable_series(app, shared_data):
     rows = list(db.query("select number, category from stable_review_verdicts where release = '2.6.14.7' order by number"))
     assert [r["number"] for r in rows] == [1, 2, 3, 4, 5, 6]
     assert rows[4]["category"] == "security"
+
+
+def test_analysis_asks_verdict_plugins_of_the_running_host(app, shared_data):
+    """A verdict plugin registered on the host (not only through an entry point) is asked during analysis."""
+    from tracker.analyze import run_analysis
+    from tracker.ingest import import_paths
+
+    app.host.pm.register(SubsystemExpert(), name="expert")
+    import_paths(app.db, [shared_data / "stable-reviews" / "2.6.14.7-review.mbox"])
+    run_analysis(app, full=True)
+    rows = {r["number"]: r for r in app.db.query("select number, category, summary from stable_review_verdicts where release = '2.6.14.7'")}
+    assert rows[5]["category"] == "bugfix" and rows[5]["summary"] == "Expert says: harmless"
+    assert rows[1]["summary"] != "Expert says: harmless"

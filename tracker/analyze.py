@@ -45,7 +45,7 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
     )
     for index, row in enumerate(rows, 1):
         series = _series_dict(db, row)
-        for plugin_name, findings in app.host.call_each("analyze_series", series=series, db=db, config=config):
+        for plugin_name, findings in app.host.call_each("analyze_series", series=series, db=db, config=config, host=app.host):
             if findings:
                 save_findings(db, plugin_name, findings)
         if progress and index % 100 == 0:

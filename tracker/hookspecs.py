@@ -31,8 +31,8 @@ def register_sources(register, config):
 
 
 @hookspec
-def analyze_series(series, db, config):
-    """Return a list of tracker.findings.Finding for one stored patch series (a dict with its patches)."""
+def analyze_series(series, db, config, host):
+    """Return a list of tracker.findings.Finding for one stored patch series (a dict with its patches); `host` calls other hooks."""
 
 
 @hookspec

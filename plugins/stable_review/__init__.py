@@ -48,12 +48,12 @@ def register_commands(cli):
 
 
 @hookimpl
-def analyze_series(series, db, config):
+def analyze_series(series, db, config, host):
     if not series.get("is_stable_review"):
         return None
     from .command import review_series
 
-    review_series(db, config, series)
+    review_series(db, config, series, host=host)
     return []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import click
@@ -26,26 +25,12 @@ def series_patches(series: dict) -> list[dict]:
     return shortlog_patches(cover.get("body") or "")
 
 
-@lru_cache(maxsize=4)
-def _host_for(disabled: frozenset[str]):
-    from tracker.plugin_host import create_host
-
-    return create_host(disabled=disabled)
-
-
-def verdict_caller(host=None, config: dict | None = None):
-    """Return verdict_for(patch, release) that asks every stable_patch_verdict plugin, first answer wins.
-
-    analyze_series does not receive the host, so one is built (once) from the
-    config's enabled plugins.
-    """
-    if host is None:
-        disabled = frozenset(n for n, t in ((config or {}).get("plugins") or {}).items() if isinstance(t, dict) and t.get("enabled") is False)
-        host = _host_for(disabled)
+def verdict_caller(host):
+    """Return verdict_for(patch, release) that asks every stable_patch_verdict plugin, first answer wins."""
     return lambda patch, release: host.call_first("stable_patch_verdict", patch=patch, release=release)
 
 
-def review_series(db, config: dict, series: dict, *, host=None) -> tuple[str, list[dict]]:
+def review_series(db, config: dict, series: dict, *, host) -> tuple[str, list[dict]]:
     """Review one stored stable review series; store and return (release, entries)."""
     from . import plugin_config
 
@@ -57,7 +42,7 @@ def review_series(db, config: dict, series: dict, *, host=None) -> tuple[str, li
         from tracker.queries import get_series
 
         series = get_series(db, series["series_key"]) or series
-    entries = review_entries(series_patches(series), release, verdict_for=verdict_caller(host, config))
+    entries = review_entries(series_patches(series), release, verdict_for=verdict_caller(host))
     save_review(
         db, release, entries,
         series_key=series.get("series_key"), series_date=series.get("date"),
