@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .findings import save_findings
+from .queries import get_series
 
 WATERMARK_KEY = "analysis_watermark"
 
@@ -21,14 +22,6 @@ def get_meta(db, key: str, default: str | None = None) -> str | None:
 
 def set_meta(db, key: str, value: str) -> None:
     db["meta"].upsert({"key": key, "value": value}, pk="key")
-
-
-def _series_dict(db, row: dict) -> dict:
-    try:
-        from .queries import get_series
-    except ImportError:  # pragma: no cover - queries lands with the ingest work
-        return row
-    return get_series(db, row["series_key"]) or row
 
 
 def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | None = None) -> list[str]:
@@ -44,7 +37,7 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
         )
     )
     for index, row in enumerate(rows, 1):
-        series = _series_dict(db, row)
+        series = get_series(db, row["series_key"]) or row
         for plugin_name, findings in app.host.call_each("analyze_series", series=series, db=db, config=config, host=app.host):
             if findings:
                 save_findings(db, plugin_name, findings)
