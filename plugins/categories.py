@@ -16,12 +16,13 @@ from collections import defaultdict
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import quote
 
 from tracker import hookimpl
 
-from .categories_maintainers import Maintainers, entry_category, load_maintainers
+if TYPE_CHECKING:  # the MAINTAINERS parser loads only when a config names the file
+    from .categories_maintainers import Maintainers
 
 SUPPORT_WEIGHT = 0.3  # docs/selftests/MAINTAINERS accompany code; the code decides
 SUPPORT_CAP = 0.9  # ... and all of a category's accompanying files together still weigh less than one code file
@@ -105,6 +106,8 @@ def file_category(path: str, maintainers: Maintainers | None = None) -> tuple[st
     if maintainers is not None:
         found = maintainers.lookup(path)
         if found is not None:
+            from .categories_maintainers import entry_category
+
             entry, depth = found
             slug = entry_category(entry)
             if slug is not None and (mapped is None or depth >= mapped[1]):
@@ -272,7 +275,11 @@ def series_prefixes(series: dict) -> list[str]:
 def maintainers_from_config(config: dict) -> Maintainers | None:
     """Load the MAINTAINERS file named by `[plugins.categories] maintainers`, if any."""
     path = ((config or {}).get("plugins", {}).get("categories") or {}).get("maintainers")
-    return load_maintainers(path) if path else None
+    if not path:
+        return None
+    from .categories_maintainers import load_maintainers
+
+    return load_maintainers(path)
 
 
 def categorize_series(series: dict, maintainers: Maintainers | None = None) -> tuple[str, str]:

@@ -13,7 +13,6 @@ import re
 from datetime import date
 
 from tracker import hookimpl
-from tracker.pages import Page
 
 SECTION_ORDER = 10
 _SAFE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$")
@@ -163,6 +162,8 @@ def _links(source: dict) -> list[dict]:
 @hookimpl
 def site_pages(db):
     """One page per release plus releases/index.html listing them newest first."""
+    from tracker.pages import Page
+
     if "releases" not in db.table_names():
         return []
     reviews: dict[str, list[dict]] = {}

@@ -60,7 +60,7 @@ def mail_digest(app, edition: dict) -> str:
 
 @hookimpl
 def register_commands(cli):
-    from tracker.digest import FORMATS
+    from tracker.config import DIGEST_FORMATS as FORMATS
 
     @cli.command(name="digest")
     @click.option("--week", help="ISO week label, e.g. 2026-W48 (default: the latest edition).")

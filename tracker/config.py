@@ -16,6 +16,10 @@ import platformdirs
 
 from .errors import KtrackError
 
+# The digest formats tracker.digest renders; here so that `ktrack digest --format`
+# can list them without importing the renderer at every CLI start.
+DIGEST_FORMATS = ("markdown", "text", "html", "json")
+
 # Top-level tables the host itself reads. Plugins declare theirs via config_defaults().
 CORE_DEFAULTS: dict[str, Any] = {
     "db": None,

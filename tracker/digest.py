@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, Iterable
 
-FORMATS = ("markdown", "text", "html", "json")
+from .config import DIGEST_FORMATS as FORMATS
 
 
 def _matches(value: Any, wanted: set[str]) -> bool:

@@ -1,4 +1,9 @@
-"""`ktrack stable review SOURCE`: review a stored stable update or an mbox holding its review series."""
+"""`ktrack stable review SOURCE`: review a stored stable update or an mbox holding its review series.
+
+The classifier, features and CVE modules compile many patterns; they are
+imported inside the functions that use them so that building the CLI (every
+`ktrack` start, e.g. `ktrack import` from cron) does not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,13 @@ import click
 
 from tracker.errors import KtrackError
 
-from .cves import load_cve_index
-from .review import format_markdown, format_text, review_entries, review_release, shortlog_patches
-from .store import load_review, save_review
-
 VERSION = re.compile(r"^\d+\.\d+(\.\d+){0,2}(-rc\d+)?$")
 
 
 def series_patches(series: dict) -> list[dict]:
     """Return the patches of a review series; a cover-only review yields its shortlog's subjects."""
+    from .review import shortlog_patches
+
     patches = [p for p in series.get("patches") or [] if (p.get("patch_number") or 0) > 0 or p.get("is_patch")]
     if patches:
         return patches
@@ -33,6 +36,9 @@ def verdict_caller(host):
 def review_series(db, config: dict, series: dict, *, host) -> tuple[str, list[dict]]:
     """Review one stored stable review series; store and return (release, entries)."""
     from . import plugin_config
+    from .cves import load_cve_index
+    from .review import review_entries, review_release
+    from .store import save_review
 
     release = series.get("stable_release") or review_release(series.get("subject") or "")
     if not release:
@@ -70,6 +76,8 @@ def _series_from_path(db, path: Path) -> dict:
     from tracker.ingest import import_paths
     from tracker.mail import parse_message
     from tracker.mailbox_io import iter_path
+
+    from .review import review_release
 
     releases = []
     try:
@@ -114,6 +122,9 @@ def add_commands(cli: click.Group) -> None:
         Example: ktrack stable review ../shared/data/stable-reviews/2.6.14.7-review.mbox --json
         """
         from tracker.cli import print_json
+
+        from .review import format_markdown, format_text
+        from .store import load_review
 
         path = Path(source).expanduser()
         db = app.db

@@ -2,6 +2,9 @@
 
 Detection (detect.py) is pure over diff text; tracking.py links findings across
 series versions and renames; history.py holds the shipped record of releases.
+Those modules (and the shared proposals.py) are imported inside the hooks and
+the command that use them: every `ktrack` start builds the CLI, and most
+commands need none of them.
 """
 
 from __future__ import annotations
@@ -13,9 +16,7 @@ from sqlite_utils import Migrations
 
 from tracker import hookimpl
 
-from .. import proposals
-from .detect import find_syscall_events, summarize_events
-from .tracking import PLUGIN, build_records, save_records
+PLUGIN = "syscalls"  # the findings' plugin name; tracking.py reads it from here
 
 migrations = Migrations("syscalls")
 
@@ -56,6 +57,8 @@ def config_defaults():
 
 @hookimpl
 def register_sources(register, config):
+    from .. import proposals
+
     proposals.lore_query_sources(register, config, PLUGIN)
 
 
@@ -63,6 +66,9 @@ def syscall_findings(series: dict) -> list:
     """Return the Findings for one series dict: one per syscall it adds or removes."""
     if series.get("is_stable_review"):
         return []  # backports of merged code, not proposals
+    from .. import proposals
+    from .detect import find_syscall_events, summarize_events
+
     events, first_patch = [], {}
     patches = proposals.series_patches(series)
     for patch in patches:
@@ -86,6 +92,8 @@ def analyze_series(series):
 
 @hookimpl
 def after_analyze(db):
+    from .tracking import build_records, save_records
+
     save_records(db, build_records(db))
 
 
@@ -106,6 +114,8 @@ def register_commands(cli):
 
         Example: ktrack syscalls --status proposed --json
         """
+        from .tracking import build_records
+
         records = filter_records(build_records(app.db), status=status)
         if as_json:
             print_json(records)
@@ -121,6 +131,9 @@ def register_commands(cli):
 @hookimpl
 def edition_sections(edition, db):
     from tracker.edition import Section
+
+    from .. import proposals
+    from .tracking import build_records
 
     items = proposals.edition_items(build_records(db), edition, _edition_item)
     if not items:
@@ -145,11 +158,16 @@ def _describe_posting(s: dict) -> str:
 
 def syscall_timeline(record: dict) -> list[dict]:
     """Return dated events of one syscall: each series posting, then the release that merged it."""
+    from .. import proposals
+
     return proposals.timeline(record, _describe_posting)
 
 
 @hookimpl
 def site_pages(db):
+    from .. import proposals
+    from .tracking import build_records
+
     return proposals.proposal_pages(
         build_records(db), plugin="syscalls", item="syscall", index_title="System calls",
         title=lambda r: f"System call {r['name']}", describe=_describe_posting,
@@ -158,4 +176,6 @@ def site_pages(db):
 
 @hookimpl
 def template_dirs():
+    from .. import proposals
+
     return [str(Path(__file__).parent / "templates"), proposals.TEMPLATES]

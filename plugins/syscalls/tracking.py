@@ -13,9 +13,7 @@ from collections import defaultdict
 from tracker.findings import load_findings
 
 from .. import proposals
-from . import history
-
-PLUGIN = "syscalls"
+from . import PLUGIN, history
 
 
 def similarity(a: str, b: str) -> float:

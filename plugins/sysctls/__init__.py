@@ -2,6 +2,9 @@
 
 detect.py reads ctl_table entries in C diffs, docs.py the sysctl documentation
 (in diffs and in whole trees), tracking.py turns findings into one record per knob.
+Those modules (and the shared proposals.py) are imported inside the hooks and
+the command that use them: every `ktrack` start builds the CLI, and most
+commands need none of them.
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ from sqlite_utils import Migrations
 
 from tracker import hookimpl
 
-from .. import proposals
-from .detect import find_knob_changes
-from .docs import doc_changes_in_diff, docs_diff
-from .tracking import PLUGIN, build_records, proc_path, save_records
+PLUGIN = "sysctls"  # the findings' plugin name; tracking.py reads it from here
 
 migrations = Migrations("sysctls")
 
@@ -55,6 +55,8 @@ def config_defaults():
 
 @hookimpl
 def register_sources(register, config):
+    from .. import proposals
+
     proposals.lore_query_sources(register, config, PLUGIN)
 
 
@@ -64,6 +66,10 @@ def knob_changes(diffs: list[str]) -> list[dict]:
     Code and documentation are joined by name, or by the last name component when
     the documentation hunk did not show which /proc/sys directory it is in.
     """
+    from .detect import find_knob_changes
+    from .docs import doc_changes_in_diff
+    from .tracking import proc_path
+
     code = find_knob_changes("\n".join(diffs))
     docs = [d for diff in diffs for d in doc_changes_in_diff(diff)]
     out: dict[str, dict] = {}
@@ -103,6 +109,8 @@ def sysctl_findings(series: dict) -> list:
     """Return the Findings for one series dict: one per knob it adds, removes or changes."""
     if series.get("is_stable_review"):
         return []
+    from .. import proposals
+
     patches = proposals.series_patches(series)
     if not patches:
         return []
@@ -123,6 +131,8 @@ def analyze_series(series):
 
 @hookimpl
 def after_analyze(db):
+    from .tracking import build_records, save_records
+
     save_records(db, build_records(db))
 
 
@@ -154,6 +164,9 @@ def register_commands(cli):
         Example: ktrack sysctls --json
         Example: ktrack sysctls --docs-diff linux-6.1/Documentation linux-6.12/Documentation
         """
+        from .docs import docs_diff
+        from .tracking import build_records
+
         if docs_diff_dirs:
             _print_docs_diff(docs_diff(*docs_diff_dirs), as_json)
             return
@@ -171,6 +184,9 @@ def register_commands(cli):
 @hookimpl
 def edition_sections(edition, db):
     from tracker.edition import Section
+
+    from .. import proposals
+    from .tracking import build_records
 
     items = proposals.edition_items(build_records(db), edition, _edition_item)
     if not items:
@@ -192,11 +208,16 @@ def _describe_posting(s: dict) -> str:
 
 def knob_timeline(record: dict) -> list[dict]:
     """Return dated events of one knob: each posting that touched it, then the release that merged it."""
+    from .. import proposals
+
     return proposals.timeline(record, _describe_posting)
 
 
 @hookimpl
 def site_pages(db):
+    from .. import proposals
+    from .tracking import build_records
+
     return proposals.proposal_pages(
         build_records(db), plugin="sysctls", item="sysctl", index_title="Sysctl knobs",
         title=lambda r: r["path"], describe=_describe_posting,
@@ -205,4 +226,6 @@ def site_pages(db):
 
 @hookimpl
 def template_dirs():
+    from .. import proposals
+
     return [str(Path(__file__).parent / "templates"), proposals.TEMPLATES]

@@ -8,8 +8,7 @@ from tracker.findings import load_findings
 from tracker.plugins.syscalls.tracking import rename_pairs, similarity
 
 from .. import proposals
-
-PLUGIN = "sysctls"
+from . import PLUGIN
 
 
 def safe_name(name: str) -> str:

@@ -3,7 +3,9 @@
 A third-party plugin, packaged on its own and found through its entry point
 in the `ktrack` group. It reads series through the tracker's public read
 helpers (`tracker.queries`) and returns plain data; from kernel-tracker it
-imports only those, `hookimpl` and the Section/Page dataclasses.
+imports only those, `hookimpl` and the Section/Page dataclasses; all but
+`hookimpl` inside the hooks that use them, because every plugin module is
+imported at each `ktrack` start, whatever the command.
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tracker import hookimpl
-from tracker.edition import Section
-from tracker.pages import Page
-from tracker.queries import list_series
 
 NAME = "io_uring"  # the entry-point name: config lives in [plugins.io_uring]
 TEMPLATES = Path(__file__).parent / "templates"
@@ -66,6 +65,8 @@ def io_uring_series(db, config: dict, *, since: str | None = None, until: str | 
 
     Each dict: series_key, subject, version, author, date, patch_count, link, files (the matching ones).
     """
+    from tracker.queries import list_series
+
     opts = settings(config)
     found = []
     for series in list_series(db, since=since, until=until):
@@ -97,6 +98,8 @@ def _item(row: dict, files: list[str]) -> dict:
 
 @hookimpl
 def edition_sections(edition, db, config):
+    from tracker.edition import Section
+
     items = io_uring_series(db, config, since=edition["start"], until=edition["end"])
     if not items:
         return []
@@ -107,6 +110,8 @@ def edition_sections(edition, db, config):
 
 @hookimpl
 def site_pages(db, config):
+    from tracker.pages import Page
+
     opts = settings(config)
     items = io_uring_series(db, config)[: opts["page_limit"]]
     return [Page(path=opts["page"], template="io_uring.html", title="io_uring",
