@@ -62,3 +62,21 @@ def test_import_parallel_again_skips_everything(tmp_path, part_mbox, monkeypatch
     assert first.new == 598
     # the changed 50 are parsed (new bytes) and then skipped: their Message-IDs are stored
     assert (again.read, again.new, again.skipped, again.duplicates, again.series) == (760, 0, 760, 0, 0)
+
+
+def test_import_checkpoints_wal_while_writing(tmp_path, shared_data, monkeypatch):
+    """The WAL is copied into the database during the import (by a second connection), not only at the end.
+
+    The import turns SQLite's own auto-checkpoint off while it runs; without
+    the checkpointing thread the WAL would hold every page written.
+    """
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 250)
+    path = tmp_path / "wal.db"
+    db = open_db(path)
+    before = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    stats = import_paths(db, [shared_data / LINUX_API])
+    assert stats.new > 5000 and not stats.errors
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before  # restored
+    wal = path.with_name("wal.db-wal").stat().st_size
+    assert wal < path.stat().st_size / 4, (wal, path.stat().st_size)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
