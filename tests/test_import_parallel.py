@@ -68,15 +68,20 @@ def test_import_checkpoints_wal_while_writing(tmp_path, shared_data, monkeypatch
     """The WAL is copied into the database during the import (by a second connection), not only at the end.
 
     The import turns SQLite's own auto-checkpoint off while it runs; without
-    the checkpointing thread the WAL would hold every page written.
+    the checkpointing thread the WAL would hold every page written, and with
+    passive checkpoints alone it can still grow while batches keep coming.
     """
     monkeypatch.setattr(ingest, "BATCH_SIZE", 250)
+    monkeypatch.setattr(ingest, "WAL_MAX_PAGES", 500)  # 2 MB: checkpoint RESTARTs happen here too
     path = tmp_path / "wal.db"
     db = open_db(path)
     before = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     stats = import_paths(db, [shared_data / LINUX_API])
     assert stats.new > 5000 and not stats.errors
     assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before  # restored
+    # The WAL file keeps its high-water mark: the largest transaction (an FTS5 segment merge can
+    # rewrite much of the index at once) plus what waited for a checkpoint. Without checkpoints it
+    # would hold every page written, more than the whole database.
     wal = path.with_name("wal.db-wal").stat().st_size
-    assert wal < path.stat().st_size / 4, (wal, path.stat().st_size)
+    assert wal < path.stat().st_size * 0.75, (wal, path.stat().st_size)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -32,7 +32,8 @@ BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches
 PARALLEL_AFTER = int(os.environ.get("KTRACK_IMPORT_PARALLEL_AFTER", "3000"))
 _PIPELINE_DEPTH = 2  # batches parsed ahead of the one being stored
 _CACHE_KB = 64 * 1024  # page cache during an import (SQLite's default is 2 MB)
-_CHECKPOINT_PAGES = 8192  # 32 MB of WAL between checkpoints during an import
+_CHECKPOINT_PAGES = 8192  # 32 MB of WAL between checkpoints during an import (without the checkpoint thread)
+WAL_MAX_PAGES = 16384  # past 64 MB of WAL the checkpoint thread makes the next batch start the WAL afresh
 _FTS_TRIGGER = "messages_fts_ai"  # migration m002: indexes each inserted message in messages_fts
 _BULK_FTS_MIN = 20  # below this, the trigger is cheaper than dropping and re-creating it
 MAX_WARNINGS = 1000  # keep a huge broken archive from filling memory with lines
@@ -207,14 +208,19 @@ class _Checkpointer:
         import sqlite3
 
         try:
-            conn = sqlite3.connect(self.path, check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
         except sqlite3.Error:
             return
         try:
             while not self.done:
                 self.wake.wait()
                 self.wake.clear()
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                _, log, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if log > WAL_MAX_PAGES:
+                    # The WAL starts over only when a write begins after a checkpoint has copied all of
+                    # it; with the import writing all the time that can keep missing. RESTART waits for
+                    # the current batch, copies the rest and makes the next batch start the WAL afresh.
+                    conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
         except sqlite3.Error:
             pass  # the importing connection's own checkpoint at close still runs
         finally:
@@ -241,23 +247,32 @@ def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress, after
     pending: deque = deque()  # (future or parsed items, batch size, shas) not stored yet
     in_flight: set[str] = set()  # hashes of pending batches: the database does not know them yet
     pool = None
+    decided = False  # whether the input is big enough for a worker was settled (PARALLEL_AFTER)
     batch: list[tuple[bytes, str]] = []
 
+    def parse_ahead(items):
+        if pool is not None:
+            try:
+                return pool.submit(_parse_items, items, list_id, origin, utcnow())
+            except Exception:  # noqa: BLE001 - a pool that cannot start: parse here
+                pass
+        return None
+
     def submit(batch):
-        nonlocal pool
+        nonlocal pool, decided
         items = _unknown(db, batch, stats, in_flight)
         shas = [sha for _, _, sha in items]
         in_flight.update(shas)
-        if pool is None and stats.read >= PARALLEL_AFTER and (os.cpu_count() or 1) > 1:
-            pool = _start_pool()
-        if pool is not None:
-            try:
-                pending.append((pool.submit(_parse_items, items, list_id, origin, utcnow()), items, len(batch), shas))
-            except Exception:  # noqa: BLE001 - a pool that cannot start: parse here
-                pending.append((None, items, len(batch), shas))
-        else:
-            pending.append((None, items, len(batch), shas))
-        while pending and (pool is None or len(pending) > _PIPELINE_DEPTH):
+        if not decided and stats.read >= PARALLEL_AFTER:
+            # the batches held so far go to the worker too, but the first: this process parses that one meanwhile
+            decided = True
+            pool = _start_pool() if (os.cpu_count() or 1) > 1 else None
+            for i in range(1, len(pending)):
+                future, held, size, held_shas = pending[i]
+                pending[i] = (parse_ahead(held), held, size, held_shas)
+        pending.append((parse_ahead(items), items, len(batch), shas))
+        # until the input is known to be big, hold its first batches: they may still go to the worker
+        while pending and decided and (pool is None or len(pending) > _PIPELINE_DEPTH):
             store_next()
 
     def store_next():
