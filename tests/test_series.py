@@ -129,3 +129,30 @@ def test_thread_review_without_re_prefix_is_a_reply(db, shared_data):
     import_paths(db, [shared_data / "formats/b4/trailers-followup-nore.mbox"])
     (series,) = list_series(db)
     assert get_series(db, series["series_key"])["trailer_counts"] == {"Reviewed-by": 1}
+
+
+def test_ref_index_rekey_matches_the_stored_pairs(db):
+    """RefIndex mirrors, for pairs still waiting to be written, what the Threader's SQL does to stored ones."""
+    from tracker.series_refs import RefIndex
+
+    conn = db.conn
+    for key, date in (("old", "2024-01-02"), ("new", "2024-01-01")):
+        conn.execute("INSERT INTO series (series_key, total, version, date) VALUES (?, 3, 2, ?)", (key, date))
+    conn.executemany("INSERT INTO series_refs (message_id, series_key) VALUES (?, ?)", [("a", "old"), ("b", "old"), ("b", "new")])
+    index = RefIndex(conn)
+    index.load(["a", "b", "c"])
+    assert (index.keys_of("a"), sorted(index.keys_of("b")), index.keys_of("c")) == (["old"], ["new", "old"], [])
+    assert index.tvd("old") == (3, 2, "2024-01-02") and index.tvd("missing") is None
+    index.add("c", "old")
+    index.add("a", "old")  # stored already: not written twice
+    # the Threader's rekey of "old" -> "new" in SQL, then the index follows
+    conn.execute("UPDATE series SET series_key = 'gone' WHERE series_key = 'new'")
+    conn.execute("UPDATE series SET series_key = 'new' WHERE series_key = 'old'")
+    conn.execute("UPDATE OR IGNORE series_refs SET series_key = 'new' WHERE series_key = 'old'")
+    conn.execute("DELETE FROM series_refs WHERE series_key = 'old'")
+    index.rekey("old", "new")
+    index.flush()
+    stored = sorted(conn.execute("SELECT message_id, series_key FROM series_refs").fetchall())
+    assert stored == [("a", "new"), ("b", "new"), ("c", "new")]
+    assert [index.keys_of(m) for m in "abc"] == [["new"], ["new"], ["new"]]
+    assert index.tvd("new") == (3, 2, "2024-01-02")  # the renamed series' own values, not the stale ones

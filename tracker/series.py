@@ -39,12 +39,12 @@ from .series_rows import (
     head_subject,
     parse_dt,
 )
+from .series_refs import RefIndex
 from .subjects import stable_release_of, stem_key
 
 REVIEW_TRAILERS = ("Reviewed-by", "Acked-by", "Tested-by")
 SAME_SERIES_WINDOW = timedelta(hours=36)  # 2.6.14.7's quilt dates sit 18 h before the cover
 LINEAGE_WINDOW = timedelta(days=365)
-_TVD = tuple(SERIES_FIELDS.index(name) for name in ("total", "version", "date"))  # what _tvd caches
 class Threader:
     """Place stored messages into series; `touched` collects the keys of changed series.
 
@@ -76,11 +76,7 @@ class Threader:
         self._rows: dict[str, dict] = {}  # this batch's rows by Message-ID, in batch order
         self._children: dict[str, list[str]] = {}  # In-Reply-To -> this batch's Message-IDs answering it
         self._batch_keys: set[str] = set()  # series keys some row of this batch has
-        # series_refs as the candidate lookup reads it: Message-ID -> series keys, read for the batch's
-        # members at once (expect_batch); pairs added in this batch wait in _new_refs until finish()
-        self._ref_keys: dict[str, list[str]] = {}
-        self._new_refs: dict[tuple, None] = {}  # (message_id, series_key), insertion-ordered
-        self._series_tvd: dict[str, tuple] = {}  # series_key -> (total, version, date) as stored
+        self._refs = RefIndex(self.conn)  # series_refs, read for the whole batch in expect_batch
         self._lineages: dict[tuple, list] = {}  # (author_email, stem_key) -> [(series_key, lineage, date)]
 
     def expect_batch(self, rows: list[dict]) -> None:
@@ -115,28 +111,13 @@ class Threader:
                     found.add(parent)  # what the query above finds once the batch is inserted
         self._orphan_parents = found
         self._batch_ids = batch_ids
-        self._load_refs(rows)
-
-    def _load_refs(self, rows: list[dict]) -> None:
-        """Read the series_refs (and those series' total, version, date) every member of the batch may look up."""
-        ids = list(dict.fromkeys(
+        self._refs.load(
             ref
             for row in rows
             if row["is_patch"] or row["is_cover"]
             for ref in (row["message_id"], row["in_reply_to"], *(row.get("references") or ()))
             if ref
-        ))
-        for mid in ids:
-            self._ref_keys[mid] = []
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
-            for mid, key, total, version, date in self.conn.execute(
-                f"SELECT r.message_id, r.series_key, s.total, s.version, s.date FROM series_refs r "
-                f"JOIN series s ON s.series_key = r.series_key WHERE r.message_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                self._ref_keys[mid].append(key)
-                self._series_tvd[key] = (total, version, date)
+        )
 
     def placed(self, message_id: str) -> list | None:
         """[series_key, is_patch, is_cover, patch_number, reply_to_number, patch_version] a batch row gets."""
@@ -215,25 +196,6 @@ class Threader:
         )
         return row[0] if row else None
 
-    def _refs_of(self, message_id: str) -> list[str]:
-        """The series keys series_refs holds for a Message-ID, with this batch's additions (a live list)."""
-        keys = self._ref_keys.get(message_id)
-        if keys is None:  # not read by _load_refs (a row threaded outside expect_batch)
-            keys = self._ref_keys[message_id] = [
-                r[0] for r in self.conn.execute("SELECT series_key FROM series_refs WHERE message_id = ?", (message_id,))
-            ]
-        return keys
-
-    def _tvd(self, key: str) -> tuple | None:
-        """(total, version, date) of a series as stored, or None when there is no such series."""
-        tvd = self._series_tvd.get(key)
-        if tvd is None:
-            row = self._one("SELECT total, version, date FROM series WHERE series_key = ?", (key,))
-            if row is None:
-                return None
-            tvd = self._series_tvd[key] = tuple(row)
-        return tvd
-
     def _place_member(self, row: dict) -> str:
         mid = row["message_id"]
         number = row["patch_number"]
@@ -247,8 +209,8 @@ class Threader:
             candidates.append(parent_key)
         known = {}  # series_key -> (total, version, date): the series that mid or its refs already belong to
         for ref in (mid, *refs):
-            for key in self._refs_of(ref):
-                if key not in known and (tvd := self._tvd(key)) is not None:  # the JOIN skipped dangling refs
+            for key in self._refs.keys_of(ref):
+                if key not in known and (tvd := self._refs.tvd(key)) is not None:  # the JOIN skipped dangling refs
                     known[key] = tvd
         # newest series first, as "ORDER BY date DESC" (NULL dates last)
         for key in sorted(known, key=lambda k: known[k][2] or "", reverse=True):
@@ -256,7 +218,7 @@ class Threader:
                 candidates.append(key)
         chosen = None
         for key in candidates:
-            s = known.get(key) or self._tvd(key)
+            s = known.get(key) or self._refs.tvd(key)
             if s is None or (s[0] or 1) != (total or 1) or not self._slot_free(key, number):
                 continue
             child_in = any(m[11] == mid for m in self._members_of(key))
@@ -271,16 +233,13 @@ class Threader:
                 "INSERT INTO series (series_key, total, version, date, updated_at) VALUES (?, ?, ?, ?, ?)",
                 (mid, total, version, row.get("date"), self.now),
             )
-            self._series_tvd[mid] = (total, version, row.get("date"))
+            self._refs.series_created(mid, total, version, row.get("date"))
             self.created.add(mid)
             self._members[mid] = []  # a new series' key is its first member's fresh Message-ID
         self._members_of(chosen).append(tuple(row[c] for c in MEMBER_FIELDS))  # read before the UPDATE below
         self._set_key(mid, chosen)
         for ref in [mid, *refs]:
-            keys = self._refs_of(ref)
-            if chosen not in keys:
-                keys.append(chosen)
-                self._new_refs[(ref, chosen)] = None
+            self._refs.add(ref, chosen)
         key = self._refresh(chosen)
         self._adopt_replies(mid, key, number)
         return key
@@ -445,8 +404,7 @@ class Threader:
             if pending:
                 current = tuple(pending.get(i, value) for i, value in enumerate(current))
         changed = [i for i, value in enumerate(values) if current[i] != value or type(current[i]) is not type(value)]
-        if key in self._series_tvd and any(i in _TVD for i in changed):
-            self._series_tvd[key] = (values[_TVD[0]], values[_TVD[1]], values[_TVD[2]])
+        self._refs.series_written(key, values, changed)
         if any(i in LINEAGE_INPUTS for i in changed):  # the rows _lineage reads may change
             self._lineages.pop((current[4], current[14]), None)
             self._lineages.pop((values[4], values[14]), None)
@@ -467,8 +425,7 @@ class Threader:
 
         Call once after the batch's last `add`.
         """
-        self.conn.executemany("INSERT OR IGNORE INTO series_refs (message_id, series_key) VALUES (?, ?)", list(self._new_refs))
-        self._new_refs.clear()
+        self._refs.flush()
         groups: dict[tuple, list] = {}
         for key, pending in self._deferred.items():
             columns = tuple(sorted(pending))
@@ -513,17 +470,7 @@ class Threader:
                     state[0] = new
             self._batch_keys.add(new)
         self._lineages.clear()  # their rows name series by key
-        for keys in self._ref_keys.values():  # as the UPDATE OR IGNORE + DELETE above did to the stored pairs
-            if old in keys:
-                keys.remove(old)
-                if new not in keys:
-                    keys.append(new)
-        if any(pair[1] == old for pair in self._new_refs):
-            self._new_refs = dict.fromkeys((m, new if k == old else k) for m, k in self._new_refs)
-        if old in self._series_tvd:
-            self._series_tvd[new] = self._series_tvd.pop(old)
-        else:
-            self._series_tvd.pop(new, None)
+        self._refs.rekey(old, new)
         self._members.pop(old, None)  # read again from the database when next needed
         self._members.pop(new, None)
         self._series_cols.pop(old, None)
