@@ -17,7 +17,6 @@ Message-ID, so overlapping windows and re-runs never store anything twice.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -115,16 +114,10 @@ def mbox_messages(content: bytes, origin: str) -> tuple[list[tuple[bytes, str]],
     raws: list[tuple[bytes, str]] = []
     if not content.strip():
         return raws, None
-    fd, path = tempfile.mkstemp(suffix=".mbox")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        for raw, where in iter_mbox(path):
-            raws.append((raw, f"{origin}{where[where.rfind(':'):]}"))
+        raws.extend(iter_mbox(content, name=origin))
     except KtrackError as exc:
         return raws, f"{origin}: {exc.message.split(': ', 1)[-1]}"
-    finally:
-        os.unlink(path)
     return raws, None
 
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tracker.mailbox_io import MailboxReadError, iter_path
+from tracker.mailbox_io import MailboxReadError, iter_mbox, iter_path
 
 B4 = "formats/b4"
 
@@ -20,6 +20,22 @@ def test_iter_path_reads_mbox_and_gzip_alike(shared_data, tmp_path):
     assert plain[2][1] == "2.6.14.7-review.mbox:#3"
     assert not plain[0][0].startswith(b"From ")
     assert plain[0][0].startswith(b"Message-Id: <20060128015840.722214000@press.kroah.org>")
+
+
+def test_iter_mbox_reads_bytes_as_it_reads_the_file(shared_data):
+    """A download (lore's t.mbox.gz) is split in memory, gzip or not, cut short or not, like a file."""
+    src = shared_data / "stable-reviews" / "2.6.14.7-review.mbox"
+    from_file = [raw for raw, _ in iter_path(src)]
+    data = src.read_bytes()
+    assert [raw for raw, _ in iter_mbox(data, name="dl")] == from_file
+    assert [w for _, w in iter_mbox(gzip.compress(data), name="dl")][:2] == ["dl:#1", "dl:#2"]
+    archive = (shared_data / "lists" / "linux-api-2021.mbox.gz").read_bytes()
+    got = []
+    with pytest.raises(MailboxReadError) as info:
+        for raw, _ in iter_mbox(archive[: len(archive) // 50], name="https://lore.example/t.mbox.gz"):
+            got.append(raw)
+    assert len(got) > 10
+    assert info.value.message.startswith("https://lore.example/t.mbox.gz: truncated gzip")
 
 
 def test_iter_mbox_unescapes_mboxrd_from_lines(tmp_path):

@@ -13,6 +13,7 @@ a caller stores those and reports one line naming the file.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 import zlib
@@ -40,8 +41,8 @@ class _GzipReader:
     the cut. Concatenated gzip members (what `cat a.gz b.gz` makes) are read on.
     """
 
-    def __init__(self, path: Path):
-        self.fh = open(path, "rb")
+    def __init__(self, fh):
+        self.fh = fh
         self.d = zlib.decompressobj(31)
         self.error: Exception | None = None
 
@@ -84,12 +85,16 @@ class _GzipReader:
         return b"".join(out)
 
 
-def _open_binary(path: Path):
-    with open(path, "rb") as fh:
+def _open_binary(source: Path | bytes):
+    """A binary reader of a file or of bytes in memory, decompressing gzip by its magic number."""
+    if isinstance(source, (bytes, bytearray)):
+        fh = io.BytesIO(source)
+        return _GzipReader(fh) if source[:2] == GZIP_MAGIC else fh
+    with open(source, "rb") as fh:
         magic = fh.read(2)
     if magic == GZIP_MAGIC:
-        return _GzipReader(path)
-    return open(path, "rb", buffering=1 << 20)
+        return _GzipReader(open(source, "rb"))
+    return open(source, "rb", buffering=1 << 20)
 
 
 def _looks_like_mbox(path: Path) -> bool:
@@ -115,16 +120,20 @@ def _unescape(raw: bytes) -> bytes:
     return raw
 
 
-def iter_mbox(path: str | Path) -> Iterator[tuple[bytes, str]]:
-    """Yield (raw, "file:#N") for each message of an mbox or mbox.gz, unescaping ">From " (mboxrd).
+def iter_mbox(path: str | Path | bytes, *, name: str | None = None) -> Iterator[tuple[bytes, str]]:
+    """Yield (raw, "name:#N") for each message of an mbox or mbox.gz, unescaping ">From " (mboxrd).
 
+    `path` may also be the mbox's bytes (a download), named by `name`.
     A message starts at a "From " line at the start of the file or after an
     empty line; Content-Length headers are ignored (mboxrd and public-inbox
     exports do not need them). The file is read in 1 MB blocks and split with
     bytes.find, several times faster than a Python loop over lines.
     """
-    path = Path(path)
-    name = path.name
+    if isinstance(path, (bytes, bytearray)):
+        name = name or "mbox"
+    else:
+        path = Path(path)
+        name = name or path.name
     count = 0
     buf = b""
     start = 0
@@ -169,7 +178,8 @@ def iter_mbox(path: str | Path) -> Iterator[tuple[bytes, str]]:
                 start = 0
     except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
         what = "truncated gzip" if isinstance(exc, EOFError) else f"unreadable ({exc})"
-        raise MailboxReadError(f"{path}: {what} after message #{count}; {count} good messages kept") from None
+        where = name if isinstance(path, (bytes, bytearray)) else path
+        raise MailboxReadError(f"{where}: {what} after message #{count}; {count} good messages kept") from None
     raw = buf[start:]
     if raw.strip():
         count += 1
