@@ -187,20 +187,28 @@ class _Checkpointer:
     that crossed wal_autocheckpoint (about a tenth of a big import).
     """
 
-    def __init__(self, path: str):
+    def __init__(self, conn):
         import threading
 
-        self.path = path
+        self.conn = conn
         self.wake = threading.Event()
         self.done = False
         self.thread = threading.Thread(target=self._run, name="ktrack-checkpoint", daemon=True)
 
     @classmethod
-    def start(cls, conn):
-        path = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "")
+    def start(cls, importing):
+        """Start one for the importing connection's database; None where that cannot be (the caller then
+        keeps SQLite's auto-checkpoint)."""
+        import sqlite3
+
+        path = next((row[2] for row in importing.execute("PRAGMA database_list") if row[1] == "main"), "")
         if not path:
             return None  # an in-memory database has no WAL
-        checkpointer = cls(path)
+        try:
+            conn = sqlite3.connect(path, timeout=60, check_same_thread=False)
+        except sqlite3.Error:
+            return None
+        checkpointer = cls(conn)
         checkpointer.thread.start()
         return checkpointer
 
@@ -208,23 +216,20 @@ class _Checkpointer:
         import sqlite3
 
         try:
-            conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-        except sqlite3.Error:
-            return
-        try:
             while not self.done:
                 self.wake.wait()
                 self.wake.clear()
-                _, log, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if log > WAL_MAX_PAGES:
-                    # The WAL starts over only when a write begins after a checkpoint has copied all of
-                    # it; with the import writing all the time that can keep missing. RESTART waits for
-                    # the current batch, copies the rest and makes the next batch start the WAL afresh.
-                    conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-        except sqlite3.Error:
-            pass  # the importing connection's own checkpoint at close still runs
+                try:
+                    _, log, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if log > WAL_MAX_PAGES:
+                        # The WAL starts over only when a write begins after a checkpoint has copied all
+                        # of it; with the import writing all the time that can keep missing. RESTART waits
+                        # for the current batch, copies the rest and makes the next batch start afresh.
+                        self.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                except sqlite3.Error:
+                    pass  # busy or a full disk: the next batch tries again; the import reports its own errors
         finally:
-            conn.close()
+            self.conn.close()
 
     def poke(self) -> None:
         self.wake.set()
