@@ -80,8 +80,8 @@ def test_import_checkpoints_wal_while_writing(tmp_path, shared_data, monkeypatch
     assert stats.new > 5000 and not stats.errors
     assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before  # restored
     # The WAL file keeps its high-water mark: the largest transaction (an FTS5 segment merge can
-    # rewrite much of the index at once) plus what waited for a checkpoint. Without checkpoints it
-    # would hold every page written, more than the whole database.
+    # rewrite much of the index at once: 0.2-0.65 of the database here) plus what waited for a
+    # checkpoint. Without checkpoints it holds every page written: 1.75 times the database.
     wal = path.with_name("wal.db-wal").stat().st_size
-    assert wal < path.stat().st_size * 0.75, (wal, path.stat().st_size)
+    assert wal < path.stat().st_size, (wal, path.stat().st_size)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
