@@ -200,6 +200,19 @@ def test_fetch_post_sends_form(httpserver):
     assert response.content == b"\x1f\x8bgz"
 
 
+def test_fetch_accept_status_returns_the_answer_uncached_and_without_retries(httpserver, db):
+    """public-inbox's "no hits" 404 is an answer the caller reads; any other status still raises."""
+    httpserver.expect_request("/q").respond_with_data("No results found", status=404, content_type="text/plain")
+    httpserver.expect_request("/gone").respond_with_data("Not Found", status=404)
+    c, _ = client(db)
+    response = c.get(httpserver.url_for("/q"), expect="feed", accept_status=(404,))
+    assert (response.status, response.text, response.not_modified) == (404, "No results found", False)
+    assert c.post(httpserver.url_for("/q"), expect="mbox", accept_status=(404,)).status == 404
+    assert db["http_cache"].count == 0 and c.requests_made == 2
+    with pytest.raises(FetchError, match="HTTP 404"):
+        c.get(httpserver.url_for("/gone"), expect="feed")
+
+
 def test_fetch_host_delay_spaces_requests(httpserver):
     httpserver.expect_request("/a").respond_with_data("a")
     now = [100.0]

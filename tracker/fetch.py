@@ -125,10 +125,13 @@ class HttpClient:
         conditional: bool = True,
         params: dict | None = None,
         headers: dict | None = None,
+        accept_status: tuple[int, ...] = (),
     ) -> HttpResponse:
         """GET `url`; with `conditional`, use and update the http_cache row for it.
 
         `expect` ("feed", "json", "mbox", "git") turns an HTML page into a FetchError.
+        `accept_status` lists error statuses the caller reads itself (public-inbox
+        answers a search without results with 404): returned as they are, never cached.
         """
         cached = self._cache_row(url) if conditional else None
         send = dict(headers or {})
@@ -137,7 +140,9 @@ class HttpClient:
                 send["If-None-Match"] = cached["etag"]
             if cached.get("last_modified"):
                 send["If-Modified-Since"] = cached["last_modified"]
-        response = self._request("GET", url, params=params, headers=send)
+        response = self._request("GET", url, params=params, headers=send, accept_status=accept_status)
+        if response.status_code in accept_status:
+            return HttpResponse(url, response.status_code, response.content, dict(response.headers))
         if response.status_code == 304:
             if not cached:
                 raise FetchError(url, "HTTP 304 Not Modified without a conditional request")
@@ -147,9 +152,12 @@ class HttpClient:
             self._remember(url, result, cached)
         return result
 
-    def post(self, url: str, *, data: Any = None, params: dict | None = None, expect: str | None = None, headers: dict | None = None) -> HttpResponse:
-        """POST (lore's `?q=...&x=m` mbox download is a POST); never cached."""
-        response = self._request("POST", url, params=params, data=data, headers=headers or {})
+    def post(self, url: str, *, data: Any = None, params: dict | None = None, expect: str | None = None,
+             headers: dict | None = None, accept_status: tuple[int, ...] = ()) -> HttpResponse:
+        """POST (lore's `?q=...&x=m` mbox download is a POST); never cached. `accept_status` as for get."""
+        response = self._request("POST", url, params=params, data=data, headers=headers or {}, accept_status=accept_status)
+        if response.status_code in accept_status:
+            return HttpResponse(url, response.status_code, response.content, dict(response.headers))
         return self._accept(url, response, expect)
 
     def forget(self, url: str) -> None:
@@ -159,7 +167,7 @@ class HttpClient:
 
     # -- internals ------------------------------------------------------------------
 
-    def _request(self, method: str, url: str, **kwargs) -> requests.Response:
+    def _request(self, method: str, url: str, *, accept_status: tuple[int, ...] = (), **kwargs) -> requests.Response:
         s = self.settings
         host = urlsplit(url).netloc
         if host in self._unreachable:
@@ -193,6 +201,8 @@ class HttpClient:
                     attempt += 1
                     self._sleep(wait)
                     continue
+                if status in accept_status:
+                    return response
                 if status in RETRY_STATUSES or status == 429:
                     problem = f"HTTP {status} {response.reason}".rstrip()
                 elif status >= 400:
