@@ -62,8 +62,27 @@ def _parse_iso(text: str) -> datetime:
 
 
 def public_inbox_time(moment: datetime) -> str:
-    """Format a time for public-inbox's d:/rt: ranges, e.g. 2025-01-10 12:00 UTC -> "20250110120000"."""
-    return moment.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+    """Format a time for public-inbox's rt: range: seconds since the epoch, e.g. 2025-01-10 12:00 UTC -> "1736510400".
+
+    rt: reads "git approxidate" forms, and plain digits as a Unix time.
+    "YYYYMMDDhhmmss" is dt:'s form; under rt: a real public-inbox (1.9)
+    finds nothing with it (tests/test_lore_public_inbox.py).
+    """
+    return str(int(moment.timestamp()))
+
+
+def no_hits(url: str, response) -> bool:
+    """Whether public-inbox answered a search with "nothing matched"; a 404 that says anything else raises.
+
+    It answers a search without hits with status 404: "No results found"
+    (text/plain) to a download (x=m), its HTML results page to a feed (x=A).
+    A missing list is a 404 too, with another body: that one is an error.
+    """
+    if response.status != 404:
+        return False
+    if response.content.strip() == b"No results found" or b" - search results</title>" in response.content[:2000]:
+        return True
+    raise KtrackError(f"{url}: HTTP 404 ({response.text.strip()[:80] or 'no body'})")
 
 
 def msgid_url(base: str, inbox: str, message_id: str, suffix: str = "") -> str:
@@ -239,8 +258,13 @@ class LoreListSource(Source):
             since, until = since - overlap, until + overlap
         query = f"rt:{public_inbox_time(since)}..{public_inbox_time(until)}"
         url = f"{self.base}/{self.list_name}/"
-        response = ctx.http.post(url, params={"q": query, "x": "m"}, data={"x": "m"}, expect="mbox")
+        # The body is what the search page's "results only" button sends; x=... there means full threads.
+        response = ctx.http.post(url, params={"q": query, "x": "m"}, data={"z": "results only"}, expect="mbox",
+                                 accept_status=(404,))
         origin = f"{url}?q={query}&x=m"
+        if no_hits(origin, response):
+            ctx.progress(f"{origin}: no messages")
+            return 0
         raws, error = mbox_messages(response.content, origin)
         if error:  # keep what arrived; the window stays a gap and is asked again next run
             store_messages(ctx, raws, list_id=list_id, origin=origin)
@@ -292,7 +316,7 @@ def _merge_windows(windows) -> list[tuple[str, str]]:
 
 
 class LoreQuerySource(Source):
-    """A saved lore search: `<base>/<inbox>/?q=<query> d:<days>.d..&x=A`, then each match's thread.
+    """A saved lore search: `<base>/<inbox>/?q=<query> d:<days>.days.ago..&x=A`, then each match's thread.
 
     Other plugins register these, e.g. LoreQuerySource("lore-query:syscalls", "dfn:syscall.tbl").
     """
@@ -311,15 +335,16 @@ class LoreQuerySource(Source):
 
     @property
     def full_query(self) -> str:
-        return f"{self.query} d:{self.days}.d.."
+        return f"{self.query} d:{self.days}.days.ago.."  # approxidate; a real public-inbox reads "14.d" as no date
 
     def fetch(self, ctx) -> None:
         base = self.base
         if self.base == BASE_URL:  # follow the configured lore mirror unless given one explicitly
             base = (ctx.config.get("plugins", {}).get("lore", {}).get("base_url") or BASE_URL).rstrip("/")
         url = f"{base}/{self.inbox}/?{urlencode({'q': self.full_query, 'x': 'A'}, quote_via=quote, safe=':.')}"
-        response = ctx.http.get(url, expect="feed")  # conditional: an unchanged result costs nothing
+        # conditional: an unchanged result costs nothing; a search with no hits is a 404
+        response = ctx.http.get(url, expect="feed", accept_status=(404,))
         missing = [{"message_id": m, "date": "", "in_reply_to": None, "retry": True} for m in ctx.state.get("missing", [])]
-        entries = [] if response.not_modified else read_feed_entries(url, response.content)[0]
+        entries = [] if response.not_modified or no_hits(url, response) else read_feed_entries(url, response.content)[0]
         failed = fetch_threads(ctx, base, self.inbox, missing + entries)
         ctx.state["missing"] = sorted(set(failed))

@@ -6,6 +6,12 @@ public-inbox's Atom shape: thr:in-reply-to, Message-ID in the link),
 `<msgid>/t.mbox.gz` (the whole thread) and `POST /?q=rt:A..B&x=m` (the
 messages received in that window, as mbox.gz). Tests move `arrived` forward
 to simulate time passing.
+
+Where this stand-in and a real public-inbox could differ, the real one was
+asked (tests/test_lore_public_inbox.py runs public-inbox-httpd 1.9): rt:
+takes Unix times, a search without hits is a 404 ("No results found" for a
+download, the HTML results page for x=A), and a download's body button
+`z=results only` gives the results, `x=...` their whole threads.
 """
 
 from __future__ import annotations
@@ -76,7 +82,7 @@ def to_mbox_gz(mails: list[Mail]) -> bytes:
 
 
 def pi_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(int(text), tz=timezone.utc)
 
 
 @dataclass
@@ -118,17 +124,22 @@ class FakeLore:
         if path == f"{prefix}new.atom" or (path == prefix and request.args.get("x") == "A"):
             if request.args.get("q"):
                 self.posts.append(request.args["q"])
+                if not self.visible():
+                    page = f"<html><head><title>{escape(request.args['q'])} - search results</title></head></html>"
+                    return Response(page, status=404, content_type="text/html; charset=UTF-8")
             return Response(self.atom(), content_type="application/atom+xml")
         if path == prefix and request.method == "POST" and request.args.get("x") == "m":
             q = request.args.get("q", "")
             self.posts.append(q)
-            m = re.fullmatch(r"rt:(\d{14})\.\.(\d{14})", q)
-            if not m:
-                return Response("bad query", status=400)
+            m = re.fullmatch(r"rt:(\d+)\.\.(\d+)", q)
+            if not m or request.form.get("z") != "results only":
+                return Response("No results found", status=404, content_type="text/plain")  # as for a form it cannot read
             since, until = pi_time(m.group(1)), pi_time(m.group(2))
             found = [x for x in self.visible() if since <= x.date <= until]
             if self.cap is not None:
                 found = found[: self.cap]
+            if not found:
+                return Response("No results found", status=404, content_type="text/plain")
             return Response(to_mbox_gz(found), content_type="application/gzip")
         if path.startswith(prefix) and path.endswith("/t.mbox.gz"):
             mid = unquote(path[len(prefix): -len("/t.mbox.gz")])

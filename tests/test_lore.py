@@ -176,7 +176,7 @@ def test_lore_query_source_fetches_matching_threads(app, tmp_path, httpserver, m
     app.host.pm.register(type("P", (), {"register_sources": staticmethod(_hook(source))})(), name="test-query")
     [result] = run_sources(app, ["lore-query:test"])
     assert result.ok, result.error
-    assert fake.posts == ["dfn:syscall.tbl d:14.d.."]
+    assert fake.posts == ["dfn:syscall.tbl d:14.days.ago.."]
     missing_now = {m.message_id for m in mails[5:30]} - stored_ids(app.db)
     assert not missing_now, (missing_now, json.loads(app.db["sources"].get("lore:linux-api")["state_json"]))
 
@@ -262,3 +262,24 @@ def test_lore_truncated_thread_mbox_keeps_good_messages_and_retries(app, tmp_pat
     missing_now = {m.message_id for m in mails[5:30]} - stored_ids(app.db)
     assert not missing_now, (missing_now, json.loads(app.db["sources"].get("lore:linux-api")["state_json"]))
     assert json.loads(app.db["sources"].get("lore:linux-api")["state_json"])["missing"] == []
+
+
+def test_lore_query_source_without_hits_is_not_an_error(app, tmp_path, httpserver, mails):
+    """public-inbox answers a search with no hits by 404 and its results page: nothing to fetch, no error."""
+    fake = FakeLore(mails, httpserver.url_for("").rstrip("/"), arrived=0, inbox="all")
+    httpserver.expect_request(re.compile("/all/.*")).respond_with_handler(fake.handle)
+    configure(app, tmp_path, "[plugins.lore]\nlists = []\n")
+    source = LoreQuerySource("lore-query:quiet", "dfn:syscall.tbl", base_url=fake.base)
+    app.host.pm.register(type("P", (), {"register_sources": staticmethod(_hook(source))})(), name="quiet-query")
+    [result] = run_sources(app, ["lore-query:quiet"])
+    assert result.ok and not result.warnings, (result.error, result.warnings)
+    assert fake.posts == ["dfn:syscall.tbl d:14.days.ago.."] and app.db["messages"].count == 0
+
+
+def test_lore_query_source_missing_inbox_is_an_error(app, tmp_path, httpserver):
+    httpserver.expect_request("/nolist/").respond_with_data("Not Found", status=404, content_type="text/plain")
+    configure(app, tmp_path, "[plugins.lore]\nlists = []\n")
+    source = LoreQuerySource("lore-query:nolist", "s:x", inbox="nolist", base_url=httpserver.url_for("").rstrip("/"))
+    app.host.pm.register(type("P", (), {"register_sources": staticmethod(_hook(source))})(), name="nolist-query")
+    [result] = run_sources(app, ["lore-query:nolist"])
+    assert result.status == "error" and "HTTP 404 (Not Found)" in result.error
