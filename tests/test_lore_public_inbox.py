@@ -106,3 +106,18 @@ def _hook(source):
         register(source)
 
     return register_sources
+
+
+def test_shipped_lore_queries_match_on_public_inbox(public_inbox):
+    """Each default query of the syscalls and sysctls plugins finds their patches in real 2019 linux-api mail.
+
+    (Xapian matches whole terms: "dfb:SYSCALL_DEFINE" alone finds nothing
+    there, "dfb:SYSCALL_DEFINE*" finds the openat2 and pidfd patches.)
+    """
+    from tracker.plugins import syscalls, sysctls
+
+    base, _ = public_inbox
+    queries = syscalls.config_defaults()["lore_queries"] + sysctls.config_defaults()["lore_queries"]
+    for query in queries:
+        response = requests.get(f"{base}/{INBOX}/", params={"q": query, "x": "A"}, timeout=10)
+        assert response.status_code == 200 and response.text.count("<entry>") >= 1, query

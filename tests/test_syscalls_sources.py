@@ -15,7 +15,7 @@ def sources_for(tmp_path, toml_text=""):
 def test_default_lore_queries_registered(tmp_path):
     sources = sources_for(tmp_path)
     queries = {s.query for name, s in sources.items() if name.startswith(("lore-query:syscalls", "lore-query:sysctls"))}
-    assert queries == {"dfn:syscall.tbl", "dfb:SYSCALL_DEFINE", "dfb:.procname"}
+    assert queries == {"dfn:syscall.tbl", "dfb:SYSCALL_DEFINE*", "dfb:.procname"}
     s = sources["lore-query:syscalls:dfn:syscall.tbl"]
     assert s.days == 14 and "x=A" in s.url and "dfn:syscall.tbl" in s.url
 

@@ -50,7 +50,7 @@ def register_migrations(register):
 def config_defaults():
     return {
         # lore's diff-aware search finds proposals posted to lists nobody follows.
-        "lore_queries": ["dfn:syscall.tbl", "dfb:SYSCALL_DEFINE"],
+        "lore_queries": ["dfn:syscall.tbl", "dfb:SYSCALL_DEFINE*"],  # Xapian: the * makes it match SYSCALL_DEFINE4
         "lore_days": 14,
     }
 
