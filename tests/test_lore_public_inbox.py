@@ -121,3 +121,20 @@ def test_shipped_lore_queries_match_on_public_inbox(public_inbox):
     for query in queries:
         response = requests.get(f"{base}/{INBOX}/", params={"q": query, "x": "A"}, timeout=10)
         assert response.status_code == 200 and response.text.count("<entry>") >= 1, query
+
+
+def test_lore_git_backfill_reads_an_epoch_cloned_from_public_inbox(app, tmp_path, public_inbox, inbox_messages):
+    """The mirror workflow: `git clone --mirror <base>/<list>/git/0.git`, then backfill = "git" with git_fetch."""
+    import subprocess
+
+    base, _ = public_inbox
+    epoch = tmp_path / "mirror" / INBOX / "git" / "0.git"
+    subprocess.run(["git", "clone", "--quiet", "--mirror", f"{base}/{INBOX}/git/0.git", str(epoch)], check=True, timeout=120)
+    configure(app, tmp_path, f'[plugins.lore]\nbase_url = "{base}"\nlists = ["{INBOX}"]\nbackfill = "git"\n'
+                             f'git_dir = "{tmp_path / "mirror"}"\ngit_fetch = true\n')
+    [result] = run_sources(app, [f"lore:{INBOX}"])
+    assert result.ok and not result.warnings, (result.error, result.warnings)
+    assert stored_ids(app.db) == set(inbox_messages)
+    state = json.loads(app.db["sources"].get(f"lore:{INBOX}")["state_json"])
+    assert state["epochs"] == {"0": subprocess.run(["git", "-C", str(epoch), "rev-parse", "HEAD"], capture_output=True,
+                                                   text=True, check=True).stdout.strip()}
