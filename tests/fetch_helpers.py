@@ -25,3 +25,15 @@ def kernelorg_config(httpserver) -> str:
 releases_url = "{httpserver.url_for('/releases.json')}"
 feed_url = "{httpserver.url_for('/feeds/kdist.xml')}"
 """
+
+
+def register_source(app, source) -> None:
+    """Add one Source to the app's plugin host, as a plugin's register_sources hook would."""
+    from tracker import hookimpl
+
+    class OneSource:
+        @hookimpl
+        def register_sources(self, register, config):
+            register(source)
+
+    app.host.pm.register(OneSource(), name=f"test-source-{source.name}")

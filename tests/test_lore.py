@@ -5,7 +5,7 @@ import re
 import subprocess
 
 import pytest
-from fetch_helpers import configure
+from fetch_helpers import configure, register_source
 from lore_server import FakeLore, load_mails
 
 from tracker.fetching import run_sources
@@ -168,27 +168,22 @@ def test_lore_malformed_feed_is_one_line(app, tmp_path, httpserver, shared_data)
     assert app.db["messages"].count == 0
 
 
-def test_lore_query_source_fetches_matching_threads(app, tmp_path, httpserver, mails):
-    fake = FakeLore(mails, httpserver.url_for("").rstrip("/"), arrived=30, inbox="all")
+def run_query_source(app, tmp_path, httpserver, mails, *, arrived: int):
+    """Run a saved search for dfn:syscall.tbl against the stand-in's "all" inbox holding `arrived` mails."""
+    fake = FakeLore(mails, httpserver.url_for("").rstrip("/"), arrived=arrived, inbox="all")
     httpserver.expect_request(re.compile("/all/.*")).respond_with_handler(fake.handle)
     configure(app, tmp_path, "[plugins.lore]\nlists = []\n")
-    source = LoreQuerySource("lore-query:test", "dfn:syscall.tbl", base_url=fake.base)
-    app.host.pm.register(type("P", (), {"register_sources": staticmethod(_hook(source))})(), name="test-query")
+    register_source(app, LoreQuerySource("lore-query:test", "dfn:syscall.tbl", base_url=fake.base))
     [result] = run_sources(app, ["lore-query:test"])
+    return fake, result
+
+
+def test_lore_query_source_fetches_matching_threads(app, tmp_path, httpserver, mails):
+    fake, result = run_query_source(app, tmp_path, httpserver, mails, arrived=30)
     assert result.ok, result.error
     assert fake.posts == ["dfn:syscall.tbl d:14.days.ago.."]
     missing_now = {m.message_id for m in mails[5:30]} - stored_ids(app.db)
     assert not missing_now, (missing_now, json.loads(app.db["sources"].get("lore:linux-api")["state_json"]))
-
-
-def _hook(source):
-    from tracker import hookimpl
-
-    @hookimpl
-    def register_sources(register):
-        register(source)
-
-    return register_sources
 
 
 @pytest.fixture(scope="module")
@@ -266,12 +261,7 @@ def test_lore_truncated_thread_mbox_keeps_good_messages_and_retries(app, tmp_pat
 
 def test_lore_query_source_without_hits_is_not_an_error(app, tmp_path, httpserver, mails):
     """public-inbox answers a search with no hits by 404 and its results page: nothing to fetch, no error."""
-    fake = FakeLore(mails, httpserver.url_for("").rstrip("/"), arrived=0, inbox="all")
-    httpserver.expect_request(re.compile("/all/.*")).respond_with_handler(fake.handle)
-    configure(app, tmp_path, "[plugins.lore]\nlists = []\n")
-    source = LoreQuerySource("lore-query:quiet", "dfn:syscall.tbl", base_url=fake.base)
-    app.host.pm.register(type("P", (), {"register_sources": staticmethod(_hook(source))})(), name="quiet-query")
-    [result] = run_sources(app, ["lore-query:quiet"])
+    fake, result = run_query_source(app, tmp_path, httpserver, mails, arrived=0)
     assert result.ok and not result.warnings, (result.error, result.warnings)
     assert fake.posts == ["dfn:syscall.tbl d:14.days.ago.."] and app.db["messages"].count == 0
 
@@ -280,6 +270,6 @@ def test_lore_query_source_missing_inbox_is_an_error(app, tmp_path, httpserver):
     httpserver.expect_request("/nolist/").respond_with_data("Not Found", status=404, content_type="text/plain")
     configure(app, tmp_path, "[plugins.lore]\nlists = []\n")
     source = LoreQuerySource("lore-query:nolist", "s:x", inbox="nolist", base_url=httpserver.url_for("").rstrip("/"))
-    app.host.pm.register(type("P", (), {"register_sources": staticmethod(_hook(source))})(), name="nolist-query")
+    register_source(app, source)
     [result] = run_sources(app, ["lore-query:nolist"])
     assert result.status == "error" and "HTTP 404 (Not Found)" in result.error

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from fetch_helpers import configure
+from fetch_helpers import configure, register_source
 from public_inbox import INBOX, require_tools, running_public_inbox
 
 from tracker.fetching import run_sources
@@ -87,7 +87,7 @@ def test_lore_query_source_finds_threads_by_days_ago(app, tmp_path, public_inbox
     configure(app, tmp_path, "[plugins.lore]\nlists = []\n")
     days = (datetime.now(timezone.utc) - datetime(2019, 5, 19, tzinfo=timezone.utc)).days
     source = LoreQuerySource("lore-query:openat2", "s:namei", inbox=INBOX, days=days, base_url=base)
-    app.host.pm.register(type("P", (), {"register_sources": staticmethod(_hook(source))})(), name="pi-query")
+    register_source(app, source)
     [result] = run_sources(app, ["lore-query:openat2"])
     assert result.ok and not result.warnings, (result.error, result.warnings)
     stored = stored_ids(app.db)
@@ -97,15 +97,6 @@ def test_lore_query_source_finds_threads_by_days_ago(app, tmp_path, public_inbox
     old_form = requests.get(f"{base}/{INBOX}/", params={"q": f"s:namei d:{days}.d..", "x": "A"}, timeout=10)
     assert old_form.status_code == 404  # what the source sent before: public-inbox finds nothing
 
-
-def _hook(source):
-    from tracker import hookimpl
-
-    @hookimpl
-    def register_sources(register, config):
-        register(source)
-
-    return register_sources
 
 
 def test_shipped_lore_queries_match_on_public_inbox(public_inbox):
