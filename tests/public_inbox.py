@@ -5,7 +5,8 @@ The inbox is built the way a mirror builds one: the list's first git epoch
 2019) fetched into `git/0.git`, indexed with Xapian by public-inbox-index,
 served by public-inbox-httpd on a free loopback port. What the lore source
 sends (rt: ranges, search downloads, thread mboxes, query feeds) is then
-answered by the software lore.kernel.org runs, not by our idea of it.
+answered by the software lore.kernel.org runs, not by our idea of it. An
+external index over the inbox is served as `/all/`, as lore's all-lists search is.
 
 .ci/run installs the package; elsewhere the tests using it are skipped,
 unless KTRACK_REQUIRE_PUBLIC_INBOX=1 (set by .ci/run) turns that into a failure.
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-TOOLS = ("public-inbox-init", "public-inbox-index", "public-inbox-httpd", "git")
+TOOLS = ("public-inbox-init", "public-inbox-index", "public-inbox-extindex", "public-inbox-httpd", "git")
 INBOX = "linux-api"
 ADDRESS = "linux-api@vger.kernel.org"
 
@@ -65,6 +66,10 @@ def running_public_inbox(bundle: Path, workdir: Path):
     _run(["public-inbox-init", "-V2", INBOX, str(inbox), f"{base}/{INBOX}", ADDRESS], env)
     _run(["git", "--git-dir", str(inbox / "git" / "0.git"), "fetch", "-q", str(bundle), "refs/heads/*:refs/heads/*"], env)
     _run(["public-inbox-index", str(inbox)], env)
+    config = env["PI_CONFIG"]
+    _run(["git", "config", "-f", config, "extindex.all.topdir", str(workdir / "all")], env)
+    _run(["git", "config", "-f", config, "extindex.all.url", f"{base}/all"], env)
+    _run(["public-inbox-extindex", "--all", str(workdir / "all")], env)
     log = open(workdir / "httpd.log", "wb")
     server = subprocess.Popen(["public-inbox-httpd", "-l", base], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)

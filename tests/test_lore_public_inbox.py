@@ -82,11 +82,15 @@ def test_lore_backfill_of_an_empty_window_is_no_error(app, tmp_path, public_inbo
 
 
 def test_lore_query_source_finds_threads_by_days_ago(app, tmp_path, public_inbox, inbox_messages):
-    """d:<N>.days.ago.. as public-inbox reads it (N reaching back to 2019), then each hit's thread."""
+    """d:<N>.days.ago.. as public-inbox reads it (N reaching back to 2019), then each hit's thread.
+
+    Through the default inbox, "all": an external index, as lore's all-lists search is.
+    """
     base, _ = public_inbox
     configure(app, tmp_path, "[plugins.lore]\nlists = []\n")
     days = (datetime.now(timezone.utc) - datetime(2019, 5, 19, tzinfo=timezone.utc)).days
-    source = LoreQuerySource("lore-query:openat2", "s:namei", inbox=INBOX, days=days, base_url=base)
+    source = LoreQuerySource("lore-query:openat2", "s:namei", days=days, base_url=base)
+    assert source.inbox == "all"
     register_source(app, source)
     [result] = run_sources(app, ["lore-query:openat2"])
     assert result.ok and not result.warnings, (result.error, result.warnings)
