@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from fetch_helpers import configure, register_source
+from fetch_helpers import FAST_HTTP, configure, register_source
 from public_inbox import INBOX, require_tools, running_public_inbox
 
 from tracker.fetching import run_sources
@@ -133,3 +133,35 @@ def test_lore_git_backfill_reads_an_epoch_cloned_from_public_inbox(app, tmp_path
     state = json.loads(app.db["sources"].get(f"lore:{INBOX}")["state_json"])
     assert state["epochs"] == {"0": subprocess.run(["git", "-C", str(epoch), "rev-parse", "HEAD"], capture_output=True,
                                                    text=True, check=True).stdout.strip()}
+
+
+def test_weekly_run_from_public_inbox_reports_what_2019_brought(tmp_path, monkeypatch, public_inbox):
+    """The whole job on real mail from a real server: fetch, thread, analyse, edition and site.
+
+    Week 2019-W20 on linux-api: Christian Brauner's pidfd_open() (merged in
+    5.3, per the shipped syscall history) and the sched_util_clamp knobs of
+    Patrick Bellasi's utilization clamping series.
+    """
+    from click.testing import CliRunner
+
+    from tracker.app import App
+    from tracker.cli import build_cli
+
+    base, _ = public_inbox
+    days = (datetime.now(timezone.utc) - datetime(2019, 4, 1, tzinfo=timezone.utc)).days
+    config = tmp_path / "config.toml"
+    config.write_text(FAST_HTTP + f'[plugins.lore]\nbase_url = "{base}"\nlists = ["{INBOX}"]\ninitial_days = 30\n'
+                      f"[plugins.syscalls]\nlore_days = {days}\n[plugins.sysctls]\nlore_days = {days}\n")
+    # the lore-backed plugins only: kernel.org would be the internet
+    monkeypatch.setenv("KTRACK_LOAD_PLUGINS", "fetch,lore,syscalls,sysctls,categories,weekly")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    app = App(db_path=tmp_path / "k.db", config_path=config)
+    out = tmp_path / "site"
+    result = CliRunner().invoke(build_cli(app), ["run", "--out", str(out), "--week", "2019-W20", "--verbose"], obj=app)
+    assert result.exit_code == 0, result.output
+    digest = result.stdout
+    assert "pidfd_open(pid_t pid, unsigned int flags) — merged in 5.3" in digest
+    assert "/proc/sys/kernel/sched_util_clamp_min added" in digest
+    assert "pidfd_open" in (out / "syscalls" / "pidfd_open.html").read_text()
+    sources = list(app.db["sources"].rows)
+    assert len(sources) == 4 and all(r["last_success_at"] and not r["last_error"] for r in sources), sources
