@@ -85,3 +85,16 @@ def test_import_checkpoints_wal_while_writing(tmp_path, shared_data, monkeypatch
     wal = path.with_name("wal.db-wal").stat().st_size
     assert wal < path.stat().st_size, (wal, path.stat().st_size)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_reimport_starts_no_worker_and_still_reports_progress(tmp_path, part_mbox, monkeypatch):
+    """A worker is for mail that needs parsing: an input already stored is only hashed and skipped."""
+    started = []
+    real_start = ingest._start_pool
+    monkeypatch.setattr(ingest, "_start_pool", lambda: started.append(1) or real_start())
+    db, first = _import(tmp_path, "re", part_mbox, monkeypatch, parallel_after=100)
+    assert first.new == 598 and len(started) == 1
+    done = []
+    again = ingest.store_raw_messages(db, iter_path(part_mbox), origin="again", progress=done.append)
+    assert (again.new, again.skipped, len(started)) == (0, 760, 1)
+    assert sum(done) == 760  # every batch reported, none held back

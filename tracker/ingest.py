@@ -27,8 +27,8 @@ from .series import Threader
 from .subjects import message_role, parse_subject
 
 BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
-# Inputs this big get a parsing worker process (starting one costs ~0.2 s); tests of
-# small inputs and lore fetches stay in one process.
+# Inputs with this many messages not stored yet get a parsing worker process (starting
+# one costs ~0.2 s); small inputs, re-imports and lore fetches stay in one process.
 PARALLEL_AFTER = int(os.environ.get("KTRACK_IMPORT_PARALLEL_AFTER", "3000"))
 _PIPELINE_DEPTH = 2  # batches parsed ahead of the one being stored
 _CACHE_KB = 64 * 1024  # page cache during an import (SQLite's default is 2 MB)
@@ -253,6 +253,7 @@ def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress, after
     in_flight: set[str] = set()  # hashes of pending batches: the database does not know them yet
     pool = None
     decided = False  # whether the input is big enough for a worker was settled (PARALLEL_AFTER)
+    unknown = 0  # messages read that were not stored yet: what a worker would parse
     batch: list[tuple[bytes, str]] = []
 
     def parse_ahead(items):
@@ -264,11 +265,16 @@ def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress, after
         return None
 
     def submit(batch):
-        nonlocal pool, decided
+        nonlocal pool, decided, unknown
         items = _unknown(db, batch, stats, in_flight)
+        if not items and not pending:  # all stored already (a re-import): nothing to parse or wait for
+            if progress:
+                progress(len(batch))
+            return
+        unknown += len(items)
         shas = [sha for _, _, sha in items]
         in_flight.update(shas)
-        if not decided and stats.read >= PARALLEL_AFTER:
+        if not decided and unknown >= PARALLEL_AFTER:
             # the batches held so far go to the worker too, but the first: this process parses that one meanwhile
             decided = True
             pool = _start_pool() if (os.cpu_count() or 1) > 1 else None
@@ -276,7 +282,7 @@ def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress, after
                 future, held, size, held_shas = pending[i]
                 pending[i] = (parse_ahead(held), held, size, held_shas)
         pending.append((parse_ahead(items), items, len(batch), shas))
-        # until the input is known to be big, hold its first batches: they may still go to the worker
+        # until the new mail is known to be plenty, hold its first batches: they may still go to the worker
         while pending and decided and (pool is None or len(pending) > _PIPELINE_DEPTH):
             store_next()
 
