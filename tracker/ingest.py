@@ -252,7 +252,7 @@ def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress, after
     pending: deque = deque()  # (future or parsed items, batch size, shas) not stored yet
     in_flight: set[str] = set()  # hashes of pending batches: the database does not know them yet
     pool = None
-    decided = False  # whether the input is big enough for a worker was settled (PARALLEL_AFTER)
+    decided = False  # whether there is new mail enough for a worker was settled (PARALLEL_AFTER)
     unknown = 0  # messages read that were not stored yet: what a worker would parse
     batch: list[tuple[bytes, str]] = []
 
