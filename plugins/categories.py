@@ -304,6 +304,11 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
     version = series.get("version") or 1
     count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
     details = ([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
+    earlier = series.get("earlier") or []
+    if earlier:
+        versions = sorted({e.get("version") or 1 for e in earlier})
+        details.append(f"also {', '.join(f'v{v}' for v in versions)} this week" if versions != [version]
+                       else f"posted {len(earlier) + 1} times this week")
     subject = series.get("subject") or ""
     message_id = series.get("cover_message_id") or series.get("series_key") or ""
     return {
@@ -321,7 +326,29 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
         "series_key": series.get("series_key"),
         "date": series.get("date"),
         "list_id": series.get("list_id"),
+        # other versions of the series (same lineage) posted in the same week, oldest first
+        "earlier": [
+            {"series_key": e.get("series_key"), "version": e.get("version") or 1, "date": e.get("date"),
+             "link": lore_link(e.get("cover_message_id") or e.get("series_key") or "") if e.get("series_key") else None}
+            for e in earlier
+        ],
     }
+
+
+def latest_versions(rows: list[dict]) -> list[dict]:
+    """Keep the newest series of each lineage (its versions), each with the older ones of `rows` as "earlier".
+
+    A series re-posted twice in a week is one story for a reader of the
+    edition, told by its latest posting.
+    """
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row.get("lineage") or row["series_key"], []).append(row)
+    latest = []
+    for group in groups.values():
+        group.sort(key=lambda r: (r.get("date") or "", r["series_key"]))
+        latest.append({**group[-1], "earlier": group[:-1]})
+    return latest
 
 
 def _files_by_series(db, keys: list[str]) -> dict[str, list[str]]:
@@ -344,7 +371,7 @@ def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
     from tracker.queries import list_series
 
     maintainers = maintainers_from_config(config)
-    rows = list(list_series(db, since=edition["start"], until=edition["end"]))
+    rows = latest_versions(list_series(db, since=edition["start"], until=edition["end"]))
     files = _files_by_series(db, [r["series_key"] for r in rows])
     order = {slug: i for i, (slug, _) in enumerate(categories())}
     items = []

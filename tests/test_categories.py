@@ -332,3 +332,22 @@ def test_series_json_carries_the_category(app, ktrack):
     got = {s["subject"][:12]: s["category"] for s in json.loads(result.output)}
     assert got["futex2: Add "] == "core-kernel"
     assert got["io-wq: provi"] == "filesystems"
+
+
+def test_patches_section_tells_a_series_reposted_in_one_week_once(app, tmp_path, shared_data):
+    """memfd_secret v15 (Jan 20, 2021) and v16 (Jan 21) on linux-api: one item, the latest, naming the other."""
+    from tracker.mailbox_io import iter_path
+    from tracker.testing import import_mbox
+
+    mbox = tmp_path / "memfd_secret.mbox"
+    with open(mbox, "wb") as fh:
+        for raw, _ in iter_path(shared_data / "lists/linux-api-2021.mbox.gz"):
+            if b"memfd_secret" in raw[:4000] and b"Jan 2021" in raw[:4000]:
+                fh.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + raw.replace(b"\nFrom ", b"\n>From ") + b"\n")
+    import_mbox(app, mbox)
+    items = [i for i in _patches_section(app, "2021-W03").items if "memfd_secret" in i["subject"]]
+    assert len(items) == 1
+    [item] = items
+    assert item["version"] == 16 and "also v15 this week" in item["text"]
+    assert [(e["version"], e["date"][:10]) for e in item["earlier"]] == [(15, "2021-01-20")]
+    assert item["earlier"][0]["link"].endswith("20210120180612.1058-1-rppt@kernel.org")
