@@ -154,3 +154,6 @@ def test_digest_prints_a_sub_heading_per_item_group():
     text = render_edition(edition, "text")
     assert text.count("Memory management:") == 1
     assert text.index("Networking:") < text.index("* C: net: three")
+    # one blank line between headings and items, never two (a section heading then a group heading)
+    assert "\n\n\n" not in markdown and "## Patches and updates\n\n### Memory management\n\n- A: mm: one" in markdown
+    assert "\n\n\n" not in text

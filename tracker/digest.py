@@ -71,6 +71,11 @@ def _with_urls(edition: dict, base_url: str) -> dict:
     return {**edition, "sections": sections}
 
 
+def _blank_before(lines: list[str]) -> list[str]:
+    """One blank line before a group heading, not a second one after a section heading."""
+    return [""] if lines and lines[-1] else []
+
+
 def render_markdown(edition: dict) -> str:
     lines = [f"# {md_escape(edition['title'])}", ""]
     for section in edition["sections"]:
@@ -81,7 +86,7 @@ def render_markdown(edition: dict) -> str:
         for item in section["items"]:
             if item.get("group") and item["group"] != group:
                 group = item["group"]
-                lines += ["", f"### {md_escape(group)}", ""]
+                lines += _blank_before(lines) + [f"### {md_escape(group)}", ""]
             text = md_escape(item["text"])
             lines.append(f"- [{text}](<{item['url']}>)" if item.get("url") else f"- {text}")
             if item.get("quote"):
@@ -103,7 +108,7 @@ def render_text(edition: dict) -> str:
         for item in section["items"]:
             if item.get("group") and item["group"] != group:
                 group = item["group"]
-                lines += ["", f"{group}:"]
+                lines += _blank_before(lines) + [f"{group}:"]
             lines.append(f"* {' '.join(item['text'].split())}")
             if item.get("quote"):
                 lines.append(f"  {item.get('quote_by') or ''} \"{' '.join(item['quote'].split())}\"".rstrip())
