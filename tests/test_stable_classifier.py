@@ -117,3 +117,12 @@ def test_classifier_beats_naive_matcher_on_held_out_block(shared_data):
     naive = [naive_is_security(i["subject"]) for i in block]
     assert _f1(model, labels) > _f1(naive, labels) + 0.05
     assert _f1(model, labels) > 0.55
+
+
+def test_subject_features_split_identifiers_into_their_parts():
+    """tcf_mirred_act and tcf_mirred_init share parts; the grouped CV gained in every block with them."""
+    from tracker.plugins.stable_review.features import subject_features
+
+    feats = subject_features("net/sched: act_mirred: use the backlog in tcf_mirred_act")
+    assert {"w:tcf_mirred_act", "w:tcf", "w:mirred", "w:act"} <= set(feats)
+    assert len(feats) == len(set(feats))

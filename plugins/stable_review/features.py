@@ -88,6 +88,8 @@ def subject_features(subject: str) -> list[str]:
         words.append(token)
         if "-" in token:
             words.extend(token.split("-"))
+        if "_" in token:  # an identifier: its parts (tcf_mirred_act -> tcf, mirred, act) recur across fixes
+            words.extend(part for part in token.split("_") if part)
     for w in words:
         feats.append("w:" + w)
     plain = _WORD.findall(desc.lower())
