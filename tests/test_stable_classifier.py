@@ -126,3 +126,15 @@ def test_subject_features_split_identifiers_into_their_parts():
     feats = subject_features("net/sched: act_mirred: use the backlog in tcf_mirred_act")
     assert {"w:tcf_mirred_act", "w:tcf", "w:mirred", "w:act"} <= set(feats)
     assert len(feats) == len(set(feats))
+
+
+def test_revert_is_described_as_a_revert_of_the_named_change():
+    """A revert of a leak fix is not a leak fix: the impact line says what is undone, in its subsystem."""
+    subject = 'Revert "dmaengine: imx-sdma: Fix memory leak"'  # 4.19.107 #79
+    verdict = classify_patch({"subject": subject})
+    assert verdict.subsystem == "DMA engine (imx-sdma)"
+    assert "Fix memory leak" in verdict.summary
+    assert verdict.summary.startswith(("Reverts", "Security-relevant revert"))
+    assert "Possible memory leak" not in verdict.summary
+    plain = classify_patch({"subject": "dmaengine: imx-sdma: Fix memory leak"})
+    assert plain.subsystem == verdict.subsystem and plain.summary != verdict.summary

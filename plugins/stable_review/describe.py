@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .features import loose_precheck, split_subject
+from .features import loose_precheck, reverted_subject, split_subject
 
 # Subject prefix (first component, lower case) -> how an editor names it.
 SUBSYSTEM_NAMES = {
@@ -122,7 +122,7 @@ FIXING = re.compile(r"\bfix|\bbug\b|\bcrash|\bleak|\bavoid\b|\bprevent\b|\bbroke
 
 def subsystem_of(subject: str, files: list[str] | None = None) -> str:
     """Return a readable subsystem, e.g. "NFS: fix x" -> "NFS"; else from the first touched file."""
-    prefixes, _ = split_subject(subject)
+    prefixes, _ = split_subject(reverted_subject(subject) or subject)
     if prefixes:
         parts = re.split(r"[/,:\s]+", prefixes[0].strip().lower())
         head = parts[0] if parts else ""
@@ -161,6 +161,12 @@ def is_enhancement(subject: str) -> bool:
 def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", user_reachable: bool = False) -> str:
     """Return one plain-English impact line, e.g. "User-triggerable NULL pointer dereference in the NFS code"."""
     where = _where(subsystem)
+    undone = reverted_subject(subject)
+    if undone is not None:
+        _, what = split_subject(undone)
+        if category == "security":
+            return f"Security-relevant revert of \u201c{what}\u201d in {where}"
+        return f"Reverts \u201c{what}\u201d in {where}"
     kind = bug_class((subject + "\n" + text).lower())
     if category == "security":
         lead = "User-triggerable" if user_reachable else "Possible"

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 _MAIL_TAG = re.compile(r"^\s*\[(?:patch|rfc|resend)[^\]]*\]\s*", re.I)
 _BRACKET_PREFIX = re.compile(r"^\s*\[([A-Za-z0-9_./+ -]{1,40})\]:?\s*")
-_REVERT = re.compile(r'^revert\s*"(.*)"\s*$', re.S)
+_REVERT = re.compile(r'^revert\s*"(.*)"\s*$', re.S | re.I)
 _WORD = re.compile(r"[a-z0-9_]+(?:[-'][a-z0-9_]+)*")
 _PREFIX_PART = re.compile(r"[a-z0-9_+.-]+")
 
@@ -64,6 +64,21 @@ def split_subject(subject: str) -> tuple[list[str], str]:
             subject = rest
             continue
         return prefixes, subject.strip()
+
+
+def reverted_subject(subject: str) -> str | None:
+    """Return the subject a revert undoes ('Revert "x: fix y"' -> "x: fix y"), else None.
+
+    A revert's own words are the reverted change's: naming the subsystem and the
+    impact from them without saying "revert" would describe the opposite change.
+    """
+    text = clean_subject(subject)
+    m = _REVERT.match(text)
+    if m:
+        return m.group(1).strip()
+    if text.lower().startswith("revert "):
+        return text[7:].strip()
+    return None
 
 
 def subject_features(subject: str) -> list[str]:
