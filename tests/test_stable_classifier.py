@@ -138,3 +138,9 @@ def test_revert_is_described_as_a_revert_of_the_named_change():
     assert "Possible memory leak" not in verdict.summary
     plain = classify_patch({"subject": "dmaengine: imx-sdma: Fix memory leak"})
     assert plain.subsystem == verdict.subsystem and plain.summary != verdict.summary
+
+
+def test_subsystem_of_names_old_architecture_directories():
+    """2.6.14.7 #1 has no subject tag and touches arch/i386: the reader should see i386, not "kernel"."""
+    assert subsystem_of("setting irq affinity is broken in ia32 with MSI enabled", ["arch/i386/kernel/io_apic.c"]) == "i386"
+    assert subsystem_of("fix a thing", ["drivers/misc/foo.c"]) == "device drivers"

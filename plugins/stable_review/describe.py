@@ -76,6 +76,18 @@ PATH_NAMES = sorted(
         "kernel/bpf/": "BPF", "kernel/sched/": "scheduler", "kernel/trace/": "tracing",
         "kernel/": "core kernel", "io_uring/": "io_uring", "block/": "block layer",
         "security/": "security modules", "crypto/": "crypto", "ipc/": "IPC", "lib/": "library",
+        "arch/i386/": "i386", "arch/x86_64/": "x86-64", "arch/arm/": "ARM", "arch/mips/": "MIPS",
+        "arch/riscv/": "RISC-V", "arch/ia64/": "IA-64", "arch/loongarch/": "LoongArch", "arch/": "architecture",
+        "drivers/pci/": "PCI", "drivers/acpi/": "ACPI", "drivers/bluetooth/": "Bluetooth",
+        "drivers/iommu/": "IOMMU", "drivers/xen/": "Xen", "drivers/vfio/": "VFIO", "drivers/vhost/": "vhost",
+        "drivers/char/": "character device drivers", "drivers/i2c/": "I2C", "drivers/spi/": "SPI",
+        "drivers/mmc/": "MMC/SD", "drivers/mtd/": "MTD flash", "drivers/firmware/": "firmware",
+        "drivers/hwmon/": "hardware monitoring", "drivers/thermal/": "thermal", "drivers/cpufreq/": "cpufreq",
+        "drivers/platform/": "platform drivers", "drivers/android/": "Android binder",
+        "drivers/base/": "driver core", "drivers/ata/": "ATA", "drivers/gpio/": "GPIO", "drivers/iio/": "IIO",
+        "drivers/crypto/": "crypto drivers", "drivers/": "device drivers", "security/selinux/": "SELinux",
+        "security/apparmor/": "AppArmor", "fs/proc/": "procfs", "fs/ntfs3/": "NTFS3", "fs/ceph/": "Ceph",
+        "fs/gfs2/": "GFS2", "fs/overlayfs/": "overlayfs", "tools/": "tools", "Documentation/": "documentation",
     }.items(),
     key=lambda kv: -len(kv[0]),
 )
@@ -186,6 +198,6 @@ def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", 
 
 
 def _where(subsystem: str) -> str:
-    if subsystem.lower().endswith(("driver", "drivers", "code", "layer")):
+    if subsystem.lower().endswith(("driver", "drivers", "code", "layer", "documentation", "tools")):
         return f"the {subsystem}"
     return f"the {subsystem} code"
