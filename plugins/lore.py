@@ -323,7 +323,7 @@ class LoreQuerySource(Source):
 
     kind = "lore-query"
 
-    def __init__(self, name: str, query: str, *, inbox: str = "all", days: int = 14, base_url: str | None = None,
+    def __init__(self, name: str, query: str, *, inbox: str = "all", days: int | None = 14, base_url: str | None = None,
                  interval_seconds: int = 6 * 3600):
         self.name = name
         self.query = query
@@ -335,6 +335,9 @@ class LoreQuerySource(Source):
 
     @property
     def full_query(self) -> str:
+        """The query sent; days=None searches the whole archive (a one-off lookup, not a poll)."""
+        if self.days is None:
+            return self.query
         return f"{self.query} d:{self.days}.days.ago.."  # approxidate; a real public-inbox reads "14.d" as no date
 
     def fetch(self, ctx) -> None:

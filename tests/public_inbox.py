@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-TOOLS = ("public-inbox-init", "public-inbox-index", "public-inbox-extindex", "public-inbox-httpd", "git")
+TOOLS = ("public-inbox-init", "public-inbox-index", "public-inbox-extindex", "public-inbox-httpd", "public-inbox-mda", "git")
 INBOX = "linux-api"
 ADDRESS = "linux-api@vger.kernel.org"
 
@@ -54,17 +54,31 @@ def _run(cmd: list[str], env: dict) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
 
 
+def _deliver(raw: bytes, address: str, env: dict) -> None:
+    """Deliver one message as a list's mail server does (public-inbox-mda, spam check off)."""
+    done = subprocess.run(["public-inbox-mda", "--no-precheck"], input=raw, env={**env, "ORIGINAL_RECIPIENT": address},
+                          capture_output=True, timeout=60)
+    if done.returncode:
+        raise RuntimeError(f"public-inbox-mda failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+
+
 @contextmanager
-def running_public_inbox(bundle: Path, workdir: Path):
-    """Build an inbox from a public-inbox epoch bundle and serve it; yield (base URL, inbox dir)."""
+def running_public_inbox(bundle: Path | None, workdir: Path, *, name: str = INBOX, address: str = ADDRESS,
+                         messages: list[bytes] = ()):
+    """Build an inbox from a public-inbox epoch bundle and/or mails, serve it; yield (base URL, inbox dir)."""
     home = workdir / "home"
     home.mkdir(parents=True)
     env = {**os.environ, "HOME": str(home), "PI_CONFIG": str(workdir / "pi-config")}
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    inbox = workdir / INBOX
-    _run(["public-inbox-init", "-V2", INBOX, str(inbox), f"{base}/{INBOX}", ADDRESS], env)
-    _run(["git", "--git-dir", str(inbox / "git" / "0.git"), "fetch", "-q", str(bundle), "refs/heads/*:refs/heads/*"], env)
+    inbox = workdir / name
+    _run(["public-inbox-init", "-V2", name, str(inbox), f"{base}/{name}", address], env)
+    if bundle is not None:
+        _run(["git", "--git-dir", str(inbox / "git" / "0.git"), "fetch", "-q", str(bundle), "refs/heads/*:refs/heads/*"], env)
+    if messages:
+        _run(["git", "config", "-f", env["PI_CONFIG"], "publicinboxmda.spamcheck", "none"], env)
+        for raw in messages:
+            _deliver(raw, address, env)
     _run(["public-inbox-index", str(inbox)], env)
     config = env["PI_CONFIG"]
     _run(["git", "config", "-f", config, "extindex.all.topdir", str(workdir / "all")], env)
@@ -77,7 +91,7 @@ def running_public_inbox(bundle: Path, workdir: Path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(f"{base}/{INBOX}/new.atom", timeout=2).status_code == 200:
+                if requests.get(f"{base}/{name}/new.atom", timeout=2).status_code == 200:
                     break
             except requests.RequestException:
                 pass

@@ -118,6 +118,22 @@ def run_sources(
     return results
 
 
+def fetch_once(app, source: Source, *, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Run a source a command built for one download (not a registered one); return its warnings.
+
+    Same transaction and HTTP client as a scheduled fetch, but no row in
+    `sources`: an on-demand download has no schedule, and `ktrack sources`
+    should list only what cron fetches. Raises KtrackError on failure, with
+    the database as it was.
+    """
+    progress = progress or (lambda message: None)
+    ctx = FetchContext(db=app.db, http=make_http_client(app), state={}, config=app.config, progress=progress)
+    progress(f"{source.name}: fetching {source.url}")
+    with write_transaction(app.db):
+        source.fetch(ctx)
+    return list(ctx.warnings)
+
+
 def _run_one(app, db, source: Source, row: dict, http: HttpClient, progress) -> SourceResult:
     try:
         state = json.loads(row.get("state_json") or "{}")

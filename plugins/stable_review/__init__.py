@@ -23,6 +23,8 @@ def config_defaults():
         "vulns_path": None,
         # Or a JSONL export: one {"cve", "subject", "mainline_fix", "fixed_in"} record per line.
         "cve_jsonl": None,
+        # `ktrack stable review VERSION --fetch` searches this lore inbox ("all" = every list).
+        "lore_inbox": "all",
     }
 
 

@@ -8,6 +8,7 @@ imported inside the functions that use them so that building the CLI (every
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -98,6 +99,34 @@ def _series_from_path(db, path: Path) -> dict:
     return series
 
 
+def review_query(release: str) -> str:
+    """The lore search for a review's cover: every format names the version and "review" in the subject.
+
+    Checked on a real public-inbox: "[patch 0/6] 2.6.14.7 -stable review" and
+    "[PATCH 4.19 00/97] 4.19.107-stable review" are both found by it; a phrase
+    query is not, because "4.19.107-stable" is indexed as one hyphenated term.
+    """
+    return f"s:{release} s:review"
+
+
+def fetch_review(app, release: str, *, progress=None) -> dict | None:
+    """Download the review threads of `release` from lore, store them, return the stored series or None."""
+    from tracker.fetching import fetch_once
+
+    from . import plugin_config
+
+    try:
+        from tracker.plugins.lore import LoreQuerySource
+    except ImportError:
+        raise KtrackError("--fetch needs the lore plugin, which is not installed or is disabled") from None
+    inbox = plugin_config(app.config).get("lore_inbox") or "all"
+    base = (app.config.get("plugins", {}).get("lore", {}).get("base_url") or "").rstrip("/") or None
+    source = LoreQuerySource(f"lore-query:stable-review:{release}", review_query(release), inbox=inbox, days=None, base_url=base)
+    for warning in fetch_once(app, source, progress=progress):
+        click.echo(f"{source.name}: {warning}", err=True)
+    return _stored_series(app.db, release)
+
+
 def add_commands(cli: click.Group) -> None:
     group = cli.commands.get("stable")
     if group is None:
@@ -113,12 +142,15 @@ def add_commands(cli: click.Group) -> None:
     @click.argument("source")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
     @click.option("--format", "fmt", type=click.Choice(["markdown", "text"]), default="markdown", show_default=True)
+    @click.option("--fetch", "fetch", is_flag=True,
+                  help="If the version is not stored, download its review threads from lore ([plugins.lore] base_url).")
     @click.pass_obj
-    def review_command(app, source, as_json, fmt):
+    def review_command(app, source, as_json, fmt, fetch):
         """Sort a stable update's patches into security fixes, bug fixes and enhancements.
 
         SOURCE is a stable version already stored (2.6.32.9) or a path to an
         mbox/.eml holding its review series, which is imported on the way.
+        With --fetch, a version not stored yet is looked up on lore first.
         Example: ktrack stable review ../shared/data/stable-reviews/2.6.14.7-review.mbox --json
         """
         from tracker.cli import print_json
@@ -131,7 +163,13 @@ def add_commands(cli: click.Group) -> None:
         if path.exists():
             series = _series_from_path(db, path)
         elif VERSION.match(source):
-            series = _stored_series(db, re.sub(r"-rc\d+$", "", source))
+            release = re.sub(r"-rc\d+$", "", source)
+            series = _stored_series(db, release)
+            if series is None and fetch:
+                show = sys.stderr.isatty()
+                series = fetch_review(app, release, progress=(lambda m: click.echo(m, err=True)) if show else None)
+                if series is None:
+                    raise KtrackError(f"no {release} stable review found on lore (searched {review_query(release)!r})")
         else:
             raise KtrackError(f"{source}: no such file, and not a stable version (e.g. 6.1.119)")
         if series is not None:
@@ -141,7 +179,8 @@ def add_commands(cli: click.Group) -> None:
             release = re.sub(r"-rc\d+$", "", source)
             entries = load_review(db, release)
             if not entries:
-                raise KtrackError(f"unknown stable version {source}: no review series stored (import its mbox first)")
+                hint = "" if fetch else ", or add --fetch to download it from lore"
+                raise KtrackError(f"unknown stable version {source}: no review series stored (import its mbox first{hint})")
         if as_json:
             print_json({"release": release, "patch_count": len(entries), "patches": entries})
         elif fmt == "text":

@@ -1,0 +1,81 @@
+"""`ktrack stable review VERSION --fetch` against a REAL public-inbox holding real stable review mail.
+
+The server (tests/public_inbox.py) gets the 2.6.14.7 review series (cover and
+six patches, 2006) and the 4.19.107 review cover (2020) delivered by
+public-inbox-mda, as the stable list's mail server delivers them; the command
+must find each review by its subject and fetch the whole thread.
+"""
+
+import json
+import mailbox
+
+import pytest
+from fetch_helpers import configure
+from public_inbox import require_tools, running_public_inbox
+
+STABLE = "stable"
+
+
+@pytest.fixture(scope="module")
+def stable_inbox(shared_data, tmp_path_factory):
+    require_tools()
+    reviews = shared_data / "stable-reviews"
+    raws = [m.as_bytes(unixfrom=False) for m in mailbox.mbox(reviews / "2.6.14.7-review.mbox")]
+    raws.append((reviews / "4.19.107-review-cover.eml").read_bytes())
+    workdir = tmp_path_factory.mktemp("public-inbox-stable")
+    with running_public_inbox(None, workdir, name=STABLE, address="stable@vger.kernel.org", messages=raws) as (base, _):
+        yield base
+
+
+@pytest.fixture
+def lore_app(app, tmp_path, stable_inbox):
+    configure(app, tmp_path, f'[plugins.lore]\nbase_url = "{stable_inbox}"\n[plugins.stable_review]\nlore_inbox = "{STABLE}"\n')
+    return app
+
+
+def test_stable_review_fetch_finds_a_2006_review_thread_on_lore(lore_app, ktrack):
+    result = ktrack("stable", "review", "2.6.14.7", "--fetch", "--json")
+    assert result.exit_code == 0, result.output
+    review = json.loads(result.output)
+    assert review["release"] == "2.6.14.7" and review["patch_count"] == 6
+    security = {p["number"] for p in review["patches"] if p["category"] == "security"}
+    assert {5, 6} <= security  # the two netfilter crash fixes carrying CVE-2006-0036/0037
+    assert lore_app.db["messages"].count == 7  # the cover and its six patches: the whole thread
+    assert lore_app.db["sources"].count == 0  # a one-off download is not a source cron would poll
+    # stored now: a second run reads the database and fetches nothing
+    again = ktrack("stable", "review", "2.6.14.7", "--fetch", "--json")
+    assert again.exit_code == 0 and json.loads(again.output)["patches"] == review["patches"]
+    assert lore_app.db["messages"].count == 7
+
+
+def test_stable_review_fetch_reads_a_cover_only_review_from_its_shortlog(lore_app, ktrack):
+    result = ktrack("stable", "review", "4.19.107", "--fetch", "--json")
+    assert result.exit_code == 0, result.output
+    review = json.loads(result.output)
+    assert review["patch_count"] == 97
+    assert review["patches"][78]["subject"].startswith('Revert "dmaengine: imx-sdma: Fix memory leak"')
+
+
+def test_stable_review_fetch_of_an_unknown_version_is_one_clear_line(lore_app, ktrack):
+    result = ktrack("stable", "review", "2.6.14.99", "--fetch")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: no 2.6.14.99 stable review found on lore (searched 's:2.6.14.99 s:review')"
+    ]
+    assert lore_app.db["messages"].count == 0
+
+
+def test_stable_review_without_fetch_stays_offline_and_says_how_to_fetch(lore_app, ktrack):
+    result = ktrack("stable", "review", "2.6.14.7")
+    assert result.exit_code == 1
+    assert "add --fetch to download it from lore" in result.output
+    assert lore_app.db["messages"].count == 0
+
+
+def test_stable_review_fetch_from_an_unreachable_lore_fails_cleanly(app, tmp_path, ktrack):
+    configure(app, tmp_path, '[plugins.lore]\nbase_url = "http://127.0.0.1:9"\n')
+    result = ktrack("stable", "review", "6.12.5", "--fetch")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "127.0.0.1:9" in lines[0], result.output
+    assert app.db["messages"].count == 0
