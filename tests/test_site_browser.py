@@ -86,8 +86,13 @@ def page(browser):
 def test_browser_index_shows_latest_edition_and_archive_and_release_are_clickable(sample_site, page):
     out, base = sample_site
     page.goto(base + "index.html")
-    assert page.locator("h1").first.inner_text().startswith("Week 2021-W32")
-    assert page.get_by_text("process_mrelease").first.is_visible()
+    assert page.locator("h1").first.inner_text().startswith("Week 2021-W46")
+    assert page.get_by_text("trusted_for(const int fd").first.is_visible()
+
+    page.get_by_role("link", name="Sysctl knobs", exact=True).click()
+    page.wait_for_url("**/sysctls/index.html")
+    assert page.get_by_role("link", name="/proc/sys/fs/trusted_for_policy").first.is_visible()
+    page.go_back()
 
     page.get_by_role("link", name="Archive", exact=True).click()
     page.wait_for_url("**/archive.html")
@@ -131,7 +136,7 @@ def test_site_feed_parses_without_bozo(sample_site):
     with urllib.request.urlopen(base + "feed.xml") as response:
         feed = feedparser.parse(response.read())
     assert not feed.bozo, feed.get("bozo_exception")
-    assert feed.entries[0].title.startswith("Week 2021-W32")
+    assert feed.entries[0].title.startswith("Week 2021-W46")
 
 
 class Links(HTMLParser):

@@ -102,9 +102,10 @@ def test_run_sample_works_offline_with_its_own_db(tmp_path, monkeypatch):
     monkeypatch.delenv("KTRACK_LOAD_PLUGINS")
     result = invoke(app, "run", "--sample", "--out", "ktrack-site", "--verbose")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ""  # every sample step (releases, the three mail files) and plugin went fine
+    assert result.stderr == ""  # every sample step (releases, the four mail files) and plugin went fine
     assert (tmp_path / ".ktrack-site.sample.db").exists()
-    assert "process_mrelease" in (tmp_path / "ktrack-site/index.html").read_text()  # latest week: 2021-W32
+    index = (tmp_path / "ktrack-site/index.html").read_text()  # latest week: 2021-W46
+    assert "trusted_for" in index and "trusted_for_policy" in index
     assert "Site: " in result.stdout and "ktrack-site/index.html" in result.stdout
     assert "The current stable kernel is" in result.stdout
     assert (tmp_path / "ktrack-site/releases/5.10.1.html").exists()
