@@ -183,3 +183,12 @@ def test_site_build_command_json(ktrack, app, tmp_path):
     assert result.exit_code == 0, result.output
     stats = json.loads(result.output[result.output.index("{"):])
     assert stats["rendered"] == stats["pages"] > 0
+
+
+def test_site_syscall_and_sysctl_indexes_say_when_nothing_was_seen(seeded, tmp_path):
+    """Releases only, no patches yet: the indexes say so instead of showing an empty table."""
+    out = tmp_path / "site"
+    build_app_site(seeded, out, search=False)
+    for path, words in (("syscalls/index.html", "No system calls seen"), ("sysctls/index.html", "No sysctl knob changes seen")):
+        html = (out / path).read_text()
+        assert words in html and "<table" not in html
