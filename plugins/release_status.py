@@ -15,6 +15,11 @@ from datetime import date
 from tracker import hookimpl
 
 SECTION_ORDER = 10
+# Mainline tags an -rc every week and the merge window lasts two; stable
+# updates come about weekly. A newest record older than this, seen from an
+# edition's end, means the tracker lacks release data (a source failing, or an
+# archive imported long after), not that the kernel stood still.
+STALE_DAYS = {"development": 21, "stable": 28}
 _SAFE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$")
 
 
@@ -80,6 +85,16 @@ def _latest(db, end: str, kinds: tuple[str, ...], *, skip_stable_rc: bool = Fals
     return None
 
 
+def _current(kind: str, row: dict, reference: date, rest: str = "") -> str:
+    """Say which kernel is current, or, when the newest record is stale, only what is on record."""
+    when = _on(row["released_at"], reference)
+    day = _day(row["released_at"])
+    if day is not None and (reference - day).days > STALE_DAYS[kind]:
+        return (f"The latest {kind} kernel on record is {row['version']}, released{when}{rest};"
+                " no newer kernel.org release data has been seen.")
+    return f"The current {kind} kernel is {row['version']}, released{when}{rest}."
+
+
 def _excerpt(row: dict) -> str:
     return " ".join((row.get("excerpt") or "").split())[:600]
 
@@ -94,7 +109,7 @@ def status_items(db, edition: dict) -> list[dict]:
     dev = _latest(db, end, ("mainline", "rc"), skip_stable_rc=True)
     if dev:
         item = {
-            "text": f"The current development kernel is {dev['version']}, released{_on(dev['released_at'], reference)}.",
+            "text": _current("development", dev, reference),
             "link": release_path(dev["version"]),
             "kind": "development",
             "version": dev["version"],
@@ -108,7 +123,7 @@ def status_items(db, edition: dict) -> list[dict]:
         fixes = f", with {stable['change_count']} fixes" if stable.get("change_count") else ""
         items.append(
             {
-                "text": f"The current stable kernel is {stable['version']}, released{_on(stable['released_at'], reference)}{fixes}.",
+                "text": _current("stable", stable, reference, fixes),
                 "link": release_path(stable["version"]),
                 "kind": "stable",
                 "version": stable["version"],

@@ -67,3 +67,15 @@ def test_release_pages_refuse_unsafe_versions(db):
     paths = [p.path for p in pages]
     assert paths == ["releases/5.10.1.html", "releases/index.html"]
     assert release_path("../x") is None and release_path(".hidden") is None
+
+
+def test_status_says_when_release_data_is_stale(db, shared_data):
+    """An edition months after the newest record must not call 5.10 'current': it says what is on record."""
+    load_releases_json(db, shared_data)
+    texts = [i["text"] for i in status_items(db, edition_for("2021-W32"))]
+    assert texts[0] == ("The latest development kernel on record is 5.10, released on December 13, 2020;"
+                        " no newer kernel.org release data has been seen.")
+    assert texts[1].startswith("The latest stable kernel on record is 5.10.1, released on December 14, 2020;")
+    # two weeks on (the merge window after 5.10), both lines still say "current"
+    fresh = [i["text"] for i in status_items(db, edition_for("2020-W52"))]
+    assert fresh[0].startswith("The current development kernel is 5.10") and fresh[1].startswith("The current stable kernel is 5.10.1")
