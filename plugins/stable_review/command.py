@@ -102,9 +102,9 @@ def _series_from_path(db, path: Path) -> dict:
 def review_query(release: str) -> str:
     """The lore search for a review's cover: every format names the version and "review" in the subject.
 
-    Checked on a real public-inbox: "[patch 0/6] 2.6.14.7 -stable review" and
-    "[PATCH 4.19 00/97] 4.19.107-stable review" are both found by it; a phrase
-    query is not, because "4.19.107-stable" is indexed as one hyphenated term.
+    The shapes differ ("2.6.14.7 -stable review", "4.19.107-stable review",
+    "6.12.5-rc1 review"), so no one phrase matches them all; two subject terms
+    do. Checked on a real public-inbox with the 2.6.14.7 and 4.19.107 covers.
     """
     return f"s:{release} s:review"
 
