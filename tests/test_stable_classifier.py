@@ -144,3 +144,42 @@ def test_subsystem_of_names_old_architecture_directories():
     """2.6.14.7 #1 has no subject tag and touches arch/i386: the reader should see i386, not "kernel"."""
     assert subsystem_of("setting irq affinity is broken in ia32 with MSI enabled", ["arch/i386/kernel/io_apic.c"]) == "i386"
     assert subsystem_of("fix a thing", ["drivers/misc/foo.c"]) == "device drivers"
+
+
+def _sample_patch(subject_start: str) -> dict:
+    """A real patch of the shipped linux-api sample, as the classifier gets it from the database."""
+    import json
+
+    from tracker.ingest import message_row
+    from tracker.job import SAMPLE_DIR
+    from tracker.mail import parse_message
+    from tracker.mailbox_io import iter_path
+
+    for raw, _ in iter_path(SAMPLE_DIR / "linux-api-2021-11-slice.mbox"):
+        row = message_row(parse_message(raw), list_id=None, origin="sample")
+        if row["subject"].startswith(subject_start):
+            return {"subject": row["subject"], "body": row["body"], "diff": row["diff"], "files": json.loads(row["files_json"])}
+    raise AssertionError(f"no {subject_start!r} in the sample")
+
+
+def test_naming_a_syscall_is_no_evidence_without_a_bug():
+    """trusted_for(2)'s syscall-table patch names syscalls everywhere; that alone makes nothing user-triggerable."""
+    wire_up = classify_patch(_sample_patch("[PATCH v17 2/3] arch: Wire up trusted_for(2)"))
+    assert not any("user-reachable" in e for e in wire_up.evidence)
+    fix = classify_patch({"subject": "nfs: fix a crash", "body": "Reachable through the mount syscall.\n"})
+    assert any("user-reachable" in e for e in fix.evidence)
+
+
+def test_diff_checks_count_only_in_fix_sized_changes_to_existing_files():
+    from tracker.plugins.stable_review.classifier import FIX_SIZED_LINES, fix_evidence_diff
+
+    existing = "diff --git a/fs/x.c b/fs/x.c\n--- a/fs/x.c\n+++ b/fs/x.c\n@@ -1,2 +1,4 @@\n+\tif (!ctx)\n+\t\treturn -EINVAL;\n"
+    new_file = "diff --git a/fs/y.c b/fs/y.c\nnew file mode 100644\n--- /dev/null\n+++ b/fs/y.c\n@@ -0,0 +1,2 @@\n+\tif (!ctx)\n+\t\treturn 0;\n"
+    assert fix_evidence_diff(existing + new_file) == existing
+    big = existing + "".join(f"+\tx{i}();\n" for i in range(FIX_SIZED_LINES))
+    assert fix_evidence_diff(big) == ""
+    subject = "fs: handle ctx"
+    small = classify_patch({"subject": subject, "diff": existing, "files": ["fs/x.c"]})
+    feature = classify_patch({"subject": subject, "diff": big, "files": ["fs/x.c"]})
+    assert any("NULL check" in e for e in small.evidence) and not any("NULL check" in e for e in feature.evidence)
+    assert feature.security_score < small.security_score
