@@ -33,6 +33,11 @@ def test_pipeline_syscalls_follow_real_renames_to_release(analysed, ktrack):
     assert (q["aliases"], q["merged_in"], q["change"]) == (["quotactl_path"], "5.14", "added")  # the rename diff is no removal
     assert records["landlock_restrict_self"]["aliases"] == ["landlock_enforce_ruleset_self"]
     assert records["trusted_for"]["status"] == "proposed"  # never merged
+    # its number went to another syscall: the shipped tables say which, and when
+    assert records["trusted_for"]["numbers_taken"] == [
+        {"taken_by": "set_mempolicy_home_node", "in": "5.17", "number": 450, "abis": ["generic", "x86_64"]}
+    ]
+    assert r["numbers_taken"] == [] and q["numbers_taken"] == []  # merged ones own their numbers
     assert "quotactl_path" not in records and "process_reap" not in records
     # after_analyze persisted the same view for SQL users.
     assert analysed.db["syscalls"].get("process_mrelease")["merged_in"] == "5.15"

@@ -17,6 +17,9 @@ DATA = Path(__file__).parent / "data"
 
 # ABI name used in this plugin -> table file prefix.
 TABLES = {"x86_64": "x86-64-x64", "arm64": "arm64-64-aarch64"}
+# A proposal's ABI (as its syscall table diff names it) -> the recorded table
+# numbering it: arm64 numbers its syscalls as asm-generic's unistd.h does.
+PROPOSAL_TABLES = {"x86_64": "x86_64", "generic": "arm64", "arm64": "arm64"}
 
 
 def version_key(version: str) -> str:
@@ -111,3 +114,29 @@ def known_numbers(name: str) -> dict[str, int]:
         if seen:
             out[abi] = seen[1]
     return out
+
+
+@lru_cache(maxsize=None)
+def number_holders(abi: str) -> dict[int, tuple[str, str | None]]:
+    """Return {number: (syscall name, first version)} of one ABI's newest recorded table."""
+    versions = table_versions(abi)
+    newest = max(versions, key=version_key)
+    first = first_seen_in_tables(abi)
+    return {nr: (name, first[name][0]) for nr, name in versions[newest]}
+
+
+def numbers_taken(name: str, abis: dict[str, int], aliases: list[str] = ()) -> list[dict]:
+    """Say which of a proposal's numbers a merged syscall now holds, e.g. trusted_for's 450 -> set_mempolicy_home_node.
+
+    A proposal's numbers are provisional: when another syscall was merged under
+    one of them, the proposal did not land as posted, whatever its status says.
+    """
+    own = {name, *aliases}
+    taken: dict[str, dict] = {}
+    for abi, nr in abis.items():
+        table = PROPOSAL_TABLES.get(abi)
+        holder = number_holders(table).get(nr) if table else None
+        if holder and holder[0] not in own:
+            entry = taken.setdefault(holder[0], {"taken_by": holder[0], "in": holder[1], "number": nr, "abis": []})
+            entry["abis"].append(abi)
+    return list(taken.values())

@@ -132,6 +132,7 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
         if merged_in:
             abis.update(history.known_numbers(name))
         series = proposals.series_list(group, _series_extra)
+        aliases = proposals.aliases(group, name)
         records.append(
             {
                 "name": name,
@@ -142,7 +143,8 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
                 "series": series,
                 "merged_in": merged_in,
                 "added_in": added_in,
-                "aliases": proposals.aliases(group, name),
+                "aliases": aliases,
+                "numbers_taken": [] if merged_in else history.numbers_taken(name, abis, aliases),
                 "change": last["data"]["change"],
                 "last_activity": last["date"],
                 "page": f"syscalls/{safe_name(name)}.html",
