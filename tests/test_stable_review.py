@@ -276,3 +276,17 @@ def test_analysis_asks_verdict_plugins_of_the_running_host(app, shared_data):
     rows = {r["number"]: r for r in app.db.query("select number, category, summary from stable_review_verdicts where release = '2.6.14.7'")}
     assert rows[5]["category"] == "bugfix" and rows[5]["summary"] == "Expert says: harmless"
     assert rows[1]["summary"] != "Expert says: harmless"
+
+
+def test_review_lines_name_a_cve_once_and_conclusions_agree_in_number():
+    from tracker.plugins.stable_review.review import conclusions, entry_line
+
+    entry = {"number": 5, "subject": "[NETFILTER]: Fix crash in ip_nat_pptp (CVE-2006-0036)", "summary": "Possible crash in the netfilter code",
+             "category": "security", "cves": ["CVE-2006-0036", "CVE-2006-9999"]}
+    line = entry_line(entry)
+    assert line.count("CVE-2006-0036") == 1 and line.endswith("(CVE-2006-9999)")
+    one = [{**entry, "cves": ["CVE-2006-0036"]}]
+    assert conclusions("2.6.14.7", one).startswith(
+        "Of the 1 patch in the 2.6.14.7 stable update, 1 looks security-related, 0 are other bug fixes and 0 are enhancements"
+    )
+    assert "1 already carries a CVE id." in conclusions("2.6.14.7", one)

@@ -150,8 +150,9 @@ def entry_line(entry: dict) -> str:
     if not subject.endswith((".", "!", "?")):
         subject += "."
     line = f"#{entry['number']}: {subject} {entry['summary']}."
-    if entry.get("cves"):
-        line += " (" + ", ".join(entry["cves"]) + ")"
+    unnamed = [c for c in entry.get("cves") or [] if c.upper() not in subject.upper()]  # not twice on one line
+    if unnamed:
+        line += " (" + ", ".join(unnamed) + ")"
     return line
 
 
@@ -167,13 +168,18 @@ def conclusions(release: str, entries: list[dict]) -> str:
     c = counts_of(entries)
     n = len(entries)
     with_cve = sum(1 for e in entries if e.get("cves"))
+    def verb(count: int, one: str, many: str) -> str:
+        return f"{count} {one if count == 1 else many}"
+
     text = (
-        f"Of the {n} patches in the {release} stable update, {c['security']} look security-related, "
-        f"{c['bugfix']} are other bug fixes and {c['enhancement']} are enhancements "
+        f"Of the {verb(n, 'patch', 'patches')} in the {release} stable update, "
+        f"{verb(c['security'], 'looks', 'look')} security-related, "
+        f"{verb(c['bugfix'], 'is another bug fix', 'are other bug fixes')} and "
+        f"{verb(c['enhancement'], 'is an enhancement', 'are enhancements')} "
         "(new device support, quirks, helpers or performance work)."
     )
     if with_cve:
-        text += f" {with_cve} already carry a CVE id."
+        text += f" {verb(with_cve, 'already carries', 'already carry')} a CVE id."
     if c["security"]:
         text += " Users exposed to untrusted local users or networks should take this update."
     else:
