@@ -8,6 +8,7 @@ must find each review by its subject and fetch the whole thread.
 
 import json
 import mailbox
+import re
 
 import pytest
 from fetch_helpers import configure
@@ -78,4 +79,21 @@ def test_stable_review_fetch_from_an_unreachable_lore_fails_cleanly(app, tmp_pat
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "127.0.0.1:9" in lines[0], result.output
+    assert app.db["messages"].count == 0
+
+
+def test_stable_review_fetch_says_when_the_found_thread_would_not_download(app, tmp_path, ktrack, stable_inbox, httpserver):
+    """The search answers (the real server's own Atom result, replayed) but the thread mbox fails: say that, store nothing."""
+    import requests
+
+    feed = requests.get(f"{stable_inbox}/{STABLE}/", params={"q": "s:2.6.14.7 s:review", "x": "A"}, timeout=10)
+    assert feed.status_code == 200 and b"2.6.14.7 -stable review" in feed.content
+    httpserver.expect_request(f"/{STABLE}/").respond_with_data(feed.content, content_type="application/atom+xml")
+    httpserver.expect_request(re.compile(r".*/t\.mbox\.gz$")).respond_with_data("busy", status=503)
+    base = httpserver.url_for("/").rstrip("/")
+    configure(app, tmp_path, f'[plugins.lore]\nbase_url = "{base}"\n[plugins.stable_review]\nlore_inbox = "{STABLE}"\n')
+    result = ktrack("stable", "review", "2.6.14.7", "--fetch")
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: could not download the 2.6.14.7 review from lore: ") and "503" in line, line
     assert app.db["messages"].count == 0

@@ -109,8 +109,8 @@ def review_query(release: str) -> str:
     return f"s:{release} s:review"
 
 
-def fetch_review(app, release: str, *, progress=None) -> dict | None:
-    """Download the review threads of `release` from lore, store them, return the stored series or None."""
+def fetch_review(app, release: str, *, progress=None) -> dict:
+    """Download the review threads of `release` from lore, store them and return the stored series."""
     from tracker.fetching import fetch_once
 
     from . import plugin_config
@@ -122,9 +122,15 @@ def fetch_review(app, release: str, *, progress=None) -> dict | None:
     inbox = plugin_config(app.config).get("lore_inbox") or "all"
     base = (app.config.get("plugins", {}).get("lore", {}).get("base_url") or "").rstrip("/") or None
     source = LoreQuerySource(f"lore-query:stable-review:{release}", review_query(release), inbox=inbox, days=None, base_url=base)
-    for warning in fetch_once(app, source, progress=progress):
+    warnings = fetch_once(app, source, progress=progress)
+    series = _stored_series(app.db, release)
+    if series is None and warnings:  # found, but its thread would not download
+        raise KtrackError(f"could not download the {release} review from lore: {warnings[0]}")
+    if series is None:
+        raise KtrackError(f"no {release} stable review found on lore (searched {review_query(release)!r})")
+    for warning in warnings:
         click.echo(f"{source.name}: {warning}", err=True)
-    return _stored_series(app.db, release)
+    return series
 
 
 def add_commands(cli: click.Group) -> None:
@@ -168,8 +174,6 @@ def add_commands(cli: click.Group) -> None:
             if series is None and fetch:
                 show = sys.stderr.isatty()
                 series = fetch_review(app, release, progress=(lambda m: click.echo(m, err=True)) if show else None)
-                if series is None:
-                    raise KtrackError(f"no {release} stable review found on lore (searched {review_query(release)!r})")
         else:
             raise KtrackError(f"{source}: no such file, and not a stable version (e.g. 6.1.119)")
         if series is not None:
