@@ -131,6 +131,21 @@ def test_browser_every_page_loads_without_console_errors(sample_site, page):
     assert page.errors == []
 
 
+def test_browser_no_page_is_wider_than_a_phone_screen(sample_site, browser):
+    """Long documentation lines, signatures and tables must wrap or scroll inside their box, not widen the page."""
+    out, base = sample_site
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    too_wide = []
+    for path in sorted(out.rglob("*.html")):
+        page.goto(base + str(path.relative_to(out)))
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            too_wide.append(f"{path.relative_to(out)}: {width}px")
+    context.close()
+    assert too_wide == [], "\n".join(too_wide)
+
+
 def test_site_feed_parses_without_bozo(sample_site):
     out, base = sample_site
     with urllib.request.urlopen(base + "feed.xml") as response:
