@@ -97,3 +97,50 @@ def test_stable_review_fetch_says_when_the_found_thread_would_not_download(app, 
     [line] = result.output.strip().splitlines()
     assert line.startswith("Error: could not download the 2.6.14.7 review from lore: ") and "503" in line, line
     assert app.db["messages"].count == 0
+
+
+def add_releases(db, *versions_days_ago):
+    from datetime import datetime, timedelta, timezone
+
+    from tracker.versions import version_sort_key
+
+    now = datetime.now(timezone.utc)
+    for version, kind, days in versions_days_ago:
+        when = (now - timedelta(days=days)).isoformat(timespec="seconds")
+        db["releases"].insert({"version": version, "kind": kind, "sort_key": version_sort_key(version), "released_at": when})
+
+
+def test_stable_reviews_source_finds_the_review_of_each_new_stable_release(lore_app, stable_inbox):
+    """kernel.org says 2.6.14.7 and 4.19.107 came out; the source finds both reviews on lore, the analysis reviews them."""
+    from tracker.analyze import run_analysis
+    from tracker.fetching import run_sources
+    from tracker.plugins.stable_review.store import load_review
+
+    db = lore_app.db
+    add_releases(db, ("4.19.107", "longterm", 2), ("2.6.14.7", "stable", 1), ("5.10.1", "stable", 3),
+                 ("2.6.14.6", "stable", 40), ("5.11-rc1", "rc", 1))
+    [result] = run_sources(lore_app, ["stable-reviews"])
+    assert result.ok
+    assert result.warnings == ["no 5.10.1 stable review found on lore (searched 's:5.10.1 s:review')"]
+    assert db["messages"].count == 8  # the 2.6.14.7 thread (7) and the 4.19.107 cover; nothing for old or rc releases
+    state = json.loads(db["sources"].get("stable-reviews")["state_json"])
+    assert state["not_found"] == {"5.10.1": 1}
+    assert run_analysis(lore_app) == []
+    assert len(load_review(db, "4.19.107")) == 97 and len(load_review(db, "2.6.14.7")) == 6
+
+    # again: what is stored is not searched for; the missing one is tried until MAX_TRIES, then left alone
+    from tracker.plugins.stable_review.lore_reviews import MAX_TRIES
+
+    for attempt in range(2, MAX_TRIES + 2):
+        [again] = run_sources(lore_app, ["stable-reviews"])
+        assert again.ok and db["messages"].count == 8
+        tried = json.loads(db["sources"].get("stable-reviews")["state_json"])["not_found"]["5.10.1"]
+        assert tried == min(attempt, MAX_TRIES)
+    assert again.warnings == []
+
+
+def test_stable_reviews_source_can_be_turned_off(app, tmp_path):
+    from tracker.fetching import collect_sources
+
+    configure(app, tmp_path, "[plugins.stable_review]\nfetch_reviews = false\n")  # on by default (test above)
+    assert "stable-reviews" not in [s.name for s in collect_sources(app)]

@@ -23,8 +23,12 @@ def config_defaults():
         "vulns_path": None,
         # Or a JSONL export: one {"cve", "subject", "mainline_fix", "fixed_in"} record per line.
         "cve_jsonl": None,
-        # `ktrack stable review VERSION --fetch` searches this lore inbox ("all" = every list).
+        # `ktrack stable review VERSION --fetch` and the stable-reviews source search this lore inbox ("all" = every list).
         "lore_inbox": "all",
+        # The stable-reviews source: for each stable release of the last review_days days without a stored
+        # review, find its review thread on lore (false: rely on polling the stable list alone).
+        "fetch_reviews": True,
+        "review_days": 14,
     }
 
 
@@ -33,6 +37,20 @@ def register_migrations(register):
     from .store import migrations
 
     register(migrations)
+
+
+@hookimpl(trylast=True)  # registered last, so it runs after kernel.org and the lore lists have been read
+def register_sources(register, config):
+    table = plugin_config(config)
+    if not table.get("fetch_reviews", True):
+        return
+    try:
+        import tracker.plugins.lore  # noqa: F401 - the search goes through the lore plugin
+    except ImportError:
+        return
+    from .lore_reviews import StableReviewsSource
+
+    register(StableReviewsSource(table.get("lore_inbox") or "all", int(table.get("review_days") or 14)))
 
 
 @hookimpl(trylast=True)

@@ -58,20 +58,6 @@ def review_series(db, config: dict, series: dict, *, host) -> tuple[str, list[di
     return release, entries
 
 
-def _stored_series(db, release: str) -> dict | None:
-    """Return the newest stored review series of `release` (e.g. "6.12.5" also finds its -rc1 review)."""
-    from tracker.queries import get_series
-
-    rows = list(
-        db.query(
-            "select series_key from series where is_stable_review = 1 and (stable_release = ? or stable_release like ?) "
-            "order by date desc limit 1",
-            [release, release + "-rc%"],
-        )
-    )
-    return get_series(db, rows[0]["series_key"]) if rows else None
-
-
 def _series_from_path(db, path: Path) -> dict:
     """Import the mail at `path` and return the stable review series it holds."""
     from tracker.ingest import import_paths
@@ -93,20 +79,12 @@ def _series_from_path(db, path: Path) -> dict:
     if not releases:
         raise KtrackError(f"{path}: no stable review series found (expected a subject like '[PATCH 6.1 00/93] 6.1.9-stable review')")
     import_paths(db, [path])
-    series = _stored_series(db, releases[0])
+    from .lore_reviews import stored_review
+
+    series = stored_review(db, releases[0])
     if series is None:
         raise KtrackError(f"{path}: the {releases[0]} review was not stored by the import")
     return series
-
-
-def review_query(release: str) -> str:
-    """The lore search for a review's cover: every format names the version and "review" in the subject.
-
-    The shapes differ ("2.6.14.7 -stable review", "4.19.107-stable review",
-    "6.12.5-rc1 review"), so no one phrase matches them all; two subject terms
-    do. Checked on a real public-inbox with the 2.6.14.7 and 4.19.107 covers.
-    """
-    return f"s:{release} s:review"
 
 
 def fetch_review(app, release: str, *, progress=None) -> dict:
@@ -114,20 +92,15 @@ def fetch_review(app, release: str, *, progress=None) -> dict:
     from tracker.fetching import fetch_once
 
     from . import plugin_config
+    from .lore_reviews import not_found, review_search, stored_review
 
-    try:
-        from tracker.plugins.lore import LoreQuerySource
-    except ImportError:
-        raise KtrackError("--fetch needs the lore plugin, which is not installed or is disabled") from None
-    inbox = plugin_config(app.config).get("lore_inbox") or "all"
-    base = (app.config.get("plugins", {}).get("lore", {}).get("base_url") or "").rstrip("/") or None
-    source = LoreQuerySource(f"lore-query:stable-review:{release}", review_query(release), inbox=inbox, days=None, base_url=base)
+    source = review_search(app.config, release, plugin_config(app.config).get("lore_inbox") or "all")
     warnings = fetch_once(app, source, progress=progress)
-    series = _stored_series(app.db, release)
+    series = stored_review(app.db, release)
     if series is None and warnings:  # found, but its thread would not download
         raise KtrackError(f"could not download the {release} review from lore: {warnings[0]}")
     if series is None:
-        raise KtrackError(f"no {release} stable review found on lore (searched {review_query(release)!r})")
+        raise KtrackError(not_found(release))
     for warning in warnings:
         click.echo(f"{source.name}: {warning}", err=True)
     return series
@@ -169,8 +142,10 @@ def add_commands(cli: click.Group) -> None:
         if path.exists():
             series = _series_from_path(db, path)
         elif VERSION.match(source):
+            from .lore_reviews import stored_review
+
             release = re.sub(r"-rc\d+$", "", source)
-            series = _stored_series(db, release)
+            series = stored_review(db, release)
             if series is None and fetch:
                 show = sys.stderr.isatty()
                 series = fetch_review(app, release, progress=(lambda m: click.echo(m, err=True)) if show else None)

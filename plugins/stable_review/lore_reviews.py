@@ -1,0 +1,103 @@
+"""Find stable review threads on lore: for one version on demand, and for every new stable release.
+
+A review is posted a few days before its release, to the stable list and
+LKML. Polling those lists (the lore plugin) already stores it; this source
+covers the rest: a tracker that follows other lists, or a review posted
+while the tracker was not running. For each stable or longterm release of
+the last `review_days` days (from the kernel.org release data) with no
+review stored, it searches lore and stores the thread, which the next
+analysis reviews. A release not found is retried on later runs, then given
+up after MAX_TRIES so it cannot warn forever.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from tracker.errors import KtrackError
+from tracker.sources import FetchContext, Source
+
+MAX_TRIES = 3
+
+
+def review_query(release: str) -> str:
+    """The lore search for a review's cover: every format names the version and "review" in the subject.
+
+    The shapes differ ("2.6.14.7 -stable review", "4.19.107-stable review",
+    "6.12.5-rc1 review"), so no one phrase matches them all; two subject terms
+    do. Checked on a real public-inbox with the 2.6.14.7 and 4.19.107 covers.
+    """
+    return f"s:{release} s:review"
+
+
+def not_found(release: str) -> str:
+    return f"no {release} stable review found on lore (searched {review_query(release)!r})"
+
+
+def review_search(config: dict, release: str, inbox: str):
+    """Return a one-off lore search Source for the review threads of `release`."""
+    try:
+        from tracker.plugins.lore import LoreQuerySource
+    except ImportError:
+        raise KtrackError("finding stable reviews needs the lore plugin, which is not installed or is disabled") from None
+    base = ((config.get("plugins") or {}).get("lore") or {}).get("base_url") or None
+    return LoreQuerySource(f"lore-query:stable-review:{release}", review_query(release), inbox=inbox, days=None,
+                           base_url=base.rstrip("/") if base else None)
+
+
+def stored_review(db, release: str) -> dict | None:
+    """Return the newest stored review series of `release` (e.g. "6.12.5" also finds its -rc1 review)."""
+    from tracker.queries import get_series
+
+    rows = list(
+        db.query(
+            "select series_key from series where is_stable_review = 1 and (stable_release = ? or stable_release like ?) "
+            "order by date desc limit 1",
+            [release, release + "-rc%"],
+        )
+    )
+    return get_series(db, rows[0]["series_key"]) if rows else None
+
+
+def recent_stable_releases(db, days: int, now: datetime | None = None) -> list[str]:
+    """Return the stable and longterm versions released in the last `days` days, oldest first."""
+    if "releases" not in db.table_names():
+        return []
+    since = ((now or datetime.now(timezone.utc)) - timedelta(days=days)).isoformat(timespec="seconds")
+    rows = db.query(
+        "select version from releases where kind in ('stable', 'longterm') and released_at >= ? order by released_at",
+        [since],
+    )
+    return [r["version"] for r in rows]
+
+
+class StableReviewsSource(Source):
+    """Search lore for the review of each recent stable release that has none stored."""
+
+    name = "stable-reviews"
+    kind = "lore-query"
+    interval_seconds = 6 * 3600
+
+    def __init__(self, inbox: str = "all", days: int = 14):
+        self.inbox = inbox
+        self.days = days
+        self.url = f"lore search s:<version> s:review in {inbox}"
+
+    def fetch(self, ctx: FetchContext) -> None:
+        tries: dict[str, int] = dict(ctx.state.get("not_found") or {})
+        for release in recent_stable_releases(ctx.db, self.days):
+            if stored_review(ctx.db, release) is not None or tries.get(release, 0) >= MAX_TRIES:
+                continue
+            search = review_search(ctx.config, release, self.inbox)
+            # its own state (no saved-search cursor), the same database transaction and HTTP client
+            sub = FetchContext(db=ctx.db, http=ctx.http, state={}, config=ctx.config, progress=ctx.progress)
+            search.fetch(sub)
+            for warning in sub.warnings:
+                ctx.warn(f"{release}: {warning}")
+            if stored_review(ctx.db, release) is None:
+                tries[release] = tries.get(release, 0) + 1
+                if not sub.warnings:
+                    ctx.warn(not_found(release))
+            else:
+                tries.pop(release, None)
+        ctx.state["not_found"] = tries
