@@ -227,7 +227,16 @@ def test_errata_on_second_run_feed_the_edition_and_scorecard(db, shared_data, tm
     update = review_week.items[0]
     assert update["link"] == "stable/6.1.119.html" and update["stable_branch"] == "6.1"
     security = [i for i in review_week.items if i.get("kind") == "security"]
-    assert len(security) == len(flagged) and all(" #" in i["text"] and i["text"].endswith((".", ")")) for i in security)
+    assert all(" #" in i["text"] and i["text"].endswith((".", ")")) for i in security)
+    # the edition lists 10, CVE-carrying ones first, and points to the review page for the rest
+    assert len(flagged) > 10 and len(security) == 10
+    assert sum(1 for i in security if i["cves"]) == min(10, len(expected & flagged))
+    assert [i["number"] for i in security] == sorted(i["number"] for i in security)
+    [more] = [i for i in review_week.items if i.get("kind") == "more"]
+    assert more["count"] == len(flagged) - 10 and more["link"] == "stable/6.1.119.html"
+    everything = stable_section(edition_for("2024-W47"), db, limit=0)
+    assert sum(1 for i in everything.items if i.get("kind") == "security") == len(flagged)
+    assert not any(i.get("kind") == "more" for i in everything.items)
 
 
 def test_site_pages_render_with_plugin_templates(db, shared_data):

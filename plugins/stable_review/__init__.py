@@ -29,6 +29,8 @@ def config_defaults():
         # review, find its review thread on lore (false: rely on polling the stable list alone).
         "fetch_reviews": True,
         "review_days": 14,
+        # The weekly edition lists at most this many security-related patches per update (0: all).
+        "edition_security_items": 10,
     }
 
 
@@ -91,7 +93,8 @@ def after_analyze(db, config):
 def edition_sections(edition, db, config):
     from .sections import stable_section
 
-    section = stable_section(edition, db)
+    limit = plugin_config(config).get("edition_security_items", 10)
+    section = stable_section(edition, db, limit=int(limit or 0))
     return [section] if section is not None else []
 
 

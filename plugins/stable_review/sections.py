@@ -24,8 +24,24 @@ def scorecard_line(totals: dict) -> str:
     )
 
 
-def stable_section(edition: dict, db) -> Section | None:
-    """Return the "stable" Section for reviews whose series date is in [start, end), or None if nothing happened."""
+def highlights(entries: list[dict], limit: int) -> tuple[list[dict], int]:
+    """Return the security entries a weekly edition lists (in patch order) and how many it leaves to the review page.
+
+    A big update has dozens of flagged patches; the edition shows those with a
+    CVE id first, then the surest, and points to the review page for the rest.
+    """
+    flagged = [e for e in entries if e["category"] == "security"]
+    if not limit or len(flagged) <= limit:
+        return flagged, 0
+    chosen = sorted(flagged, key=lambda e: (not e.get("cves"), -(e.get("score") or 0.0), e["number"]))[:limit]
+    return sorted(chosen, key=lambda e: e["number"]), len(flagged) - limit
+
+
+def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
+    """Return the "stable" Section for reviews whose series date is in [start, end), or None if nothing happened.
+
+    `limit` caps the security patches listed per update (0: all of them).
+    """
     if not db["stable_review_verdicts"].exists():
         return None
     start, end = edition["start"], edition["end"]
@@ -49,19 +65,30 @@ def stable_section(edition: dict, db) -> Section | None:
                 "counts": {"security": review["security"], "bugfix": review["bugfix"], "enhancement": review["enhancement"]},
             }
         )
-        for entry in load_review(db, release):
-            if entry["category"] == "security":
-                items.append(
-                    {
-                        "text": f"{release} {entry_line(entry)}",
-                        "link": review_path(release),
-                        "stable_branch": branch,
-                        "release": release,
-                        "kind": "security",
-                        "number": entry["number"],
-                        "cves": entry["cves"],
-                    }
-                )
+        shown, rest = highlights(load_review(db, release), limit)
+        for entry in shown:
+            items.append(
+                {
+                    "text": f"{release} {entry_line(entry)}",
+                    "link": review_path(release),
+                    "stable_branch": branch,
+                    "release": release,
+                    "kind": "security",
+                    "number": entry["number"],
+                    "cves": entry["cves"],
+                }
+            )
+        if rest:
+            items.append(
+                {
+                    "text": f"{release}: {rest} more security-related fix{'es' if rest != 1 else ''} on the review page.",
+                    "link": review_path(release),
+                    "stable_branch": branch,
+                    "release": release,
+                    "kind": "more",
+                    "count": rest,
+                }
+            )
     for erratum in errata:
         said = "had flagged it security-related" if erratum["category"] == "security" else f"had classed it {erratum['category']}"
         items.append(
@@ -84,7 +111,8 @@ def stable_section(edition: dict, db) -> Section | None:
     return Section(
         key="stable",
         title="Stable updates",
-        intro="Each patch of the stable updates reviewed this week, sorted by the stable_review plugin; security-related fixes are listed.",
+        intro=("Each patch of the stable updates reviewed this week, sorted by the stable_review plugin; the "
+               "security-related fixes are listed (those with a CVE id first, then the surest; all on each review's page)."),
         items=items,
         order=30,
     )
