@@ -222,7 +222,7 @@ def test_errata_on_second_run_feed_the_edition_and_scorecard(db, shared_data, tm
     texts = [i["text"] for i in section.items]
     assert section.key == "stable"
     assert any(t.startswith("Erratum: 6.1.119 #") for t in texts)
-    assert any(t.startswith("Scorecard over 1 reviewed updates") for t in texts)
+    assert any(t.startswith("Scorecard over 1 reviewed update with CVE data: ") for t in texts)
     review_week = stable_section(edition_for("2024-W47"), db)
     update = review_week.items[0]
     assert update["link"] == "stable/6.1.119.html" and update["stable_branch"] == "6.1"

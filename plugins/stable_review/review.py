@@ -156,6 +156,11 @@ def entry_line(entry: dict) -> str:
     return line
 
 
+def counted(count: int, one: str, many: str) -> str:
+    """Return "1 patch" / "3 patches": the sentences are read by people, not parsed."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def counts_of(entries: list[dict]) -> dict[str, int]:
     counts = {key: 0 for key, _ in SECTION_TITLES}
     for e in entries:
@@ -168,18 +173,15 @@ def conclusions(release: str, entries: list[dict]) -> str:
     c = counts_of(entries)
     n = len(entries)
     with_cve = sum(1 for e in entries if e.get("cves"))
-    def verb(count: int, one: str, many: str) -> str:
-        return f"{count} {one if count == 1 else many}"
-
     text = (
-        f"Of the {verb(n, 'patch', 'patches')} in the {release} stable update, "
-        f"{verb(c['security'], 'looks', 'look')} security-related, "
-        f"{verb(c['bugfix'], 'is another bug fix', 'are other bug fixes')} and "
-        f"{verb(c['enhancement'], 'is an enhancement', 'are enhancements')} "
+        f"Of the {counted(n, 'patch', 'patches')} in the {release} stable update, "
+        f"{counted(c['security'], 'looks', 'look')} security-related, "
+        f"{counted(c['bugfix'], 'is another bug fix', 'are other bug fixes')} and "
+        f"{counted(c['enhancement'], 'is an enhancement', 'are enhancements')} "
         "(new device support, quirks, helpers or performance work)."
     )
     if with_cve:
-        text += f" {verb(with_cve, 'already carries', 'already carry')} a CVE id."
+        text += f" {counted(with_cve, 'already carries', 'already carry')} a CVE id."
     if c["security"]:
         text += " Users exposed to untrusted local users or networks should take this update."
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tracker.edition import Section
 from tracker.pages import Page
 
-from .review import SECTION_TITLES, conclusions, counts_of, entry_line
+from .review import SECTION_TITLES, conclusions, counted, counts_of, entry_line
 from .store import errata_between, list_reviews, load_review, scorecard, scorecard_totals
 
 SCORECARD_PATH = "stable/scorecard.html"
@@ -18,9 +18,10 @@ def review_path(release: str) -> str:
 def scorecard_line(totals: dict) -> str:
     """One sentence grading past reviews against the CVEs that arrived since."""
     return (
-        f"Scorecard over {totals['updates']} reviewed updates with CVE data: {totals['with_cve']} patches later received "
-        f"a CVE, {totals['flagged_with_cve']} of them had been flagged security-related; "
-        f"{totals['flagged_without_cve']} flagged patches have no CVE (yet)."
+        f"Scorecard over {counted(totals['updates'], 'reviewed update', 'reviewed updates')} with CVE data: "
+        f"{counted(totals['with_cve'], 'patch', 'patches')} later received a CVE, "
+        f"{totals['flagged_with_cve']} of them had been flagged security-related; "
+        f"{counted(totals['flagged_without_cve'], 'flagged patch has', 'flagged patches have')} no CVE (yet)."
     )
 
 
@@ -55,8 +56,9 @@ def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
         items.append(
             {
                 "text": (
-                    f"{release}: {review['patches']} patches, {review['security']} security-related, "
-                    f"{review['bugfix']} other bug fixes, {review['enhancement']} enhancements."
+                    f"{release}: {counted(review['patches'], 'patch', 'patches')}, {review['security']} security-related, "
+                    f"{counted(review['bugfix'], 'other bug fix', 'other bug fixes')}, "
+                    f"{counted(review['enhancement'], 'enhancement', 'enhancements')}."
                 ),
                 "link": review_path(release),
                 "stable_branch": branch,
@@ -81,7 +83,7 @@ def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
         if rest:
             items.append(
                 {
-                    "text": f"{release}: {rest} more security-related fix{'es' if rest != 1 else ''} on the review page.",
+                    "text": f"{release}: {counted(rest, 'more security-related fix', 'more security-related fixes')} on the review page.",
                     "link": review_path(release),
                     "stable_branch": branch,
                     "release": release,
