@@ -85,10 +85,10 @@ def subject_features(subject: str) -> list[str]:
     """Return the feature names of one subject (with repeats removed, order kept)."""
     text = clean_subject(subject)
     feats: list[str] = []
-    m = _REVERT.match(text.lower())
-    if m or text.lower().startswith("revert "):
+    undone = reverted_subject(text)
+    if undone is not None:
         feats.append("f:revert")
-        text = m.group(1) if m else text[7:]
+        text = undone
     prefixes, desc = split_subject(text)
     for depth, prefix in enumerate(prefixes[:3]):
         parts = _PREFIX_PART.findall(prefix.lower())
