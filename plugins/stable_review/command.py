@@ -154,12 +154,11 @@ def add_commands(cli: click.Group) -> None:
         if series is not None:
             release, entries = review_series(db, app.config, series, host=app.host)
             entries = load_review(db, release) or entries  # with CVE links as stored
-        else:
-            release = re.sub(r"-rc\d+$", "", source)
+        else:  # a version with no series stored, not fetched (--fetch would have found one or raised)
             entries = load_review(db, release)
             if not entries:
-                hint = "" if fetch else ", or add --fetch to download it from lore"
-                raise KtrackError(f"unknown stable version {source}: no review series stored (import its mbox first{hint})")
+                raise KtrackError(f"unknown stable version {source}: no review series stored "
+                                  "(import its mbox first, or add --fetch to download it from lore)")
         if as_json:
             print_json({"release": release, "patch_count": len(entries), "patches": entries})
         elif fmt == "text":
