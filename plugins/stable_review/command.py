@@ -112,10 +112,14 @@ def add_commands(cli: click.Group) -> None:
 
         @cli.group(name="stable")
         def group():
-            """Stable updates: classify the patches of a stable review.
+            """Stable updates: classify a stable review; list reviews, CVE fixes, errata and the scorecard.
 
             Example: ktrack stable review 2.6.32.9 --format markdown
             """
+
+    from .reports import add_report_commands
+
+    add_report_commands(group)
 
     @group.command(name="review")
     @click.argument("source")
