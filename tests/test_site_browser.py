@@ -39,6 +39,9 @@ def sample_site(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("browser")
     out = tmp / "ktrack-site"
+    config = tmp / "xdg" / "ktrack" / "config.toml"  # a reader's config: one watched topic
+    config.parent.mkdir(parents=True)
+    config.write_text('[plugins.watch.topics.exec-control]\ntitle = "Exec control"\nwords = ["O_MAYEXEC"]\n')
     mp = pytest.MonkeyPatch()
     mp.delenv("KTRACK_LOAD_PLUGINS", raising=False)
     mp.delenv("KTRACK_CONFIG", raising=False)
@@ -92,6 +95,15 @@ def test_browser_index_shows_latest_edition_and_archive_and_release_are_clickabl
     page.get_by_role("link", name="Sysctl knobs", exact=True).click()
     page.wait_for_url("**/sysctls/index.html")
     assert page.get_by_role("link", name="/proc/sys/fs/trusted_for_policy").first.is_visible()
+    page.go_back()
+
+    page.get_by_role("link", name="Watched", exact=True).click()
+    page.wait_for_url("**/watch/index.html")
+    page.get_by_role("link", name="Exec control: 1 series").click()
+    page.wait_for_url("**/watch/exec-control.html")
+    assert page.get_by_role("link", name="Add trusted_for(2) (was O_MAYEXEC) (v17, 3 patches; mentions O_MAYEXEC)",
+                            exact=False).is_visible()
+    page.go_back()
     page.go_back()
 
     page.get_by_role("link", name="Archive", exact=True).click()

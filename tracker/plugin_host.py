@@ -32,6 +32,7 @@ BUILTIN_PLUGINS = (
     "sysctls",
     "release_status",
     "stable_review",
+    "watch",
     "weekly",
 )
 

@@ -1,0 +1,118 @@
+"""Watched topics on real linux-api mail of November 2021: the rules, the edition section, the pages, `ktrack watch`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tracker.errors import KtrackError
+from tracker.plugins.watch import changed_lines, prefix_matches, topics, watched_series
+
+# trusted_for v16 (Nov 10) and v17 (Nov 15), set_mempolicy_home_node v4 (Nov 1) and v5 (Nov 16)
+WANTED = re.compile(rb"^Subject:.*(trusted_for|set_mempolicy_home_node|home_node)", re.M | re.I)
+TOPICS = """
+[plugins.watch.topics.trusted]
+title = "trusted_for"
+paths = ["fs/open.c"]
+people = ["MIC@digikod.net"]
+
+[plugins.watch.topics.mempolicy]
+title = "Memory policy"
+prefixes = ["mempolicy"]
+
+[plugins.watch.topics.landlock]
+words = ["landlock_restrict_self"]
+"""
+
+
+@pytest.fixture
+def watching(app, shared_data, tmp_path):
+    from tracker.ingest import store_raw_messages
+    from tracker.mailbox_io import iter_mbox
+
+    raws = [(raw, where) for raw, where in iter_mbox(shared_data / "lists" / "linux-api-2021.mbox.gz")
+            if b"Date: " in raw and WANTED.search(raw.split(b"\n\n", 1)[0])]
+    assert len(raws) > 10
+    store_raw_messages(app.db, raws, list_id="linux-api.vger.kernel.org")
+    path = tmp_path / "watch.toml"
+    path.write_text(TOPICS)
+    app.use_config(path)
+    return app, path
+
+
+def test_watch_rules_catch_series_by_path_person_and_prefix_once_per_lineage(watching):
+    app, _ = watching
+    configured = topics(app.config)
+    trusted = watched_series(app.db, configured["trusted"], since="2021-11-01", until="2021-12-01")
+    assert [(s["subject"], s["version"]) for s in trusted] == [("Add trusted_for(2) (was O_MAYEXEC)", 17)]  # v16 folded in
+    assert "touches fs/open.c" in trusted[0]["why"] and "from MIC@digikod.net" in trusted[0]["why"]
+    older = watched_series(app.db, configured["trusted"], since="2021-11-01", until="2021-11-12")
+    assert [s["version"] for s in older] == [16]
+    mempolicy = watched_series(app.db, configured["mempolicy"], since="2021-11-01", until="2021-12-01")
+    assert mempolicy and all("mempolicy: in a subject" in s["why"] for s in mempolicy)
+    assert all("home_node" in s["subject"] for s in mempolicy)
+
+
+def test_watch_words_count_changed_lines_not_diff_context(watching):
+    """The trusted_for syscall-table patch shows landlock_restrict_self only as a context line, and adds trusted_for."""
+    app, _ = watching
+    diff = app.db.execute("select diff from messages where subject like '%v17 2/3] arch: Wire up trusted_for%'").fetchone()[0]
+    assert re.search(r"^ .*landlock_restrict_self", diff, re.M)  # it is there, as context
+    assert "landlock_restrict_self" not in changed_lines(diff) and "trusted_for" in changed_lines(diff)
+    assert watched_series(app.db, topics(app.config)["landlock"]) == []
+    found = watched_series(app.db, {**topics(app.config)["landlock"], "words": ["sys_trusted_for"]})
+    assert [s["version"] for s in found] == [17] and found[0]["why"] == ["changes sys_trusted_for"]
+
+
+def test_watch_section_pages_and_command(watching, ktrack):
+    from tracker.edition import assemble_edition
+
+    app, path = watching
+    edition = assemble_edition(app, "2021-W46")
+    [section] = [s for s in edition["sections"] if s["key"] == "watch"]
+    groups = [i["group"] for i in section["items"]]
+    assert groups[0] == "trusted_for" and "Memory policy" in groups
+    assert all(i["link"].startswith("https://lore.kernel.org/r/") for i in section["items"])
+
+    out = json.loads(ktrack("--config", path, "watch", "mempolicy", "--json").output)
+    assert list(out) == ["mempolicy"] and out["mempolicy"][0]["version"] >= 4
+    text = ktrack("--config", path, "watch", "--since", "2021-11-14").output
+    assert text.splitlines()[0] == "trusted_for (1 series)" and "landlock (0 series)" in text
+    unknown = ktrack("--config", path, "watch", "nope")
+    assert unknown.exit_code != 0 and "nope: no such watched topic (configured: trusted, mempolicy, landlock)" in unknown.output
+
+    from tracker.plugins.watch import site_pages
+
+    pages = {p.path: p for p in site_pages(app.db, app.config)}
+    assert set(pages) == {"watch/index.html", "watch/trusted.html", "watch/mempolicy.html", "watch/landlock.html"}
+    assert pages["watch/landlock.html"].context["items"] == []
+    assert "touch fs/open.c or come from MIC@digikod.net" in pages["watch/trusted.html"].context["intro"]
+
+
+@pytest.mark.parametrize("table, message", [
+    ('[plugins.watch.topics.x]\npath = ["fs/"]', "unknown key plugins.watch.topics.x.path"),
+    ('[plugins.watch.topics.x]\ntitle = "X"', "plugins.watch.topics.x has no rule"),
+    ('[plugins.watch.topics.x]\nwords = ["", "a"]', "plugins.watch.topics.x.words must be a list of non-empty strings"),
+    ('[plugins.watch.topics."Bad Name"]\nwords = ["a"]', "a topic name is lower-case"),
+])
+def test_watch_config_mistakes_are_one_line(ktrack, tmp_path, table, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(table)
+    result = ktrack("--config", path, "watch")
+    assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+
+
+def test_watch_without_topics_says_how_to_add_one(ktrack, app):
+    result = ktrack("watch")
+    assert result.exit_code != 0 and "[plugins.watch.topics.NAME]" in result.output
+    assert topics(app.config) == {}
+
+
+def test_prefix_matches_reads_the_subsystem_part_only():
+    assert prefix_matches("[PATCH v5 3/3] mm/mempolicy: wire up syscall", ["mempolicy"]) == "mempolicy"
+    assert prefix_matches("selftests/landlock: add a test", ["Landlock"]) == "Landlock"
+    assert prefix_matches("mm: fix the mempolicy of tasks", ["mempolicy"]) is None
+    with pytest.raises(KtrackError):
+        topics({"plugins": {"watch": {"topics": {"x": "words"}}}})
