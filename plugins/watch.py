@@ -72,6 +72,11 @@ def topics(config: dict) -> dict[str, dict]:
     return out
 
 
+@hookimpl
+def check_config(config):
+    topics(config)
+
+
 def prefix_matches(subject: str, prefixes: list[str]) -> str | None:
     """Return the prefix that names the subject's subsystem ("selftests/landlock: ..." for "landlock"), else None."""
     text = LEADING_BRACKETS.sub("", subject or "").strip().lower()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tracker import hookimpl
 from tracker.config import build_config, disabled_plugins, read_config_file
 from tracker.errors import KtrackError
 
@@ -68,3 +69,34 @@ def test_cli_reports_config_errors_without_traceback(ktrack, tmp_path, app):
     assert result.exit_code != 0
     assert "unknown key site.titel" in result.output
     assert "Traceback" not in result.output
+
+
+class _Checker:
+    """A plugin whose check_config rejects one value and crashes on another."""
+
+    @staticmethod
+    @hookimpl
+    def check_config(config):
+        title = config["site"]["title"]
+        if title == "crash":
+            raise ValueError("checker bug")
+        if not title:
+            raise KtrackError(f"{config['_path']}: site.title must not be empty")
+
+
+def test_check_config_hook_stops_on_user_error_and_isolates_plugin_bugs(app, tmp_path):
+    app.host.pm.register(_Checker, name="checker")
+    app.use_config(write(tmp_path, "[site]\ntitle = ''\n"))
+    with pytest.raises(KtrackError, match="site.title must not be empty"):
+        app.config
+    app.use_config(write(tmp_path, "[site]\ntitle = 'crash'\n"))
+    assert app.config["site"]["title"] == "crash"  # the plugin's own bug does not stop the user
+    assert any(p.plugin == "checker" and p.where == "check_config" and "checker bug" in p.error for p in app.host.problems)
+
+
+def test_run_with_a_malformed_watch_topic_stops_before_any_work(ktrack, tmp_path):
+    path = write(tmp_path, "[plugins.watch.topics.x]\ntitle = 'X'\n")
+    out = tmp_path / "site"
+    result = ktrack("--config", path, "run", "--sample", "--out", out)
+    assert result.exit_code != 0 and "plugins.watch.topics.x has no rule" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from . import config as config_mod
 from .db import default_db_path, open_db
+from .errors import KtrackError
 from .plugin_host import PluginHost, create_host
 
 
@@ -42,7 +43,19 @@ class App:
                 self.host._record(impl.plugin_name, "config_defaults", f"{type(exc).__name__}: {exc}")
         for name, _ in self.host.pm.list_name_plugin():
             defaults.setdefault(name, {})
-        return config_mod.build_config(self.raw_config, defaults)
+        config = config_mod.build_config(self.raw_config, defaults)
+        self.check_config(config)
+        return config
+
+    def check_config(self, config: dict) -> None:
+        """Let each plugin reject a table it cannot use, once, before any work: a config mistake stops the command."""
+        for impl in self.host.pm.hook.check_config.get_hookimpls():
+            try:
+                impl.function(config)
+            except KtrackError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a broken checker is the plugin's fault, not the user's
+                self.host._record(impl.plugin_name, "check_config", f"{type(exc).__name__}: {exc}")
 
     def use_config(self, path: Path) -> None:
         """Switch to another config file (main() normally finds --config before plugins load)."""

@@ -26,6 +26,11 @@ def config_defaults():
 
 
 @hookspec
+def check_config(config):
+    """Raise tracker.errors.KtrackError naming the key if this plugin's table in `config` cannot be used."""
+
+
+@hookspec
 def register_sources(register, config):
     """Call register(source) for each tracker.sources.Source this plugin provides under `config`."""
 
