@@ -18,24 +18,6 @@ from tracker.errors import KtrackError
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$", re.I)
 
 
-def reviews(db, *, branch: str | None = None) -> list[dict]:
-    """Return every stored review, newest first, with its counts and how many patches carry a CVE id."""
-    if not db["stable_review_verdicts"].exists():
-        return []
-    sql = (
-        "select release, branch, max(series_date) as series_date, count(*) as patches, "
-        "sum(category = 'security') as security, sum(category = 'bugfix') as bugfix, "
-        "sum(category = 'enhancement') as enhancement, sum(cves_json != '[]') as with_cve, "
-        "max(reviewed_at) as reviewed_at from stable_review_verdicts"
-    )
-    args = []
-    if branch:
-        sql += " where branch = ?"
-        args.append(branch)
-    sql += " group by release order by series_date desc, release desc"
-    return list(db.query(sql, args))
-
-
 def patches_fixing(db, cve: str) -> list[dict]:
     """Return the reviewed patches linked to `cve`, oldest update first, with what the review had said."""
     if not db["stable_review_verdicts"].exists():
@@ -47,15 +29,6 @@ def patches_fixing(db, cve: str) -> list[dict]:
         "left join stable_review_errata e on e.release = v.release and e.number = v.number and e.cve = j.value "
         "where upper(j.value) = ? order by v.series_date, v.release, v.number",
         [cve.upper()],
-    ))
-
-
-def errata_since(db, since: str | None) -> list[dict]:
-    """Return errata (CVEs found after a review), oldest first, optionally from an ISO date on."""
-    if not db["stable_review_errata"].exists():
-        return []
-    return list(db.query(
-        "select * from stable_review_errata where found_at >= ? order by found_at, release, number", [since or ""]
     ))
 
 
@@ -71,7 +44,9 @@ def add_report_commands(group: click.Group) -> None:
 
         Example: ktrack stable list --branch 6.1 --json
         """
-        rows = reviews(app.db, branch=branch)
+        from .store import list_reviews
+
+        rows = list_reviews(app.db, branch=branch)[::-1]  # newest first, as every listing
         if as_json:
             print_json(rows)
             return
@@ -123,7 +98,9 @@ def add_report_commands(group: click.Group) -> None:
         """
         if since and not re.match(r"^\d{4}-\d{2}-\d{2}", since):
             raise KtrackError(f"--since {since}: expected a date as YYYY-MM-DD")
-        rows = errata_since(app.db, since)
+        from .store import errata_between
+
+        rows = errata_between(app.db, since or "")
         if as_json:
             print_json(rows)
             return

@@ -180,24 +180,35 @@ def load_review(db: Database, release: str) -> list[dict]:
     return [_entry(r) for r in db.query("select * from stable_review_verdicts where release = ? order by number", [release])]
 
 
-def list_reviews(db: Database, *, start: str | None = None, end: str | None = None) -> list[dict]:
-    """Return one dict per reviewed release (release, branch, series_date, counts), optionally by series date."""
+def list_reviews(db: Database, *, start: str | None = None, end: str | None = None, branch: str | None = None) -> list[dict]:
+    """Return one dict per reviewed release (release, branch, series_date, counts), oldest first, optionally by series date or branch."""
+    if not db["stable_review_verdicts"].exists():
+        return []
     sql = (
         "select release, branch, max(series_date) as series_date, count(*) as patches, "
         "sum(category = 'security') as security, sum(category = 'bugfix') as bugfix, "
-        "sum(category = 'enhancement') as enhancement from stable_review_verdicts"
+        "sum(category = 'enhancement') as enhancement, sum(cves_json != '[]') as with_cve, "
+        "max(reviewed_at) as reviewed_at from stable_review_verdicts"
     )
-    args: list = []
+    where, args = [], []
     if start and end:
-        sql += " where series_date >= ? and series_date < ?"
-        args = [start, end]
+        where.append("series_date >= ? and series_date < ?")
+        args += [start, end]
+    if branch:
+        where.append("branch = ?")
+        args.append(branch)
+    if where:
+        sql += " where " + " and ".join(where)
     sql += " group by release order by series_date, release"
     return list(db.query(sql, args))
 
 
-def errata_between(db: Database, start: str, end: str) -> list[dict]:
-    """Return errata found in [start, end) (ISO dates or timestamps)."""
-    return list(db.query("select * from stable_review_errata where found_at >= ? and found_at < ? order by found_at, release, number", [start, end]))
+def errata_between(db: Database, start: str, end: str | None = None) -> list[dict]:
+    """Return errata found in [start, end) (ISO dates or timestamps; no end: up to now), oldest first."""
+    if not db["stable_review_errata"].exists():
+        return []
+    sql = "select * from stable_review_errata where found_at >= ?" + (" and found_at < ?" if end else "")
+    return list(db.query(sql + " order by found_at, release, number", [start] + ([end] if end else [])))
 
 
 def scorecard(db: Database) -> list[dict]:
