@@ -38,8 +38,14 @@ PAGE_LIMIT = 200  # series per topic page, newest first
 
 @hookimpl
 def config_defaults():
-    # topics: {slug: {title, paths, prefixes, words, people}}; see the module docstring.
-    return {"topics": {}}
+    return {
+        # {slug: {title, paths, prefixes, words, people}}; see the module docstring.
+        "topics": {},
+        # Also ask lore for each topic's series of the last lore_days days (one search source per topic),
+        # so a topic is followed on every list, not only on those polled.
+        "lore_search": True,
+        "lore_days": 14,
+    }
 
 
 def topics(config: dict) -> dict[str, dict]:
@@ -75,6 +81,37 @@ def topics(config: dict) -> dict[str, dict]:
 @hookimpl
 def check_config(config):
     topics(config)
+
+
+def lore_query(topic: dict) -> str:
+    """Return the lore (public-inbox) search that finds a topic's mail: any rule, as one query.
+
+    Paths are diff file names (dfn:), prefixes subject words (s:), words the
+    subject, unquoted message text or changed diff lines, people the From
+    header. The stored-mail matching then decides; lore only has to find a superset.
+    """
+    def quoted(text: str) -> str:
+        return '"' + text.replace('"', "") + '"'
+
+    terms = [f"dfn:{quoted(p)}" for p in topic["paths"]]
+    terms += [f"s:{quoted(p)}" for p in topic["prefixes"]]
+    for word in topic["words"]:
+        terms += [f"{field}:{quoted(word)}" for field in ("s", "nq", "dfb", "dfa")]
+    terms += [f"f:{quoted(p)}" for p in topic["people"]]
+    return "(" + " OR ".join(terms) + ")"
+
+
+@hookimpl
+def register_sources(register, config):
+    settings = config.get("plugins", {}).get(PLUGIN) or {}
+    if not settings.get("lore_search", True):
+        return
+    try:
+        from tracker.plugins.lore import LoreQuerySource
+    except ImportError:  # the lore plugin is not installed or disabled
+        return
+    for slug, topic in topics(config).items():
+        register(LoreQuerySource(f"lore-query:watch:{slug}", lore_query(topic), days=int(settings.get("lore_days") or 14)))
 
 
 def prefix_matches(subject: str, prefixes: list[str]) -> str | None:
