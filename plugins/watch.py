@@ -6,7 +6,7 @@ table says what to look for; any one rule matching is enough:
 
     [plugins.watch.topics.landlock]
     title = "Landlock"
-    paths = ["security/landlock/", "include/uapi/linux/landlock.h"]  # "/" at the end: all below
+    paths = ["security/landlock/", "include/uapi/linux/landlock*.h"]  # as MAINTAINERS F: ("/" at the end: all below)
     prefixes = ["landlock"]        # subjects "landlock: ...", "selftests/landlock: ..."
     words = ["landlock"]           # whole words in a subject, a message, or a diff's changed lines
     people = ["mic@digikod.net"]   # authors' addresses
@@ -31,6 +31,7 @@ from tracker.errors import KtrackError
 PLUGIN = "watch"
 RULES = ("paths", "prefixes", "words", "people")
 TOPIC_KEYS = {"title", *RULES}
+WILDCARD = re.compile(r"[*?]")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 LEADING_BRACKETS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
 PAGE_LIMIT = 200  # series per topic page, newest first
@@ -93,12 +94,12 @@ def lore_query(topic: dict) -> str:
     def quoted(text: str) -> str:
         return '"' + text.replace('"', "") + '"'
 
-    terms = [f"dfn:{quoted(p)}" for p in topic["paths"]]
+    terms = [f"dfn:{quoted(fixed_part(p))}" for p in topic["paths"] if fixed_part(p)]
     terms += [f"s:{quoted(p)}" for p in topic["prefixes"]]
     for word in topic["words"]:
         terms += [f"{field}:{quoted(word)}" for field in ("s", "nq", "dfb", "dfa")]
     terms += [f"f:{quoted(p)}" for p in topic["people"]]
-    return "(" + " OR ".join(terms) + ")"
+    return "(" + " OR ".join(terms) + ")" if terms else ""
 
 
 @hookimpl
@@ -111,7 +112,9 @@ def register_sources(register, config):
     except ImportError:  # the lore plugin is not installed or disabled
         return
     for slug, topic in topics(config).items():
-        register(LoreQuerySource(f"lore-query:watch:{slug}", lore_query(topic), days=int(settings.get("lore_days") or 14)))
+        if lore_query(topic):
+            register(LoreQuerySource(f"lore-query:watch:{slug}", lore_query(topic),
+                                     days=int(settings.get("lore_days") or 14)))
 
 
 def prefix_matches(subject: str, prefixes: list[str]) -> str | None:
@@ -134,7 +137,24 @@ def mentions(text: str, word: str) -> bool:
 
 
 def file_matches(path: str, pattern: str) -> bool:
-    return path == pattern or (pattern.endswith("/") and path.startswith(pattern))
+    """Match as a MAINTAINERS F: line does (get_maintainer.pl): "dir/" takes all below, "*" and "?" are wildcards."""
+    from .categories_maintainers import pattern_depth
+
+    return pattern_depth(pattern, path) is not None
+
+
+def fixed_part(pattern: str) -> str:
+    """Return what lore can search for a path pattern: the directories before a glob's first wildcard.
+
+    "drivers/net/*/mlx5/" -> "drivers/net/". A glob whose fixed part is a
+    single top-level directory ("arch/*/...") returns "": asking lore for all
+    of arch/ would fetch far more than the topic.
+    """
+    match = WILDCARD.search(pattern)
+    if match is None:
+        return pattern
+    fixed = pattern[: pattern.rfind("/", 0, match.start()) + 1]
+    return fixed if fixed.count("/") >= 2 else ""
 
 
 def _reasons(db, topic: dict, since: str | None, until: str | None) -> dict[str, list[str]]:

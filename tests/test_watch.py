@@ -116,3 +116,18 @@ def test_prefix_matches_reads_the_subsystem_part_only():
     assert prefix_matches("mm: fix the mempolicy of tasks", ["mempolicy"]) is None
     with pytest.raises(KtrackError):
         topics({"plugins": {"watch": {"topics": {"x": "words"}}}})
+
+
+def test_watch_paths_read_like_maintainers_file_patterns(watching):
+    from tracker.plugins.watch import file_matches, lore_query
+
+    assert file_matches("include/linux/mmzone.h", "include/linux/mm*.h")
+    assert not file_matches("include/linux/sched/mm.h", "include/linux/mm*.h")  # "*" stays at its depth
+    assert file_matches("drivers/net/ethernet/mellanox/mlx5/core/en.c", "drivers/net/*/mlx5/")
+    app, _ = watching
+    topic = {**topics(app.config)["landlock"], "words": [], "paths": ["arch/*/entry/syscalls/syscall_*.tbl"]}
+    found = watched_series(app.db, topic, since="2021-11-14", until="2021-11-16")
+    assert [s["version"] for s in found] == [17]
+    assert "touches arch/x86/entry/syscalls/syscall_32.tbl" in found[0]["why"]
+    assert lore_query(topic) == ""  # all of arch/ is too broad to ask lore for
+    assert lore_query({**topic, "paths": ["drivers/net/*/mlx5/"]}) == '(dfn:"drivers/net/")'
