@@ -106,6 +106,15 @@ def test_browser_index_shows_latest_edition_and_archive_and_release_are_clickabl
     page.go_back()
     page.go_back()
 
+    page.get_by_role("link", name="Stable reviews", exact=True).click()
+    page.wait_for_url("**/stable/index.html")
+    assert [h.inner_text() for h in page.locator("h2").all()] == ["4.19", "2.6.14"]  # newest branch first
+    page.get_by_role("link", name="2.6.14.7", exact=True).click()
+    page.wait_for_url("**/stable/2.6.14.7.html")
+    assert page.locator("#security li[id^=p]").count() == 2
+    page.go_back()
+    page.go_back()
+
     page.get_by_role("link", name="Archive", exact=True).click()
     page.wait_for_url("**/archive.html")
     page.get_by_role("link", name="Week 2020-W51", exact=False).click()

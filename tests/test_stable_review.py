@@ -248,7 +248,7 @@ def test_site_pages_render_with_plugin_templates(db, shared_data):
     entries = review_entries([{"subject": r["subject"]} for r in items], "6.1.112")
     save_review(db, "6.1.112", entries, series_date="2024-09-30T00:00:00+00:00")
     pages = stable_pages(db)
-    assert [p.path for p in pages] == ["stable/6.1.112.html", "stable/scorecard.html"]
+    assert [p.path for p in pages] == ["stable/6.1.112.html", "stable/index.html", "stable/scorecard.html"]
     env = jinja2.Environment(loader=jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(template_dirs()),
         jinja2.DictLoader({"base.html": "<title>{% block title %}{% endblock %}</title>{% block content %}{% endblock %}"}),
@@ -256,7 +256,9 @@ def test_site_pages_render_with_plugin_templates(db, shared_data):
     html = env.get_template(pages[0].template).render(**pages[0].context)
     assert "Stable review: 6.1.112" in html and "Conclusions" in html
     assert f"#{entries[0]['number']}" in html
-    card = env.get_template(pages[1].template).render(**pages[1].context)
+    index = env.get_template(pages[1].template).render(**pages[1].context)
+    assert 'href="6.1.112.html"' in index and "<h2>6.1</h2>" in index
+    card = env.get_template(pages[2].template).render(**pages[2].context)
     assert "No CVE data yet" in card
 
 

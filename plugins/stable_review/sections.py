@@ -126,8 +126,21 @@ def _branch(release: str) -> str:
     return branch_of(release)
 
 
+def index_page(reviews: list[dict]) -> Page:
+    """The stable/ index (a nav entry): every reviewed update by branch, newest branch and update first."""
+    from tracker.versions import version_sort_key
+
+    branches: dict[str, list[dict]] = {}
+    for review in sorted(reviews, key=lambda r: version_sort_key(r["release"]), reverse=True):
+        link = review_path(review["release"]).split("/", 1)[1]
+        branches.setdefault(review["branch"], []).append(dict(review, link=link))
+    ordered = sorted(branches.items(), key=lambda item: version_sort_key(item[0]), reverse=True)
+    return Page(path="stable/index.html", template="stable_index.html", title="Stable reviews",
+                context={"branches": [{"name": name, "reviews": rows} for name, rows in ordered]})
+
+
 def stable_pages(db) -> list[Page]:
-    """Return a page per reviewed update plus the scorecard page."""
+    """Return a page per reviewed update, the stable/ index and the scorecard page."""
     if not db["stable_review_verdicts"].exists():
         return []
     pages = []
@@ -155,6 +168,7 @@ def stable_pages(db) -> list[Page]:
                 },
             )
         )
+    pages.append(index_page(reviews))
     rows = scorecard(db)
     pages.append(
         Page(
