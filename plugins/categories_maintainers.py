@@ -107,7 +107,7 @@ class Maintainers:
     def __init__(self, entries: list[Entry]):
         self.entries = [e for e in entries if e.name.upper() != "THE REST"]
         self._index: dict[tuple[str, ...], list[tuple[str, Entry]]] = {}
-        self._regex_entries = [(e, [re.compile(r) for r in _valid(e.regexes)]) for e in self.entries if e.regexes]
+        self._regex_entries = [(e, [re.compile(r) for r in valid_regexes(e.regexes)]) for e in self.entries if e.regexes]
         for entry in self.entries:
             for pattern in entry.files:
                 self._index.setdefault(_literal_key(pattern), []).append((pattern, entry))
@@ -145,7 +145,8 @@ def _literal_key(pattern: str) -> tuple[str, ...]:
     return tuple(key)
 
 
-def _valid(regexes: list[str]) -> list[str]:
+def valid_regexes(regexes: list[str]) -> list[str]:
+    """Return the N: patterns Python can compile (a few use Perl-only syntax)."""
     good = []
     for r in regexes:
         try:

@@ -7,6 +7,7 @@ table says what to look for; any one rule matching is enough:
     [plugins.watch.topics.landlock]
     title = "Landlock"
     paths = ["security/landlock/", "include/uapi/linux/landlock*.h"]  # as MAINTAINERS F: ("/" at the end: all below)
+    maintainers = ["LANDLOCK SECURITY MODULE"]  # an entry's F:/X:/N: lines ([plugins.categories] maintainers file)
     prefixes = ["landlock"]        # subjects "landlock: ...", "selftests/landlock: ..."
     words = ["landlock"]           # whole words in a subject, a message, or a diff's changed lines
     people = ["mic@digikod.net"]   # authors' addresses
@@ -29,7 +30,7 @@ from tracker import hookimpl
 from tracker.errors import KtrackError
 
 PLUGIN = "watch"
-RULES = ("paths", "prefixes", "words", "people")
+RULES = ("paths", "maintainers", "prefixes", "words", "people")
 TOPIC_KEYS = {"title", *RULES}
 WILDCARD = re.compile(r"[*?]")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -74,8 +75,36 @@ def topics(config: dict) -> dict[str, dict]:
                 raise KtrackError(f"{origin}: {where}.{rule} must be a list of non-empty strings")
             rules[rule] = [v.strip() for v in value]
         if not any(rules.values()):
-            raise KtrackError(f"{origin}: {where} has no rule: give paths, prefixes, words or people")
-        out[slug] = {"slug": slug, "title": str(topic.get("title") or slug), **rules}
+            raise KtrackError(f"{origin}: {where} has no rule: give paths, maintainers, prefixes, words or people")
+        entries = maintainers_entries(config, rules["maintainers"], f"{origin}: {where}.maintainers")
+        out[slug] = {"slug": slug, "title": str(topic.get("title") or slug), **rules, "entries": entries}
+    return out
+
+
+def maintainers_entries(config: dict, names: list[str], where: str) -> list[dict]:
+    """Return the MAINTAINERS entries a topic names, as plain dicts of their F:, X: and N: lines.
+
+    The file is the one `[plugins.categories] maintainers` names (parsed once
+    while it is unchanged); a name must be an entry's title line, any case.
+    """
+    if not names:
+        return []
+    import difflib
+
+    from .categories import maintainers_from_config
+    from .categories_maintainers import valid_regexes
+
+    maintainers = maintainers_from_config(config)
+    if maintainers is None:
+        raise KtrackError(f"{where} needs a local MAINTAINERS file: set [plugins.categories] maintainers")
+    by_name = {e.name.upper(): e for e in maintainers.entries}
+    out = []
+    for name in names:
+        entry = by_name.get(name.upper())
+        if entry is None:
+            near = difflib.get_close_matches(name.upper(), list(by_name), n=1)
+            raise KtrackError(f"{where}: no entry {name!r} in the MAINTAINERS file" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        out.append({"name": entry.name, "files": list(entry.files), "excludes": list(entry.excludes), "regexes": valid_regexes(entry.regexes)})
     return out
 
 
@@ -94,7 +123,8 @@ def lore_query(topic: dict) -> str:
     def quoted(text: str) -> str:
         return '"' + text.replace('"', "") + '"'
 
-    terms = [f"dfn:{quoted(fixed_part(p))}" for p in topic["paths"] if fixed_part(p)]
+    patterns = topic["paths"] + [f for entry in topic["entries"] for f in entry["files"]]
+    terms = [f"dfn:{quoted(fixed_part(p))}" for p in dict.fromkeys(patterns) if fixed_part(p)]
     terms += [f"s:{quoted(p)}" for p in topic["prefixes"]]
     for word in topic["words"]:
         terms += [f"{field}:{quoted(word)}" for field in ("s", "nq", "dfb", "dfa")]
@@ -143,6 +173,13 @@ def file_matches(path: str, pattern: str) -> bool:
     return pattern_depth(pattern, path) is not None
 
 
+def in_entry(path: str, entry: dict) -> bool:
+    """Return whether a MAINTAINERS entry covers `path`: an F: line matches and no X: line, or an N: regex does."""
+    if any(file_matches(path, p) for p in entry["files"]) and not any(file_matches(path, x) for x in entry["excludes"]):
+        return True
+    return any(re.search(rx, path) for rx in entry["regexes"])
+
+
 def fixed_part(pattern: str) -> str:
     """Return what lore can search for a path pattern: the directories before a glob's first wildcard.
 
@@ -176,10 +213,13 @@ def _reasons(db, topic: dict, since: str | None, until: str | None) -> dict[str,
         if why not in reasons.setdefault(key, []):
             reasons[key].append(why)
 
-    for pattern in topic["paths"]:
+    if topic["paths"] or topic["entries"]:
         for key, path in db.execute(f"select m.series_key, j.value {frm} join json_each(m.files_json) j {cond}", args):
-            if file_matches(path, pattern):
+            if any(file_matches(path, pattern) for pattern in topic["paths"]):
                 add(key, f"touches {path}")
+            for entry in topic["entries"]:
+                if in_entry(path, entry):
+                    add(key, f"touches {path} ({entry['name']})")
     if topic["prefixes"]:
         for key, subject in db.execute(f"select m.series_key, m.subject {frm} {cond}", args):
             prefix = prefix_matches(subject, topic["prefixes"])
@@ -280,6 +320,8 @@ def rules_sentence(topic: dict) -> str:
     parts = []
     if topic["paths"]:
         parts.append("touch " + ", ".join(topic["paths"]))
+    if topic["entries"]:
+        parts.append("touch the files of " + ", ".join(e["name"] for e in topic["entries"]) + " in MAINTAINERS")
     if topic["prefixes"]:
         parts.append("have a subject prefix " + ", ".join(topic["prefixes"]))
     if topic["words"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,43 @@ def test_watch_paths_read_like_maintainers_file_patterns(watching):
     assert "touches arch/x86/entry/syscalls/syscall_32.tbl" in found[0]["why"]
     assert lore_query(topic) == ""  # all of arch/ is too broad to ask lore for
     assert lore_query({**topic, "paths": ["drivers/net/*/mlx5/"]}) == '(dfn:"drivers/net/")'
+
+
+def _maintainers_config(tmp_path, topic: str) -> Path:
+    path = tmp_path / "maint.toml"
+    excerpt = Path(__file__).parent / "data" / "MAINTAINERS.excerpt"
+    path.write_text(f'[plugins.categories]\nmaintainers = "{excerpt}"\n{topic}')
+    return path
+
+
+def test_watch_a_maintainers_entry_follows_its_file_patterns(app, ktrack, tmp_path):
+    """FUTEX SUBSYSTEM's F: lines (kernel/futex.c, tools/testing/selftests/futex/) catch futex_waitv v3, not the io-wq series."""
+    mbox = Path(__file__).parent / "data" / "linux-api-2021-09-12-13.mbox"
+    assert ktrack("import", mbox).exit_code == 0
+    config = _maintainers_config(tmp_path, '[plugins.watch.topics.futex]\nmaintainers = ["futex subsystem"]\n')
+    result = ktrack("--config", config, "watch", "--json")
+    assert result.exit_code == 0, result.output
+    [series] = json.loads(result.output)["futex"]
+    assert series["subject"].startswith("futex2: Add wait on multiple futexes syscall") and series["version"] == 3
+    assert "touches kernel/futex.c (FUTEX SUBSYSTEM)" in series["why"]
+    from tracker.plugins.watch import lore_query, rules_sentence
+
+    app.use_config(config)
+    topic = topics(app.config)["futex"]
+    assert 'dfn:"kernel/futex.c"' in lore_query(topic) and 'dfn:"tools/testing/selftests/futex/"' in lore_query(topic)
+    assert "touch the files of FUTEX SUBSYSTEM in MAINTAINERS" in rules_sentence(topic)
+
+
+def test_watch_maintainers_entry_rules_and_mistakes(ktrack, tmp_path):
+    from tracker.plugins.watch import in_entry
+
+    tegra = {"name": "TEGRA", "files": [], "excludes": [], "regexes": ["[^a-z]tegra"]}
+    assert in_entry("drivers/gpu/host1x/tegra-foo.c", tegra) and not in_entry("drivers/integrator.c", tegra)
+    mm = {"name": "MM", "files": ["mm/"], "excludes": ["mm/kasan/"], "regexes": []}
+    assert in_entry("mm/slab.c", mm) and not in_entry("mm/kasan/common.c", mm)
+    typo = ktrack("--config", _maintainers_config(tmp_path, '[plugins.watch.topics.f]\nmaintainers = ["FUTEX SUBSYTEM"]\n'), "watch")
+    assert typo.exit_code != 0 and "no entry 'FUTEX SUBSYTEM' in the MAINTAINERS file (did you mean 'FUTEX SUBSYSTEM'?)" in typo.output
+    no_file = tmp_path / "nofile.toml"
+    no_file.write_text('[plugins.watch.topics.f]\nmaintainers = ["FUTEX SUBSYSTEM"]\n')
+    missing = ktrack("--config", no_file, "watch")
+    assert missing.exit_code != 0 and "needs a local MAINTAINERS file: set [plugins.categories] maintainers" in missing.output
