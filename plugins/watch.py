@@ -123,7 +123,7 @@ def lore_query(topic: dict) -> str:
     def quoted(text: str) -> str:
         return '"' + text.replace('"', "") + '"'
 
-    patterns = topic["paths"] + [f for entry in topic["entries"] for f in entry["files"]]
+    patterns = topic["paths"] + [f for entry in topic.get("entries", []) for f in entry["files"]]
     terms = [f"dfn:{quoted(fixed_part(p))}" for p in dict.fromkeys(patterns) if fixed_part(p)]
     terms += [f"s:{quoted(p)}" for p in topic["prefixes"]]
     for word in topic["words"]:
@@ -213,11 +213,11 @@ def _reasons(db, topic: dict, since: str | None, until: str | None) -> dict[str,
         if why not in reasons.setdefault(key, []):
             reasons[key].append(why)
 
-    if topic["paths"] or topic["entries"]:
+    if topic["paths"] or topic.get("entries", []):
         for key, path in db.execute(f"select m.series_key, j.value {frm} join json_each(m.files_json) j {cond}", args):
             if any(file_matches(path, pattern) for pattern in topic["paths"]):
                 add(key, f"touches {path}")
-            for entry in topic["entries"]:
+            for entry in topic.get("entries", []):
                 if in_entry(path, entry):
                     add(key, f"touches {path} ({entry['name']})")
     if topic["prefixes"]:
@@ -320,8 +320,8 @@ def rules_sentence(topic: dict) -> str:
     parts = []
     if topic["paths"]:
         parts.append("touch " + ", ".join(topic["paths"]))
-    if topic["entries"]:
-        parts.append("touch the files of " + ", ".join(e["name"] for e in topic["entries"]) + " in MAINTAINERS")
+    if topic.get("entries", []):
+        parts.append("touch the files of " + ", ".join(e["name"] for e in topic.get("entries", [])) + " in MAINTAINERS")
     if topic["prefixes"]:
         parts.append("have a subject prefix " + ", ".join(topic["prefixes"]))
     if topic["words"]:
