@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tracker.errors import KtrackError
-from tracker.plugins.watch import changed_lines, prefix_matches, topics, watched_series
+from tracker.plugins.watch.matching import changed_lines, file_matches, in_entry, prefix_matches, watched_series
+from tracker.plugins.watch.topics import lore_query, rules_sentence, topics
 
 # trusted_for v16 (Nov 10) and v17 (Nov 15), set_mempolicy_home_node v4 (Nov 1) and v5 (Nov 16)
 WANTED = re.compile(rb"^Subject:.*(trusted_for|set_mempolicy_home_node|home_node)", re.M | re.I)
@@ -120,8 +121,6 @@ def test_prefix_matches_reads_the_subsystem_part_only():
 
 
 def test_watch_paths_read_like_maintainers_file_patterns(watching):
-    from tracker.plugins.watch import file_matches, lore_query
-
     assert file_matches("include/linux/mmzone.h", "include/linux/mm*.h")
     assert not file_matches("include/linux/sched/mm.h", "include/linux/mm*.h")  # "*" stays at its depth
     assert file_matches("drivers/net/ethernet/mellanox/mlx5/core/en.c", "drivers/net/*/mlx5/")
@@ -151,8 +150,6 @@ def test_watch_a_maintainers_entry_follows_its_file_patterns(app, ktrack, tmp_pa
     [series] = json.loads(result.output)["futex"]
     assert series["subject"].startswith("futex2: Add wait on multiple futexes syscall") and series["version"] == 3
     assert "touches kernel/futex.c (FUTEX SUBSYSTEM)" in series["why"]
-    from tracker.plugins.watch import lore_query, rules_sentence
-
     app.use_config(config)
     topic = topics(app.config)["futex"]
     assert 'dfn:"kernel/futex.c"' in lore_query(topic) and 'dfn:"tools/testing/selftests/futex/"' in lore_query(topic)
@@ -160,8 +157,6 @@ def test_watch_a_maintainers_entry_follows_its_file_patterns(app, ktrack, tmp_pa
 
 
 def test_watch_maintainers_entry_rules_and_mistakes(ktrack, tmp_path):
-    from tracker.plugins.watch import in_entry
-
     tegra = {"name": "TEGRA", "files": [], "excludes": [], "regexes": ["[^a-z]tegra"]}
     assert in_entry("drivers/gpu/host1x/tegra-foo.c", tegra) and not in_entry("drivers/integrator.c", tegra)
     mm = {"name": "MM", "files": ["mm/"], "excludes": ["mm/kasan/"], "regexes": []}

@@ -11,7 +11,8 @@ from fetch_helpers import configure
 from public_inbox import require_tools, running_public_inbox
 
 from tracker.fetching import run_sources
-from tracker.plugins.watch import lore_query, topics, watched_series
+from tracker.plugins.watch.matching import watched_series
+from tracker.plugins.watch.topics import lore_query, topics
 
 BUNDLE = "lists/linux-api-epoch0-first400.bundle"
 DAYS = (datetime.now(timezone.utc) - datetime(2019, 5, 1, tzinfo=timezone.utc)).days  # reaches back to the 2019 mail

@@ -1,0 +1,139 @@
+"""Watched topics: every series that touches your files, names your subsystem, says your words or comes from your people.
+
+A maintainer, or a reader following one driver, wants each series about it
+however the edition categorises it. Each `[plugins.watch.topics.<slug>]`
+table says what to look for; any one rule matching is enough:
+
+    [plugins.watch.topics.landlock]
+    title = "Landlock"
+    paths = ["security/landlock/", "include/uapi/linux/landlock*.h"]  # as MAINTAINERS F: ("/" at the end: all below)
+    maintainers = ["LANDLOCK SECURITY MODULE"]  # an entry's F:/X:/N: lines ([plugins.categories] maintainers file)
+    prefixes = ["landlock"]        # subjects "landlock: ...", "selftests/landlock: ..."
+    words = ["landlock"]           # whole words in a subject, a message, or a diff's changed lines
+    people = ["mic@digikod.net"]   # authors' addresses
+
+The edition gets a "Watched topics" section, the site a page per topic, and
+`ktrack watch` lists the matches with the rule that caught each. Matching is
+done when asked, over what is stored, so a topic added today also finds the
+series of past weeks, and a topic removed leaves nothing behind.
+
+The hooks live here; topics.py reads the config, matching.py finds the series.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from tracker import hookimpl
+from tracker.errors import KtrackError
+
+from .matching import watched_series
+from .topics import PLUGIN, lore_query, rules_sentence, topics
+
+PAGE_LIMIT = 200  # series per topic page, newest first
+
+
+@hookimpl
+def config_defaults():
+    return {
+        # {slug: {title, paths, prefixes, words, people}}; see the module docstring.
+        "topics": {},
+        # Also ask lore for each topic's series of the last lore_days days (one search source per topic),
+        # so a topic is followed on every list, not only on those polled.
+        "lore_search": True,
+        "lore_days": 14,
+    }
+
+
+@hookimpl
+def check_config(config):
+    topics(config)
+
+
+@hookimpl
+def register_sources(register, config):
+    settings = config.get("plugins", {}).get(PLUGIN) or {}
+    if not settings.get("lore_search", True):
+        return
+    try:
+        from tracker.plugins.lore import LoreQuerySource
+    except ImportError:  # the lore plugin is not installed or disabled
+        return
+    for slug, topic in topics(config).items():
+        if lore_query(topic):
+            register(LoreQuerySource(f"lore-query:watch:{slug}", lore_query(topic),
+                                     days=int(settings.get("lore_days") or 14)))
+
+
+@hookimpl
+def edition_sections(edition, db, config):
+    from tracker.edition import Section
+
+    items = []
+    for topic in topics(config).values():
+        found = watched_series(db, topic, since=edition["start"], until=edition["end"])
+        items += reversed(found)  # oldest first reads like the week went
+    if not items:
+        return []
+    return [Section(key="watch", title="Watched topics", items=items, order=20, template="watch_section.html",
+                    intro="Series on the topics this tracker is set to watch.")]
+
+
+@hookimpl
+def site_pages(db, config):
+    from tracker.pages import Page
+
+    configured = topics(config)
+    if not configured:
+        return []
+    pages, index = [], []
+    for slug, topic in configured.items():
+        found = watched_series(db, topic)
+        index.append({"text": f"{topic['title']}: {len(found)} series", "link": f"watch/{slug}.html"})
+        pages.append(Page(path=f"watch/{slug}.html", template="page.html", title=f"Watched: {topic['title']}",
+                          context={"intro": rules_sentence(topic),
+                                   "items": [{**i, "text": f"{(i['date'] or '')[:10]}: {i['text']}"} for i in found[:PAGE_LIMIT]]}))
+    pages.append(Page(path="watch/index.html", template="page.html", title="Watched",
+                      context={"intro": "The topics this tracker is set to watch, with every series seen on each.", "items": index}))
+    return pages
+
+
+@hookimpl
+def template_dirs():
+    return [str(Path(__file__).parent / "templates")]
+
+
+@hookimpl
+def register_commands(cli):
+    from tracker.cli import print_json
+
+    @cli.command(name="watch")
+    @click.argument("names", nargs=-1, metavar="[TOPIC]...")
+    @click.option("--since", metavar="DATE", help="Only series from this date on (YYYY-MM-DD).")
+    @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+    @click.pass_obj
+    def watch_command(app, names, since, as_json):
+        """List the series of each watched topic ([plugins.watch.topics.*]), newest first, with why each matched.
+
+        Example: ktrack watch landlock --since 2021-11-01 --json
+        """
+        configured = topics(app.config)
+        if not configured:
+            raise KtrackError("no watched topics: add a [plugins.watch.topics.NAME] table to the config (see docs/config.md)")
+        unknown = [n for n in names if n not in configured]
+        if unknown:
+            raise KtrackError(f"{unknown[0]}: no such watched topic (configured: {', '.join(configured)})")
+        if since and not re.match(r"^\d{4}-\d{2}-\d{2}$", since):
+            raise KtrackError(f"--since {since}: expected a date as YYYY-MM-DD")
+        chosen = [configured[n] for n in names] if names else list(configured.values())
+        found = {t["slug"]: watched_series(app.db, t, since=since) for t in chosen}
+        if as_json:
+            print_json(found)
+            return
+        for topic in chosen:
+            click.echo(f"{topic['title']} ({len(found[topic['slug']])} series)")
+            for item in found[topic["slug"]]:
+                click.echo(f"  {(item['date'] or '')[:10]}  {item['text']}")

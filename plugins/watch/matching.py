@@ -1,0 +1,129 @@
+"""Which stored series a topic catches, and why: files, subject prefixes, words, authors."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+LEADING_BRACKETS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
+
+
+def prefix_matches(subject: str, prefixes: list[str]) -> str | None:
+    """Return the prefix that names the subject's subsystem ("selftests/landlock: ..." for "landlock"), else None."""
+    text = LEADING_BRACKETS.sub("", subject or "").strip().lower()
+    head = text.split(": ", 1)[0] if ": " in text else ""
+    parts = set(re.split(r"[/,\s]+", head.rstrip(":")))
+    return next((p for p in prefixes if p.lower() in parts), None)
+
+
+def changed_lines(diff: str) -> str:
+    """Return the added and removed lines of a diff: a word in a context line is not what the patch changes."""
+    return "\n".join(line for line in (diff or "").splitlines()
+                     if line[:1] in "+-" and not line.startswith(("+++ ", "--- ")))
+
+
+def mentions(text: str, word: str) -> bool:
+    """Whole-word, case-blind; "_" separates words as in the full-text index ("landlock" finds landlock_add_rule)."""
+    return re.search(r"(?<![A-Za-z0-9])" + re.escape(word) + r"(?![A-Za-z0-9])", text or "", re.I) is not None
+
+
+def file_matches(path: str, pattern: str) -> bool:
+    """Match as a MAINTAINERS F: line does (get_maintainer.pl): "dir/" takes all below, "*" and "?" are wildcards."""
+    from ..categories_maintainers import pattern_depth
+
+    return pattern_depth(pattern, path) is not None
+
+
+def in_entry(path: str, entry: dict) -> bool:
+    """Return whether a MAINTAINERS entry covers `path`: an F: line matches and no X: line, or an N: regex does."""
+    if any(file_matches(path, p) for p in entry["files"]) and not any(file_matches(path, x) for x in entry["excludes"]):
+        return True
+    return any(re.search(rx, path) for rx in entry["regexes"])
+
+
+def _reasons(db, topic: dict, since: str | None, until: str | None) -> dict[str, list[str]]:
+    """Return {series_key: [why, ...]} for the series in [since, until) that one of the topic's rules catches."""
+    from tracker.queries import fts_query
+
+    window, args = "", []
+    if since:
+        window += " and s.date >= ?"
+        args.append(since)
+    if until:
+        window += " and s.date < ?"
+        args.append(until)
+    frm = "from messages m join series s on s.series_key = m.series_key"
+    cond = "where (m.is_patch = 1 or m.is_cover = 1)" + window
+    reasons: dict[str, list[str]] = {}
+
+    def add(key: str, why: str) -> None:
+        if why not in reasons.setdefault(key, []):
+            reasons[key].append(why)
+
+    if topic["paths"] or topic.get("entries", []):
+        for key, path in db.execute(f"select m.series_key, j.value {frm} join json_each(m.files_json) j {cond}", args):
+            if any(file_matches(path, pattern) for pattern in topic["paths"]):
+                add(key, f"touches {path}")
+            for entry in topic.get("entries", []):
+                if in_entry(path, entry):
+                    add(key, f"touches {path} ({entry['name']})")
+    if topic["prefixes"]:
+        for key, subject in db.execute(f"select m.series_key, m.subject {frm} {cond}", args):
+            prefix = prefix_matches(subject, topic["prefixes"])
+            if prefix:
+                add(key, f"{prefix}: in a subject")
+    for word in topic["words"]:
+        sql = f"select distinct m.series_key {frm} {cond} and m.rowid in (select rowid from messages_fts where messages_fts match ?)"
+        for (key,) in db.execute(sql, [*args, fts_query(word)]):  # the index holds subjects and messages
+            add(key, f"mentions {word}")
+        sql = f"select m.series_key, m.diff {frm} {cond} and instr(lower(m.diff), ?) > 0"
+        for key, diff in db.execute(sql, [*args, word.lower()]):
+            if f"mentions {word}" not in reasons.get(key, ()) and mentions(changed_lines(diff), word):
+                add(key, f"changes {word}")
+    for person in topic["people"]:
+        for (key,) in db.execute(f"select distinct m.series_key {frm} {cond} and lower(m.author_email) = ?", [*args, person.lower()]):
+            add(key, f"from {person}")
+    return reasons
+
+
+def watched_series(db, topic: dict, *, since: str | None = None, until: str | None = None) -> list[dict]:
+    """Return the topic's series in [since, until), newest first, each with "why" (the rules that caught it).
+
+    A series posted in several versions within the window is listed once, by
+    its newest version, as the edition tells a re-post.
+    """
+    reasons = _reasons(db, topic, since, until)
+    if not reasons:
+        return []
+    marks = ",".join("?" * len(reasons))
+    rows = list(db.query(f"select * from series where series_key in ({marks}) order by date desc, series_key", list(reasons)))
+    seen, out = set(), []
+    for row in rows:
+        lineage = row.get("lineage") or row["series_key"]
+        if lineage in seen:
+            continue
+        seen.add(lineage)
+        out.append(_item(row, topic, reasons[row["series_key"]]))
+    return out
+
+
+def _item(row: dict, topic: dict, why: list[str]) -> dict:
+    author = row.get("author_name") or row.get("author_email") or "unknown"
+    count = row.get("total") or row.get("received") or 1
+    version = row.get("version") or 1
+    detail = (f"v{version}, " if version > 1 else "") + f"{count} patch" + ("es" if count != 1 else "")
+    shown = why[:2] + ([f"{len(why) - 2} more"] if len(why) > 2 else [])
+    message_id = (row.get("cover_message_id") or row["series_key"] or "").strip("<>")
+    return {
+        "text": f"{author}: {row['subject']} ({detail}; {', '.join(shown)})",
+        "link": "https://lore.kernel.org/r/" + quote(message_id, safe="@+=$!"),
+        "group": topic["title"],
+        "topic": topic["slug"],
+        "series_key": row["series_key"],
+        "subject": row["subject"],
+        "author": author,
+        "version": version,
+        "patch_count": count,
+        "date": row.get("date"),
+        "why": why,
+    }
