@@ -141,6 +141,12 @@ def test_browser_search_finds_a_known_patch(sample_site, page):
     first.click()
     page.wait_for_load_state()
     assert "process_mrelease" in page.content()
+
+    page.go_back()  # a security team looks a CVE up: the stable review that carries its fix
+    page.locator(".pagefind-ui__search-input").fill("CVE-2006-0036")
+    page.locator(".pagefind-ui__result-link").first.wait_for(timeout=15000)
+    hrefs = [a.get_attribute("href") for a in page.locator(".pagefind-ui__result-link").all()]
+    assert any(h.endswith("/stable/2.6.14.7.html") for h in hrefs), hrefs
     assert page.errors == []
 
 
