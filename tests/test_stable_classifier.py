@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracker.plugins.stable_review.classifier import classify_patch, naive_is_security, verdict_from
-from tracker.plugins.stable_review.describe import subsystem_of
+from tracker.plugins.stable_review.describe import bug_class, subsystem_of
 from tracker.plugins.stable_review.features import PATTERN_GROUPS, pattern_features, split_subject
 from tracker.plugins.stable_review.training import BLOCKS, block_of, build_examples, evaluate_block, read_cna, read_items
 
@@ -183,3 +183,13 @@ def test_diff_checks_count_only_in_fix_sized_changes_to_existing_files():
     feature = classify_patch({"subject": subject, "diff": big, "files": ["fs/x.c"]})
     assert any("NULL check" in e for e in small.evidence) and not any("NULL check" in e for e in feature.evidence)
     assert feature.security_score < small.security_score
+
+
+def test_impact_line_reads_bug_as_crash_only_when_it_is_the_bug_macro():
+    """4.19.107 #44 updates a bug-filing URL in MAINTAINERS; it was described as "Fixes a crash"."""
+    maintainers = classify_patch({"subject": "MAINTAINERS: Update drm/i915 bug filing URL"})
+    assert maintainers.summary == "Update to the MAINTAINERS file" and "crash" not in maintainers.summary
+    assert classify_patch({"subject": "Documentation: fix typo in the sysctl docs"}).summary == "Update to the documentation"
+    assert bug_class("mm: khugepaged: fix kernel bug in hpage_collapse_scan_file()") == "crash"  # 6.1.112, lower-cased
+    assert bug_class("bug: unable to handle page fault for address") == "crash"
+    assert bug_class("update the bug filing url") is None

@@ -55,7 +55,9 @@ SUBSYSTEM_NAMES = {
     "lib": "library", "init": "init", "fork": "fork", "ext4/jbd2": "ext4", "jbd2": "jbd2",
     "landlock": "Landlock", "quota": "quota", "zram": "zram", "zswap": "zswap", "swap": "swap",
     "nvdimm": "NVDIMM", "cxl": "CXL", "thunderbolt": "Thunderbolt", "soundwire": "SoundWire",
+    "maintainers": "MAINTAINERS file", "documentation": "documentation", "docs": "documentation",
 }
+PAPERWORK = {"MAINTAINERS file", "documentation"}  # changes to these fix or add no code
 
 # Path prefix -> name, longest first, for when the diff says more than the subject.
 PATH_NAMES = sorted(
@@ -107,7 +109,8 @@ BUG_CLASSES = [
     ("reference count bug", re.compile(r"refcount|reference count|\bref(erence)? leak|use count")),
     ("deadlock", re.compile(r"deadlock|lock inversion|circular lock|recursive lock")),
     ("race condition", re.compile(r"\brac(e|es|y|ing)\b|data[- ]race|concurren")),
-    ("crash", re.compile(r"crash|oops|panic|\bbug_on\b|\bbug\b|general protection|\bgpf\b|segfault|fault")),
+    # "bug" alone is any bug ("bug filing URL"); the BUG() crash reads "kernel BUG", "BUG:", "BUG()", "BUG at"
+    ("crash", re.compile(r"crash|oops|panic|\bbug_on\b|\bbug\(|\bbug:|kernel bug|\bbug at\b|general protection|\bgpf\b|segfault|fault")),
     ("hang", re.compile(r"\bhangs?\b|stall|lockup|infinite loop|livelock|hung")),
     ("kernel warning", re.compile(r"\bwarn(ing|_on)?\b|splat")),
     ("missing input validation", re.compile(r"validat|sanity check|bounds? check|\bcheck\b.*\b(length|size|len|index|count|range|value)|reject|\bclamp")),
@@ -192,12 +195,14 @@ def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", 
         if re.search(r"performance|speed ?up|faster|optimi[sz]|improve", low):
             return f"Performance improvement in {where}"
         return f"New helper or interface in {where}"
+    if subsystem in PAPERWORK:
+        return f"Update to {where}"
     if kind:
         return f"Fixes a {kind} in {where}"
     return f"Functional fix in {where}"
 
 
 def _where(subsystem: str) -> str:
-    if subsystem.lower().endswith(("driver", "drivers", "code", "layer", "documentation", "tools")):
+    if subsystem.lower().endswith(("driver", "drivers", "code", "layer", "documentation", "tools", "file")):
         return f"the {subsystem}"
     return f"the {subsystem} code"
