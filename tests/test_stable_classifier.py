@@ -193,3 +193,25 @@ def test_impact_line_reads_bug_as_crash_only_when_it_is_the_bug_macro():
     assert bug_class("mm: khugepaged: fix kernel bug in hpage_collapse_scan_file()") == "crash"  # 6.1.112, lower-cased
     assert bug_class("bug: unable to handle page fault for address") == "crash"
     assert bug_class("update the bug filing url") is None
+
+
+def test_impact_line_names_builds_comments_cleanups_and_prefixed_reverts():
+    """Lines of the real 4.19.107 review (#87, #60, #69, #80, #74) that all read "Functional fix" or worse before."""
+    said = {s: classify_patch({"subject": s}).summary for s in (
+        "iommu/vt-d: Fix compile warning from intel-svm.h",
+        "lib/stackdepot: Fix outdated comments",
+        "ext4: rename s_journal_flag_rwsem to s_writepages_rwsem",
+        'scsi: Revert "RDMA/isert: Fix a recently introduced regression related to logout"',
+        "KVM: apic: avoid calculating pending eoi from an uninitialized val",
+    )}
+    assert list(said.values()) == [
+        "Fixes a build problem in the IOMMU (vt-d) code",
+        "Fixes a comment or typo in the library (stackdepot) code",
+        "Cleanup or refactoring (often what a later fix builds on) in the ext4 code",
+        "Reverts \u201cFix a recently introduced regression related to logout\u201d in the SCSI code",
+        "Fixes an uninitialised memory use in the KVM (apic) code",
+    ]
+    # a security-related fix is never described as a build or comment fix
+    assert bug_class("fix use-after-free found by clang", skip=("build problem",)) == "use-after-free"
+    flagged = classify_patch({"subject": "net: fix use-after-free in sk_destruct found with clang"})
+    assert flagged.category == "security" and "use-after-free" in flagged.summary

@@ -168,7 +168,7 @@ def classify_patch(patch: dict) -> Verdict:
     if message:
         # Naming an ioctl or a syscall makes a bug user-triggerable; without a bug it is just a feature's description.
         low = subject.lower()
-        bug_seen = bool(describe.bug_class(low) or describe.FIXING.search(low) or FIXES_TRAILER.search(message))
+        bug_seen = bool(describe.bug_class(low, skip=describe.HARMLESS) or describe.FIXING.search(low) or FIXES_TRAILER.search(message))
         for text, weight, rx in MESSAGE_RULES:
             if rx is describe.USER_REACHABLE and not bug_seen:
                 continue

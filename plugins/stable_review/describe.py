@@ -96,6 +96,9 @@ PATH_NAMES = sorted(
 
 # (bug class as an editor writes it, pattern on lower-cased text); first match wins.
 BUG_CLASSES = [
+    # first: a build fix names the warning or error it silences ("fix -Wmaybe-uninitialized warning")
+    ("build problem", re.compile(r"\bcompil(e|er|ing|ation)\b|\bbuild (error|failure|warning|fix|break)|\bfix(es)? (the )?build\b|"
+                                 r"\blink(er|ing)? (error|failure)|-w[a-z-]+|\bsparse warning|\bgcc\b|\bclang\b|\bobjtool\b")),
     ("use-after-free", re.compile(r"use[- ]after[- ]free|\buaf\b|dangling")),
     ("double free", re.compile(r"double[- ]free|freed twice")),
     ("out-of-bounds memory access", re.compile(r"out[- ]of[- ]bounds?|\boobs?\b|buffer overflow|overrun|overflows? the buffer|array[- ]index|slab-out")),
@@ -113,6 +116,7 @@ BUG_CLASSES = [
     ("crash", re.compile(r"crash|oops|panic|\bbug_on\b|\bbug\(|\bbug:|kernel bug|\bbug at\b|general protection|\bgpf\b|segfault|fault")),
     ("hang", re.compile(r"\bhangs?\b|stall|lockup|infinite loop|livelock|hung")),
     ("kernel warning", re.compile(r"\bwarn(ing|_on)?\b|splat")),
+    ("comment or typo", re.compile(r"\bcomments?\b|\btypos?\b|\bspelling\b|\bkernel-?doc\b")),
     ("missing input validation", re.compile(r"validat|sanity check|bounds? check|\bcheck\b.*\b(length|size|len|index|count|range|value)|reject|\bclamp")),
 ]
 
@@ -132,6 +136,10 @@ ENHANCEMENT = re.compile(
     r"\bimprove\b|\bmodali(as|sa)\b|\ballow(list)?\b|denylist|blacklist|whitelist"
 )
 _MAYBE_ENHANCEMENT = loose_precheck(ENHANCEMENT.pattern)
+# Stable picks up refactors that a later fix needs ("Stable-dep-of:"): say so instead of "Functional fix".
+CLEANUP = re.compile(r"\brenam(e|es|ed|ing)\b|\bclean ?ups?\b|\brefactor|\bsimplif|\bunused\b|\bdead code\b|"
+                     r"\bprepar(e|ation) for\b|\bfactor out\b|\bsplit\b.*\binto\b|\bmove\b.*\b(to|into|out of)\b|"
+                     r"\bremove\b.*\b(variables?|function|helper|macro|field|member|parameter|argument)s?\b")
 FIXING = re.compile(r"\bfix|\bbug\b|\bcrash|\bleak|\bavoid\b|\bprevent\b|\bbroken\b|\bwrong\b|\bincorrect\b|\brevert\b")
 
 
@@ -157,14 +165,17 @@ def subsystem_of(subject: str, files: list[str] | None = None) -> str:
     return "kernel"
 
 
-def bug_class(text: str) -> str | None:
+def bug_class(text: str, *, skip: tuple[str, ...] = ()) -> str | None:
     """Return the first bug class named in lower-cased `text`, e.g. "fix uaf in x" -> "use-after-free"."""
-    if not _ANY_BUG.search(text):  # most subjects name no bug class: one search instead of 17
+    if not _ANY_BUG.search(text):  # most subjects name no bug class: one search instead of 19
         return None
     for name, rx in BUG_CLASSES:
-        if rx.search(text):
+        if name not in skip and rx.search(text):
             return name
     return None
+
+
+HARMLESS = ("build problem", "comment or typo")  # never the impact of a security-related fix
 
 
 def is_enhancement(subject: str) -> bool:
@@ -176,13 +187,13 @@ def is_enhancement(subject: str) -> bool:
 def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", user_reachable: bool = False) -> str:
     """Return one plain-English impact line, e.g. "User-triggerable NULL pointer dereference in the NFS code"."""
     where = _where(subsystem)
-    undone = reverted_subject(subject)
+    undone = reverted_subject(_PREFIXES.sub("", subject))  # "scsi: Revert \"...\"" is a revert too
     if undone is not None:
         _, what = split_subject(undone)
         if category == "security":
             return f"Security-relevant revert of \u201c{what}\u201d in {where}"
         return f"Reverts \u201c{what}\u201d in {where}"
-    kind = bug_class((subject + "\n" + text).lower())
+    kind = bug_class((subject + "\n" + text).lower(), skip=HARMLESS if category == "security" else ())
     if category == "security":
         lead = "User-triggerable" if user_reachable else "Possible"
         if kind is None:
@@ -198,8 +209,17 @@ def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", 
     if subsystem in PAPERWORK:
         return f"Update to {where}"
     if kind:
-        return f"Fixes a {kind} in {where}"
+        return f"Fixes {_article(kind)} {kind} in {where}"
+    if CLEANUP.search(subject.lower()):
+        return f"Cleanup or refactoring (often what a later fix builds on) in {where}"
     return f"Functional fix in {where}"
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
+
+
+_PREFIXES = re.compile(r"^(?:\[[^\]]*\]\s*)*(?:[\w./+-]+:\s+)+(?=revert\b)", re.I)
 
 
 def _where(subsystem: str) -> str:
