@@ -215,3 +215,11 @@ def test_impact_line_names_builds_comments_cleanups_and_prefixed_reverts():
     assert bug_class("fix use-after-free found by clang", skip=("build problem",)) == "use-after-free"
     flagged = classify_patch({"subject": "net: fix use-after-free in sk_destruct found with clang"})
     assert flagged.category == "security" and "use-after-free" in flagged.summary
+
+
+def test_impact_line_does_not_read_default_as_fault_nor_a_new_helper_as_hardware():
+    """Real 6.1.y subjects: "default" once read as a page fault, "a new helper" as new hardware."""
+    assert "crash" not in classify_patch({"subject": "xhci: Loosen RPM as default policy to cover for AMD xHC 1.1"}).summary
+    helper = classify_patch({"subject": "inet: factor out locked section of inet_accept() in a new helper"})
+    assert "Hardware" not in helper.summary and helper.summary.startswith("Cleanup or refactoring")
+    assert bug_class("x86/mm: fix a page fault in the vdso") == "crash"

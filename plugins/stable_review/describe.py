@@ -113,7 +113,7 @@ BUG_CLASSES = [
     ("deadlock", re.compile(r"deadlock|lock inversion|circular lock|recursive lock")),
     ("race condition", re.compile(r"\brac(e|es|y|ing)\b|data[- ]race|concurren")),
     # "bug" alone is any bug ("bug filing URL"); the BUG() crash reads "kernel BUG", "BUG:", "BUG()", "BUG at"
-    ("crash", re.compile(r"crash|oops|panic|\bbug_on\b|\bbug\(|\bbug:|kernel bug|\bbug at\b|general protection|\bgpf\b|segfault|fault")),
+    ("crash", re.compile(r"crash|oops|panic|\bbug_on\b|\bbug\(|\bbug:|kernel bug|\bbug at\b|general protection|\bgpf\b|segfault|\bfaults?\b")),
     ("hang", re.compile(r"\bhangs?\b|stall|lockup|infinite loop|livelock|hung")),
     ("kernel warning", re.compile(r"\bwarn(ing|_on)?\b|splat")),
     ("comment or typo", re.compile(r"\bcomments?\b|\btypos?\b|\bspelling\b|\bkernel-?doc\b")),
@@ -201,10 +201,12 @@ def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", 
         return f"{lead} {kind} in {where}"
     if category == "enhancement":
         low = subject.lower()
-        if re.search(r"quirk|device id|\bids?\b|support|compatible|\bnew\b|model", low):
+        if re.search(r"quirk|device id|\bids?\b|support|compatible|\bnew (device|id|model|hardware|board|soc|chip)|model", low):
             return f"Hardware enablement (new device support or quirk) in {where}"
         if re.search(r"performance|speed ?up|faster|optimi[sz]|improve", low):
             return f"Performance improvement in {where}"
+        if CLEANUP.search(low):
+            return f"Cleanup or refactoring (often what a later fix builds on) in {where}"
         return f"New helper or interface in {where}"
     if subsystem in PAPERWORK:
         return f"Update to {where}"
