@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tracker.errors import KtrackError
-from tracker.plugins.watch.matching import changed_lines, file_matches, in_entry, prefix_matches, watched_series
+from tracker.plugins.watch.matching import changes, file_matches, in_entry, prefix_matches, watched_series
 from tracker.plugins.watch.topics import lore_query, rules_sentence, topics
 
 # trusted_for v16 (Nov 10) and v17 (Nov 15), set_mempolicy_home_node v4 (Nov 1) and v5 (Nov 16)
@@ -62,7 +62,9 @@ def test_watch_words_count_changed_lines_not_diff_context(watching):
     app, _ = watching
     diff = app.db.execute("select diff from messages where subject like '%v17 2/3] arch: Wire up trusted_for%'").fetchone()[0]
     assert re.search(r"^ .*landlock_restrict_self", diff, re.M)  # it is there, as context
-    assert "landlock_restrict_self" not in changed_lines(diff) and "trusted_for" in changed_lines(diff)
+    assert not changes(diff, "landlock_restrict_self") and changes(diff, "trusted_for") and changes(diff, "TRUSTED_FOR")
+    assert not changes("--- a/fs/open.c\n+++ b/fs/open.c\n", "open")  # file headers are not changes
+    assert changes("@@ -1 +1 @@\n-\tlandlock_add_rule(x);\n", "landlock") and not changes("+\tlandlocked = 1;\n", "landlock")
     assert watched_series(app.db, topics(app.config)["landlock"]) == []
     found = watched_series(app.db, {**topics(app.config)["landlock"], "words": ["sys_trusted_for"]})
     assert [s["version"] for s in found] == [17] and found[0]["why"] == ["changes sys_trusted_for"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote
 
 LEADING_BRACKETS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
@@ -16,17 +17,31 @@ def prefix_matches(subject: str, prefixes: list[str]) -> str | None:
     return next((p for p in prefixes if p.lower() in parts), None)
 
 
-def changed_lines(diff: str) -> str:
-    """Return the added and removed lines of a diff: a word in a context line is not what the patch changes."""
-    return "\n".join(line for line in (diff or "").splitlines()
-                     if line[:1] in "+-" and not line.startswith(("+++ ", "--- ")))
-
-
 def mentions(text: str, word: str) -> bool:
-    """Whole-word, case-blind; "_" separates words as in the full-text index ("landlock" finds landlock_add_rule)."""
-    return re.search(r"(?<![A-Za-z0-9])" + re.escape(word) + r"(?![A-Za-z0-9])", text or "", re.I) is not None
+    """Whole-word and case-blind; "_" separates words as in the full-text index ("landlock" finds landlock_add_rule)."""
+    return _word_rx(word).search(text or "") is not None
 
 
+@lru_cache(maxsize=256)
+def _word_rx(word: str) -> re.Pattern:
+    return re.compile(r"(?<![A-Za-z0-9])" + re.escape(word) + r"(?![A-Za-z0-9])", re.I)
+
+
+def changes(diff: str, word: str) -> bool:
+    """Say whether an added or removed line of `diff` has `word`: a word in a context line is not what the patch changes.
+
+    Whole-word and case-blind; "_" separates words as in the full-text index
+    ("landlock" finds landlock_add_rule). One regex pass over the diff.
+    """
+    return _changed_line_rx(word).search(diff or "") is not None
+
+
+@lru_cache(maxsize=256)
+def _changed_line_rx(word: str) -> re.Pattern:
+    return re.compile(r"^(?![+-]{3} )[+-][^\n]*?(?<![A-Za-z0-9])" + re.escape(word) + r"(?![A-Za-z0-9])", re.I | re.M)
+
+
+@lru_cache(maxsize=65536)  # a series' patches touch the same files; MAINTAINERS entries have many patterns
 def file_matches(path: str, pattern: str) -> bool:
     """Match as a MAINTAINERS F: line does (get_maintainer.pl): "dir/" takes all below, "*" and "?" are wildcards."""
     from ..categories_maintainers import pattern_depth
@@ -43,8 +58,6 @@ def in_entry(path: str, entry: dict) -> bool:
 
 def _reasons(db, topic: dict, since: str | None, until: str | None) -> dict[str, list[str]]:
     """Return {series_key: [why, ...]} for the series in [since, until) that one of the topic's rules catches."""
-    from tracker.queries import fts_query
-
     window, args = "", []
     if since:
         window += " and s.date >= ?"
@@ -73,12 +86,14 @@ def _reasons(db, topic: dict, since: str | None, until: str | None) -> dict[str,
             if prefix:
                 add(key, f"{prefix}: in a subject")
     for word in topic["words"]:
-        sql = f"select distinct m.series_key {frm} {cond} and m.rowid in (select rowid from messages_fts where messages_fts match ?)"
-        for (key,) in db.execute(sql, [*args, fts_query(word)]):  # the index holds subjects and messages
-            add(key, f"mentions {word}")
-        sql = f"select m.series_key, m.diff {frm} {cond} and instr(lower(m.diff), ?) > 0"
-        for key, diff in db.execute(sql, [*args, word.lower()]):
-            if f"mentions {word}" not in reasons.get(key, ()) and mentions(changed_lines(diff), word):
+        # LIKE (case-blind for ASCII) narrows the week's patches in SQLite; the whole-word tests decide.
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql = (f"select m.series_key, m.subject, m.body, m.diff {frm} {cond} "
+               "and (m.subject like ? escape '\\' or m.body like ? escape '\\' or m.diff like ? escape '\\')")
+        for key, subject, body, diff in db.execute(sql, [*args, like, like, like]):
+            if mentions(subject, word) or mentions(body, word):
+                add(key, f"mentions {word}")
+            elif f"mentions {word}" not in reasons.get(key, ()) and changes(diff, word):
                 add(key, f"changes {word}")
     for person in topic["people"]:
         for (key,) in db.execute(f"select distinct m.series_key {frm} {cond} and lower(m.author_email) = ?", [*args, person.lower()]):
