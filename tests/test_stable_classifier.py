@@ -144,6 +144,8 @@ def test_subsystem_of_names_old_architecture_directories():
     """2.6.14.7 #1 has no subject tag and touches arch/i386: the reader should see i386, not "kernel"."""
     assert subsystem_of("setting irq affinity is broken in ia32 with MSI enabled", ["arch/i386/kernel/io_apic.c"]) == "i386"
     assert subsystem_of("fix a thing", ["drivers/misc/foo.c"]) == "device drivers"
+    # perf's tools write "perf lock: ..." (6.1.y): the tool, not "kernel"
+    assert subsystem_of("perf lock: Don't pass an ERR_PTR() directly to perf_session__delete()") == "perf (lock)"
 
 
 def _sample_patch(subject_start: str) -> dict:

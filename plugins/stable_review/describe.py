@@ -158,11 +158,17 @@ def subsystem_of(subject: str, files: list[str] | None = None) -> str:
             return f"{name} ({sub[0]})" if sub and sub[0] not in SUBSYSTEM_NAMES and name not in {"networking"} else name
         if head:
             return prefixes[0].strip()
+    tool = _TOOL_PREFIX.match(reverted_subject(subject) or subject)  # "perf lock: ...", "selftests net: ..."
+    if tool and tool.group(1).lower() in SUBSYSTEM_NAMES:
+        return f"{SUBSYSTEM_NAMES[tool.group(1).lower()]} ({tool.group(2)})"
     for path in files or []:
         for prefix, name in PATH_NAMES:
             if path.startswith(prefix):
                 return name
     return "kernel"
+
+
+_TOOL_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)*([A-Za-z0-9_-]+) ([A-Za-z0-9_-]+): ")
 
 
 def bug_class(text: str, *, skip: tuple[str, ...] = ()) -> str | None:
