@@ -181,6 +181,24 @@ def test_site_feed_parses_without_bozo(sample_site):
     assert feed.entries[0].title.startswith("Week 2021-W46")
 
 
+def test_site_topic_and_branch_feeds_parse_and_are_linked(sample_site):
+    """The watched topic's feed and each stable branch's feed: valid Atom, announced by their pages."""
+    out, base = sample_site
+    feeds = {}
+    for path in ("watch/exec-control.xml", "stable/2.6.14.xml", "stable/4.19.xml"):
+        with urllib.request.urlopen(base + path) as response:
+            feeds[path] = feedparser.parse(response.read())
+        assert not feeds[path].bozo, (path, feeds[path].get("bozo_exception"))
+    [series] = feeds["watch/exec-control.xml"].entries
+    assert series.title.endswith("Add trusted_for(2) (was O_MAYEXEC)") and "mentions O_MAYEXEC" in series.content[0].value
+    [review] = feeds["stable/2.6.14.xml"].entries
+    assert review.title == "Stable review: 2.6.14.7 (6 patches, 2 security-related)"
+    assert "CVE-2006-0036" in review.content[0].value and review.link.endswith("stable/2.6.14.7.html")
+    page = (out / "stable" / "2.6.14.7.html").read_text()
+    assert '<link rel="alternate" type="application/atom+xml" title="Stable review: 2.6.14.7" href="../stable/2.6.14.xml">' in page
+    assert 'href="../watch/exec-control.xml"' in (out / "watch" / "exec-control.html").read_text()
+
+
 class Links(HTMLParser):
     def __init__(self):
         super().__init__()

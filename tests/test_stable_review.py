@@ -248,7 +248,7 @@ def test_site_pages_render_with_plugin_templates(db, shared_data):
     entries = review_entries([{"subject": r["subject"]} for r in items], "6.1.112")
     save_review(db, "6.1.112", entries, series_date="2024-09-30T00:00:00+00:00")
     pages = stable_pages(db)
-    assert [p.path for p in pages] == ["stable/6.1.112.html", "stable/index.html", "stable/scorecard.html"]
+    assert [p.path for p in pages] == ["stable/6.1.112.html", "stable/index.html", "stable/6.1.xml", "stable/scorecard.html"]
     env = jinja2.Environment(loader=jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(template_dirs()),
         jinja2.DictLoader({"base.html": "<title>{% block title %}{% endblock %}</title>{% block content %}{% endblock %}"}),
@@ -258,7 +258,8 @@ def test_site_pages_render_with_plugin_templates(db, shared_data):
     assert f"#{entries[0]['number']}" in html
     index = env.get_template(pages[1].template).render(**pages[1].context)
     assert 'href="6.1.112.html"' in index and "<h2>6.1</h2>" in index
-    card = env.get_template(pages[2].template).render(**pages[2].context)
+    assert [e["id"] for e in pages[2].entries] == ["6.1.112"] and pages[2].entries[0]["link"] == "stable/6.1.112.html"
+    card = env.get_template(pages[3].template).render(**pages[3].context)
     assert "No CVE data yet" in card
 
 

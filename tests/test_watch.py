@@ -90,7 +90,10 @@ def test_watch_section_pages_and_command(watching, ktrack):
     from tracker.plugins.watch import site_pages
 
     pages = {p.path: p for p in site_pages(app.db, app.config)}
-    assert set(pages) == {"watch/index.html", "watch/trusted.html", "watch/mempolicy.html", "watch/landlock.html"}
+    assert set(pages) == {"watch/index.html", "watch/trusted.html", "watch/mempolicy.html", "watch/landlock.html",
+                          "watch/trusted.xml", "watch/mempolicy.xml", "watch/landlock.xml"}
+    [entry] = pages["watch/trusted.xml"].entries
+    assert entry["id"] == "20211115185304.198460-1-mic@digikod.net" and "touches fs/open.c" in entry["content"]
     assert pages["watch/landlock.html"].context["items"] == []
     assert "touch fs/open.c or come from MIC@digikod.net" in pages["watch/trusted.html"].context["intro"]
 

@@ -192,3 +192,27 @@ def test_site_syscall_and_sysctl_indexes_say_when_nothing_was_seen(seeded, tmp_p
     for path, words in (("syscalls/index.html", "No system calls seen"), ("sysctls/index.html", "No sysctl knob changes seen")):
         html = (out / path).read_text()
         assert words in html and "<table" not in html
+
+
+def test_plugin_feed_renders_as_atom_with_absolute_links_and_refuses_html_paths(tmp_path):
+    """A plugin's Feed (site_pages) becomes valid Atom: entries newest first, links made absolute by base_url."""
+    import feedparser
+
+    from tracker.pages import Feed
+    from tracker.sitebuild import build_site, site_jobs
+
+    feed = Feed(path="topic/x.xml", title="Topic x", entries=[
+        {"id": "<a@b>", "title": "older", "updated": "2021-11-10", "link": "topic/a.html", "content": "<p>one</p>"},
+        {"id": "c@d", "title": "newer", "updated": "2021-11-15T18:53:01+00:00", "link": "https://lore.kernel.org/r/c@d"},
+        {"id": "e", "title": "no date", "updated": "not a date"},
+    ])
+    skipped: list[str] = []
+    jobs = site_jobs([], [feed, Feed(path="topic/y.html", title="wrong suffix")], site={}, skipped=skipped)
+    assert skipped == ["site page refused: 'topic/y.html' (unsafe or duplicate path)"]
+    build_site(jobs, tmp_path / "out", site={"base_url": "https://kt.example/"}, search=False)
+    parsed = feedparser.parse((tmp_path / "out" / "topic" / "x.xml").read_bytes())
+    assert not parsed.bozo and parsed.feed.title == "Topic x"
+    assert [e.title for e in parsed.entries] == ["newer", "older", "no date"]
+    assert parsed.entries[1].link == "https://kt.example/topic/a.html"
+    assert parsed.entries[0].link == "https://lore.kernel.org/r/c@d"
+    assert len({e.id for e in parsed.entries}) == 3 and parsed.entries[1].content[0].value == "<p>one</p>"

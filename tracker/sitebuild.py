@@ -15,6 +15,7 @@ renames). A failure leaves the old site intact.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -26,8 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import quote
 
 from .errors import KtrackError
+from .pages import Feed
 
 MANIFEST = ".ktrack-manifest.json"
 PACKAGE_SITE = Path(__file__).resolve().parent.parent / "site"
@@ -122,11 +125,15 @@ def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: lis
     taken = {job.path for job in jobs}
     for page in pages:
         path = safe_page_path(getattr(page, "path", None))
-        if path is None or path in taken or not path.endswith(".html"):
+        is_feed = isinstance(page, Feed)
+        if path is None or path in taken or not path.endswith(".xml" if is_feed else ".html"):
             skipped.append(f"site page refused: {getattr(page, 'path', page)!r} (unsafe or duplicate path)")
             continue
         taken.add(path)
-        jobs.append(RenderJob(path, page.template, dict(page.context), page.title))
+        if is_feed:
+            jobs.append(RenderJob(path, "", {"entries": list(page.entries)}, page.title, kind="feed"))
+        else:
+            jobs.append(RenderJob(path, page.template, dict(page.context), page.title))
     return jobs
 
 
@@ -231,20 +238,61 @@ def render_atom(job: RenderJob, common: dict) -> bytes:
     return fg.atom_str(pretty=True)
 
 
+def render_feed(job: RenderJob, common: dict) -> bytes:
+    """Render a plugin's Feed with feedgen; entry ids become tag: URIs under the feed's path, so they never change."""
+    from feedgen.feed import FeedGenerator
+
+    base = common["site"].get("base_url") or ""
+    fg = FeedGenerator()
+    fg.id(f"tag:kernel-tracker,2024:{job.path}")
+    fg.title(job.title or job.path)
+    fg.link(href=base + job.path, rel="self")
+    fg.language("en")
+    newest = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    entries = sorted(job.context["entries"], key=lambda e: _feed_time(e.get("updated")))
+    for item in entries:  # feedgen prepends: add oldest first
+        updated = _feed_time(item.get("updated"))
+        newest = max(newest, updated)
+        entry = fg.add_entry()
+        entry.id(f"tag:kernel-tracker,2024:{job.path}/{quote(str(item['id']), safe='@.-_/')}")
+        entry.title(str(item.get("title") or item["id"]))
+        link = item.get("link")
+        if link:
+            entry.link(href=link if "://" in link else base + link)
+        entry.updated(updated)
+        # Atom wants a link or content in every entry: the title stands in when a plugin gave neither
+        content = item.get("content") or (None if link else html.escape(str(item.get("title") or item["id"])))
+        if content:
+            entry.content(str(content), type="html")
+    fg.updated(newest)
+    return fg.atom_str(pretty=True)
+
+
+def _feed_time(value) -> datetime:
+    """An entry's ISO date or timestamp as an aware datetime (UTC when it names no zone)."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return datetime(2000, 1, 1, tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 def render_job(env, job: RenderJob, common: dict) -> bytes:
     """Render one job; a broken or missing template is a KtrackError naming the page."""
     import jinja2
 
     if job.kind == "atom":
         return render_atom(job, common)
+    if job.kind == "feed":
+        return render_feed(job, common)
     try:
         template = env.get_template(job.template)
-        html = template.render(**job.context, **common, page_title=job.title, page_path=job.path, root=relative_root(job.path))
+        text = template.render(**job.context, **common, page_title=job.title, page_path=job.path, root=relative_root(job.path))
     except jinja2.TemplateNotFound as exc:
         raise KtrackError(f"site page {job.path}: template {exc.name!r} not found") from None
     except Exception as exc:  # noqa: BLE001 - a template bug must not leave a half-built site
         raise KtrackError(f"site page {job.path}: template {job.template!r} failed: {type(exc).__name__}: {exc}") from None
-    return html.encode()
+    return text.encode()
 
 
 def read_manifest(out: Path) -> dict:

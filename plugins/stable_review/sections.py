@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from tracker.edition import Section
-from tracker.pages import Page
+from tracker.pages import Feed, Page
 
 from .review import SECTION_TITLES, conclusions, counted, counts_of, entry_line
 from .store import errata_between, list_reviews, load_review, scorecard, scorecard_totals
 
 SCORECARD_PATH = "stable/scorecard.html"
+FEED_REVIEWS = 30  # reviews per branch feed, newest
 
 
 def review_path(release: str) -> str:
@@ -136,18 +137,46 @@ def index_page(reviews: list[dict]) -> Page:
         branches.setdefault(review["branch"], []).append(dict(review, link=link))
     ordered = sorted(branches.items(), key=lambda item: version_sort_key(item[0]), reverse=True)
     return Page(path="stable/index.html", template="stable_index.html", title="Stable reviews",
-                context={"branches": [{"name": name, "reviews": rows} for name, rows in ordered]})
+                context={"branches": [{"name": name, "reviews": rows, "feed": branch_feed_path(name)} for name, rows in ordered]})
 
 
-def stable_pages(db) -> list[Page]:
-    """Return a page per reviewed update, the stable/ index and the scorecard page."""
+def branch_feeds(reviews: list[dict], entries_of: dict[str, list[dict]]) -> list[Feed]:
+    """One Atom feed per stable branch (stable/6.1.xml): each review is an entry with its security-related fixes.
+
+    A distribution's security team follows the branches it ships, not the weekly edition.
+    """
+    from html import escape
+
+    feeds: dict[str, list[dict]] = {}
+    for review in reviews:  # oldest first
+        release, entries = review["release"], entries_of[review["release"]]
+        flagged = [e for e in entries if e["category"] == "security"]
+        items = "".join(f"<li>{escape(entry_line(e))}</li>" for e in flagged)
+        feeds.setdefault(review["branch"], []).append({
+            "id": release,
+            "title": f"Stable review: {release} ({counted(len(entries), 'patch', 'patches')}, {len(flagged)} security-related)",
+            "link": review_path(release),
+            "updated": review["series_date"] or review["reviewed_at"] or "",
+            "content": f"<p>{escape(conclusions(release, entries))}</p>" + (f"<ul>{items}</ul>" if items else ""),
+        })
+    return [Feed(path=branch_feed_path(branch), title=f"Stable reviews: {branch}", entries=entries[-FEED_REVIEWS:])
+            for branch, entries in feeds.items()]
+
+
+def branch_feed_path(branch: str) -> str:
+    return f"stable/{branch}.xml"
+
+
+def stable_pages(db) -> list[Page | Feed]:
+    """Return a page per reviewed update, the stable/ index, the scorecard page and a feed per branch."""
     if not db["stable_review_verdicts"].exists():
         return []
     pages = []
     reviews = list_reviews(db)
+    entries_of = {}
     for review in reviews:
         release = review["release"]
-        entries = load_review(db, release)
+        entries = entries_of[release] = load_review(db, release)
         groups = [
             {"key": key, "title": title, "entries": [dict(e, line=entry_line(e)) for e in entries if e["category"] == key]}
             for key, title in SECTION_TITLES
@@ -165,10 +194,12 @@ def stable_pages(db) -> list[Page]:
                     "counts": counts_of(entries),
                     "groups": groups,
                     "conclusions": conclusions(release, entries),
+                    "feed": branch_feed_path(review["branch"]),
                 },
             )
         )
     pages.append(index_page(reviews))
+    pages += branch_feeds(reviews, entries_of)
     rows = scorecard(db)
     pages.append(
         Page(

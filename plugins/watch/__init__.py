@@ -34,6 +34,7 @@ from .matching import watched_series
 from .topics import PLUGIN, lore_query, rules_sentence, topics
 
 PAGE_LIMIT = 200  # series per topic page, newest first
+FEED_LIMIT = 50  # entries per topic feed
 
 
 @hookimpl
@@ -84,7 +85,7 @@ def edition_sections(edition, db, config):
 
 @hookimpl
 def site_pages(db, config):
-    from tracker.pages import Page
+    from tracker.pages import Feed, Page
 
     configured = topics(config)
     if not configured:
@@ -94,11 +95,22 @@ def site_pages(db, config):
         found = watched_series(db, topic)
         index.append({"text": f"{topic['title']}: {len(found)} series", "link": f"watch/{slug}.html"})
         pages.append(Page(path=f"watch/{slug}.html", template="page.html", title=f"Watched: {topic['title']}",
-                          context={"intro": rules_sentence(topic),
+                          context={"intro": rules_sentence(topic), "feed": f"watch/{slug}.xml",
                                    "items": [{**i, "text": f"{(i['date'] or '')[:10]}: {i['text']}"} for i in found[:PAGE_LIMIT]]}))
+        pages.append(Feed(path=f"watch/{slug}.xml", title=f"Watched: {topic['title']}",
+                          entries=[feed_entry(i) for i in found[:FEED_LIMIT]]))
     pages.append(Page(path="watch/index.html", template="page.html", title="Watched",
                       context={"intro": "The topics this tracker is set to watch, with every series seen on each.", "items": index}))
     return pages
+
+
+def feed_entry(item: dict) -> dict:
+    """A watched series as an Atom entry: a reader subscribes to one topic and hears of each new series."""
+    from html import escape
+
+    why = "".join(f"<li>{escape(w)}</li>" for w in item["why"])
+    return {"id": item["series_key"], "title": f"{item['author']}: {item['subject']}", "link": item["link"],
+            "updated": item["date"] or "", "content": f"<p>{escape(item['text'])}</p><ul>{why}</ul>"}
 
 
 @hookimpl
