@@ -172,3 +172,10 @@ def test_watch_maintainers_entry_rules_and_mistakes(ktrack, tmp_path):
     no_file.write_text('[plugins.watch.topics.f]\nmaintainers = ["FUTEX SUBSYSTEM"]\n')
     missing = ktrack("--config", no_file, "watch")
     assert missing.exit_code != 0 and "needs a local MAINTAINERS file: set [plugins.categories] maintainers" in missing.output
+
+
+def test_watch_since_must_be_a_date(ktrack, tmp_path):
+    path = tmp_path / "w.toml"
+    path.write_text('[plugins.watch.topics.x]\nwords = ["x"]\n')
+    bad = ktrack("--config", path, "watch", "--since", "yesterday")
+    assert bad.exit_code == 2 and "does not match the format '%Y-%m-%d'" in bad.output

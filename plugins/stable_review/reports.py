@@ -32,6 +32,10 @@ def patches_fixing(db, cve: str) -> list[dict]:
     ))
 
 
+def verdict_words(category: str) -> str:
+    return "flagged security-related" if category == "security" else f"reviewed as {category}"
+
+
 def add_report_commands(group: click.Group) -> None:
     from tracker.cli import print_json
 
@@ -88,7 +92,7 @@ def add_report_commands(group: click.Group) -> None:
         click.echo(scorecard_line(totals))
 
     @group.command(name="errata")
-    @click.option("--since", metavar="DATE", help="Only errata found on or after this date (YYYY-MM-DD).")
+    @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only errata found on or after this date (YYYY-MM-DD).")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
     @click.pass_obj
     def errata_command(app, since, as_json):
@@ -96,19 +100,16 @@ def add_report_commands(group: click.Group) -> None:
 
         Example: ktrack stable errata --since 2024-12-01
         """
-        if since and not re.match(r"^\d{4}-\d{2}-\d{2}", since):
-            raise KtrackError(f"--since {since}: expected a date as YYYY-MM-DD")
         from .store import errata_between
 
-        rows = errata_between(app.db, since or "")
+        rows = errata_between(app.db, since.date().isoformat() if since else "")
         if as_json:
             print_json(rows)
             return
         if not rows:
             click.echo("No errata.")
         for r in rows:
-            verdict = "flagged security-related" if r["category"] == "security" else f"reviewed as {r['category']}"
-            click.echo(f"{r['found_at'][:10]}  {r['cve']}  {r['release']} #{r['number']}: {r['subject']} ({verdict})")
+            click.echo(f"{r['found_at'][:10]}  {r['cve']}  {r['release']} #{r['number']}: {r['subject']} ({verdict_words(r['category'])})")
 
     @group.command(name="cve")
     @click.argument("cves", nargs=-1, required=True, metavar="CVE-ID...")
@@ -131,8 +132,7 @@ def add_report_commands(group: click.Group) -> None:
                 if not item["patches"]:
                     click.echo(f"{item['cve']}: in no reviewed stable update")
                 for p in item["patches"]:
-                    said = "flagged security-related" if p["category"] == "security" else f"reviewed as {p['category']}"
                     later = f", CVE found {p['erratum_found_at'][:10]}" if p["erratum_found_at"] else ""
-                    click.echo(f"{item['cve']}: {p['release']} #{p['number']}: {p['subject']} ({said}{later})")
+                    click.echo(f"{item['cve']}: {p['release']} #{p['number']}: {p['subject']} ({verdict_words(p['category'])}{later})")
         if any(not item["patches"] for item in found):
             raise SystemExit(1)

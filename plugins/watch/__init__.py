@@ -22,7 +22,6 @@ The hooks live here; topics.py reads the config, matching.py finds the series.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -124,7 +123,7 @@ def register_commands(cli):
 
     @cli.command(name="watch")
     @click.argument("names", nargs=-1, metavar="[TOPIC]...")
-    @click.option("--since", metavar="DATE", help="Only series from this date on (YYYY-MM-DD).")
+    @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Only series from this date on (YYYY-MM-DD).")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
     @click.pass_obj
     def watch_command(app, names, since, as_json):
@@ -138,10 +137,8 @@ def register_commands(cli):
         unknown = [n for n in names if n not in configured]
         if unknown:
             raise KtrackError(f"{unknown[0]}: no such watched topic (configured: {', '.join(configured)})")
-        if since and not re.match(r"^\d{4}-\d{2}-\d{2}$", since):
-            raise KtrackError(f"--since {since}: expected a date as YYYY-MM-DD")
         chosen = [configured[n] for n in names] if names else list(configured.values())
-        found = {t["slug"]: watched_series(app.db, t, since=since) for t in chosen}
+        found = {t["slug"]: watched_series(app.db, t, since=since.date().isoformat() if since else None) for t in chosen}
         if as_json:
             print_json(found)
             return
