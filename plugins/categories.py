@@ -298,12 +298,17 @@ def lore_link(message_id: str) -> str:
     return LORE_URL + quote(message_id.strip().strip("<>"), safe="@+=$!")
 
 
+REVIEW_WORDS = {"Reviewed-by": "reviewed by", "Acked-by": "acked by", "Tested-by": "tested by"}
+
+
 def series_item(series: dict, slug: str) -> dict[str, Any]:
     """Return the edition item of one series: digest text plus structured fields."""
     author = series.get("author_name") or series.get("author_email") or "unknown"
     version = series.get("version") or 1
     count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
     details = ([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
+    reviews = series.get("reviews") or {}
+    details += [f"{REVIEW_WORDS[name]} {reviews[name]}" for name in REVIEW_WORDS if reviews.get(name)]
     earlier = series.get("earlier") or []
     if earlier:
         versions = sorted({e.get("version") or 1 for e in earlier})
@@ -324,6 +329,7 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
         "version": version,
         "patch_count": count,
         "series_key": series.get("series_key"),
+        "reviews": reviews,
         "date": series.get("date"),
         "list_id": series.get("list_id"),
         # other versions of the series (same lineage) posted in the same week, oldest first
@@ -368,17 +374,19 @@ def _files_by_series(db, keys: list[str]) -> dict[str, list[str]]:
 
 def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
     """Return the items of the week's "Patches and updates", ordered by category then date."""
-    from tracker.queries import list_series
+    from tracker.queries import list_series, review_counts
 
     maintainers = maintainers_from_config(config)
     rows = latest_versions(list_series(db, since=edition["start"], until=edition["end"]))
     files = _files_by_series(db, [r["series_key"] for r in rows])
+    reviews = review_counts(db, [r["series_key"] for r in rows])
     order = {slug: i for i, (slug, _) in enumerate(categories())}
     items = []
     for row in rows:
         series = dict(row)
         if not series.get("files"):  # list_series' short "patches" carry no files
             series["files"] = files.get(row["series_key"], [])
+        series["reviews"] = reviews.get(row["series_key"], {})
         _, slug = categorize_series(series, maintainers)
         items.append(series_item(series, slug))
     items.sort(key=lambda i: (order.get(i["category"], 99), i["date"] or "", i["subject"]))

@@ -28,6 +28,7 @@ def series_json(app, series: dict) -> dict:
         "lineage": series["lineage"],
         "category": app.host.call_first("series_category", series=series, config=app.config),
         "patches": [{"number": p["number"], "subject": p["subject"], "message_id": p["message_id"]} for p in series["patches"]],
+        "reviews": series.get("reviews") or {},  # {"Reviewed-by": 2, ...}: distinct people per review trailer
     }
 
 
@@ -86,7 +87,10 @@ def register_commands(cli):
 
         rows = list_series(app.db, since=since, until=until, search=search, stable_release=stable_release, limit=limit)
         if as_json:
-            print_json([series_json(app, s) for s in rows])
+            from tracker.queries import review_counts
+
+            reviews = review_counts(app.db, [s["series_key"] for s in rows])
+            print_json([series_json(app, {**s, "reviews": reviews.get(s["series_key"], {})}) for s in rows])
             return
         if not rows:
             click.echo("No series.")

@@ -351,3 +351,17 @@ def test_patches_section_tells_a_series_reposted_in_one_week_once(app, tmp_path,
     assert item["version"] == 16 and "also v15 this week" in item["text"]
     assert [(e["version"], e["date"][:10]) for e in item["earlier"]] == [(15, "2021-01-20")]
     assert item["earlier"][0]["link"].endswith("20210120180612.1058-1-rppt@kernel.org")
+
+
+def test_series_items_say_how_many_people_reviewed_them(app, ktrack):
+    """The xfrm ABI fix v2 got an Acked-by in a reply (real mail of 12 Sep 2021): the edition and `series --json` say so."""
+    from tracker.testing import import_mbox
+
+    import_mbox(app, WEEK_MBOX)
+    xfrm = next(i for i in _patches_section(app, "2021-W36").items if "xfrm" in i["subject"])
+    assert xfrm["reviews"] == {"Acked-by": 1} and xfrm["text"].endswith("(v2, 1 patch, acked by 1)")
+    listed = {s["subject"][:26]: s["reviews"] for s in json.loads(ktrack("series", "--json").output)}
+    assert listed["include/uapi/linux/xfrm.h:"] == {"Acked-by": 1} and listed["futex2: Add wait on multip"] == {}
+    item = cat.series_item({"series_key": "k", "subject": "s", "total": 2, "author_email": "a@b",
+                            "reviews": {"Tested-by": 1, "Reviewed-by": 2, "Acked-by": 1}}, "documentation")
+    assert item["text"] == "a@b: s (2 patches, reviewed by 2, acked by 1, tested by 1)"

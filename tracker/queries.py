@@ -143,6 +143,24 @@ def list_series(
     return out
 
 
+def review_counts(db, series_keys: list[str]) -> dict[str, dict[str, int]]:
+    """Return {series_key: {"Reviewed-by": 2, "Acked-by": 1}}: how many distinct people gave each review trailer.
+
+    Counted over the series' patches (trailers carried from earlier versions)
+    and the replies to them; a series nobody reviewed yet is absent.
+    """
+    people: dict[str, dict[str, set]] = {}
+    for start in range(0, len(series_keys), 500):
+        chunk = series_keys[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT series_key, trailers_json FROM messages WHERE series_key IN ({marks}) AND trailers_json LIKE '%-by%'"
+        for key, trailers_json in db.conn.execute(sql, chunk):
+            for name, value in json.loads(trailers_json or "[]"):
+                if name in REVIEW_TRAILERS:
+                    people.setdefault(key, {}).setdefault(name, set()).add(value.strip().lower())
+    return {key: {name: len(who) for name, who in by_name.items()} for key, by_name in people.items()}
+
+
 def fts_query(text: str) -> str:
     """Turn user text into a safe FTS5 query: every word a quoted term, all required."""
     words = re.findall(r"[\w.@/-]+", text or "", re.UNICODE)
