@@ -298,17 +298,16 @@ def lore_link(message_id: str) -> str:
     return LORE_URL + quote(message_id.strip().strip("<>"), safe="@+=$!")
 
 
-REVIEW_WORDS = {"Reviewed-by": "reviewed by", "Acked-by": "acked by", "Tested-by": "tested by"}
-
-
 def series_item(series: dict, slug: str) -> dict[str, Any]:
     """Return the edition item of one series: digest text plus structured fields."""
+    from tracker.queries import review_phrases
+
     author = series.get("author_name") or series.get("author_email") or "unknown"
     version = series.get("version") or 1
     count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
     details = ([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
     reviews = series.get("reviews") or {}
-    details += [f"{REVIEW_WORDS[name]} {reviews[name]}" for name in REVIEW_WORDS if reviews.get(name)]
+    details += review_phrases(reviews)
     earlier = series.get("earlier") or []
     if earlier:
         versions = sorted({e.get("version") or 1 for e in earlier})

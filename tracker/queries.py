@@ -161,6 +161,14 @@ def review_counts(db, series_keys: list[str]) -> dict[str, dict[str, int]]:
     return {key: {name: len(who) for name, who in by_name.items()} for key, by_name in people.items()}
 
 
+REVIEW_WORDS = {"Reviewed-by": "reviewed by", "Acked-by": "acked by", "Tested-by": "tested by"}
+
+
+def review_phrases(reviews: dict[str, int]) -> list[str]:
+    """Say review_counts() for a reader: {"Reviewed-by": 2, "Acked-by": 1} -> ["reviewed by 2", "acked by 1"]."""
+    return [f"{words} {reviews[name]}" for name, words in REVIEW_WORDS.items() if reviews.get(name)]
+
+
 def fts_query(text: str) -> str:
     """Turn user text into a safe FTS5 query: every word a quoted term, all required."""
     words = re.findall(r"[\w.@/-]+", text or "", re.UNICODE)

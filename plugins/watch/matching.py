@@ -107,9 +107,12 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
     A series posted in several versions within the window is listed once, by
     its newest version, as the edition tells a re-post.
     """
+    from tracker.queries import review_counts
+
     reasons = _reasons(db, topic, since, until)
     if not reasons:
         return []
+    reviews = review_counts(db, list(reasons))
     marks = ",".join("?" * len(reasons))
     rows = list(db.query(f"select * from series where series_key in ({marks}) order by date desc, series_key", list(reasons)))
     seen, out = set(), []
@@ -118,15 +121,18 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
         if lineage in seen:
             continue
         seen.add(lineage)
-        out.append(_item(row, topic, reasons[row["series_key"]]))
+        out.append(_item(row, topic, reasons[row["series_key"]], reviews.get(row["series_key"], {})))
     return out
 
 
-def _item(row: dict, topic: dict, why: list[str]) -> dict:
+def _item(row: dict, topic: dict, why: list[str], reviews: dict[str, int]) -> dict:
+    from tracker.queries import review_phrases
+
     author = row.get("author_name") or row.get("author_email") or "unknown"
     count = row.get("total") or row.get("received") or 1
     version = row.get("version") or 1
-    detail = (f"v{version}, " if version > 1 else "") + f"{count} patch" + ("es" if count != 1 else "")
+    detail = ", ".join(([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
+                       + review_phrases(reviews))
     shown = why[:2] + ([f"{len(why) - 2} more"] if len(why) > 2 else [])
     message_id = (row.get("cover_message_id") or row["series_key"] or "").strip("<>")
     return {
@@ -141,4 +147,5 @@ def _item(row: dict, topic: dict, why: list[str]) -> dict:
         "patch_count": count,
         "date": row.get("date"),
         "why": why,
+        "reviews": reviews,
     }
