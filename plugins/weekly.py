@@ -26,7 +26,7 @@ def _edition(app, week: str | None) -> dict:
     return assemble_edition(app, week)
 
 
-def digest_for(app, week: str | None, fmt: str, *, categories=(), stable=()) -> tuple[dict, str]:
+def digest_for(app, week: str | None, fmt: str, *, categories=(), stable=(), sections=()) -> tuple[dict, str]:
     """Return (filtered edition, rendered digest) using [digest] defaults for unset filters."""
     from tracker.digest import filter_edition, render_edition
 
@@ -35,6 +35,7 @@ def digest_for(app, week: str | None, fmt: str, *, categories=(), stable=()) -> 
         _edition(app, week),
         categories=categories or digest_config.get("categories") or (),
         stable=stable or digest_config.get("stable") or (),
+        sections=sections or digest_config.get("sections") or (),
     )
     base_url = (app.config.get("site") or {}).get("base_url") or ""
     return edition, render_edition(edition, fmt, base_url=base_url)
@@ -68,8 +69,10 @@ def register_commands(cli):
     @click.option("--mail", "send", is_flag=True, help="Send it by SMTP using [mail] instead of printing.")
     @click.option("--category", "categories", multiple=True, help="Only items of this category (repeatable).")
     @click.option("--stable", "stable", multiple=True, help="Only stable items of this branch, e.g. 6.1 (repeatable).")
+    @click.option("--section", "sections", multiple=True,
+                  help="Only this section, by key: release-status, watch, stable, syscalls, sysctls, patches... (repeatable).")
     @click.pass_obj
-    def digest_command(app, week, fmt, send, categories, stable):
+    def digest_command(app, week, fmt, send, categories, stable, sections):
         """Print (or mail) the weekly digest of one edition.
 
         Example: ktrack digest --week 2021-W31 --format text --stable 5.10
@@ -77,7 +80,7 @@ def register_commands(cli):
         fmt = fmt or (app.config.get("digest") or {}).get("format") or "markdown"
         if fmt not in FORMATS:
             raise KtrackError(f"[digest] format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        edition, text = digest_for(app, week, fmt, categories=categories, stable=stable)
+        edition, text = digest_for(app, week, fmt, categories=categories, stable=stable, sections=sections)
         if send:
             to = mail_digest(app, edition)
             click.echo(f"Sent {edition['week']} to {to}", err=True)

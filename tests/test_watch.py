@@ -80,6 +80,10 @@ def test_watch_section_pages_and_command(watching, ktrack):
     assert groups[0] == "trusted_for" and "Memory policy" in groups
     assert all(i["link"].startswith("https://lore.kernel.org/r/") for i in section["items"])
 
+    digest = ktrack("--config", path, "digest", "--week", "2021-W46", "--section", "watch", "--format", "text").output
+    assert "Watched topics" in digest and "Memory policy" in digest
+    assert "Patches and updates" not in digest and "New system calls" not in digest
+
     out = json.loads(ktrack("--config", path, "watch", "mempolicy", "--json").output)
     assert list(out) == ["mempolicy"] and out["mempolicy"][0]["version"] >= 4
     text = ktrack("--config", path, "watch", "--since", "2021-11-14").output

@@ -88,6 +88,15 @@ def test_filter_drops_sections_left_empty():
     assert filter_edition(EDITION) is EDITION
 
 
+def test_filter_keeps_only_the_chosen_sections():
+    """A maintainer's digest: the release status and nothing else of this edition."""
+    kept = filter_edition(EDITION, sections=["Release-Status"])
+    assert [s["key"] for s in kept["sections"]] == ["release-status"] and len(kept["sections"][0]["items"]) == 3
+    both = filter_edition(EDITION, sections=["release-status"], stable=["5.13"])
+    assert [i["text"] for i in both["sections"][0]["items"]][1:] == ["5.13.9 (stable) was released."]
+    assert filter_edition(EDITION, sections=["watch"])["sections"] == []
+
+
 def test_md_escape_collapses_whitespace():
     assert md_escape("a\n  *b*") == "a \\*b\\*"
 

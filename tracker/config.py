@@ -35,7 +35,7 @@ CORE_DEFAULTS: dict[str, Any] = {
         "username": None,
         "password_env": "KTRACK_SMTP_PASSWORD",
     },
-    "digest": {"format": "markdown", "categories": [], "stable": []},
+    "digest": {"format": "markdown", "categories": [], "stable": [], "sections": []},
     "plugins": {},
 }
 

@@ -1,8 +1,9 @@
 """Render an edition as the weekly digest: Markdown, plain text, HTML or JSON.
 
 The edition is plain data (tracker.edition.assemble_edition); each format is a
-view of it. Per-reader filters keep only the items of chosen categories or
-stable branches, so one subscriber can get "networking + 6.1 only".
+view of it. Per-reader filters keep only chosen sections, or the items of
+chosen categories or stable branches, so one subscriber can get
+"networking + 6.1 only" and a maintainer "release status + watched topics".
 """
 
 from __future__ import annotations
@@ -22,18 +23,23 @@ def _matches(value: Any, wanted: set[str]) -> bool:
     return str(value).strip().lower() in wanted
 
 
-def filter_edition(edition: dict, *, categories: Iterable[str] = (), stable: Iterable[str] = ()) -> dict:
-    """Keep only items whose "category" / "stable_branch" matches, when the item has that key.
+def filter_edition(edition: dict, *, categories: Iterable[str] = (), stable: Iterable[str] = (),
+                   sections: Iterable[str] = ()) -> dict:
+    """Keep only the chosen sections (by key), and items whose "category" / "stable_branch" matches, when the item has that key.
 
     Items without the key are kept (release status applies to everyone);
-    sections left with no items are dropped.
+    sections left with no items are dropped. A maintainer's digest can be
+    `sections=["release-status", "watch"]`: the news and their own topics.
     """
     cats = {c.strip().lower() for c in categories if c and c.strip()}
     branches = {b.strip().lower() for b in stable if b and b.strip()}
-    if not cats and not branches:
+    keys = {k.strip().lower() for k in sections if k and k.strip()}
+    if not cats and not branches and not keys:
         return edition
-    sections = []
+    kept = []
     for section in edition.get("sections", []):
+        if keys and str(section.get("key", "")).lower() not in keys:
+            continue
         items = [
             item
             for item in section["items"]
@@ -41,8 +47,8 @@ def filter_edition(edition: dict, *, categories: Iterable[str] = (), stable: Ite
             and not (branches and item.get("stable_branch") not in (None, "") and not _matches(item["stable_branch"], branches))
         ]
         if items or (section.get("intro") and not section["items"]):
-            sections.append({**section, "items": items})
-    return {**edition, "sections": sections}
+            kept.append({**section, "items": items})
+    return {**edition, "sections": kept}
 
 
 def item_url(link: str | None, base_url: str) -> str | None:
