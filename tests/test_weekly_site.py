@@ -216,3 +216,18 @@ def test_plugin_feed_renders_as_atom_with_absolute_links_and_refuses_html_paths(
     assert parsed.entries[1].link == "https://kt.example/topic/a.html"
     assert parsed.entries[0].link == "https://lore.kernel.org/r/c@d"
     assert len({e.id for e in parsed.entries}) == 3 and parsed.entries[1].content[0].value == "<p>one</p>"
+
+
+def test_plugin_feed_with_a_malformed_entry_fails_with_one_line_and_keeps_the_site(tmp_path):
+    from tracker.errors import KtrackError
+    from tracker.pages import Feed
+    from tracker.sitebuild import build_site, site_jobs
+
+    out = tmp_path / "out"
+    build_site(site_jobs([], [Feed(path="t.xml", title="t", entries=[{"id": "a", "title": "a", "updated": "2021-01-01"}])], site={}),
+               out, search=False)
+    before = (out / "t.xml").read_bytes()
+    broken = site_jobs([], [Feed(path="t.xml", title="t", entries=[{"title": "no id", "updated": "2021-01-02"}])], site={})
+    with pytest.raises(KtrackError, match=r"^site feed t.xml: malformed entry: KeyError"):
+        build_site(broken, out, search=False)
+    assert (out / "t.xml").read_bytes() == before

@@ -284,7 +284,10 @@ def render_job(env, job: RenderJob, common: dict) -> bytes:
     if job.kind == "atom":
         return render_atom(job, common)
     if job.kind == "feed":
-        return render_feed(job, common)
+        try:
+            return render_feed(job, common)
+        except (KeyError, TypeError, ValueError) as exc:  # a plugin's malformed entry must not leave a half-built site
+            raise KtrackError(f"site feed {job.path}: malformed entry: {type(exc).__name__}: {exc}") from None
     try:
         template = env.get_template(job.template)
         text = template.render(**job.context, **common, page_title=job.title, page_path=job.path, root=relative_root(job.path))
