@@ -183,3 +183,13 @@ def test_watch_since_must_be_a_date(ktrack, tmp_path):
     path.write_text('[plugins.watch.topics.x]\nwords = ["x"]\n')
     bad = ktrack("--config", path, "watch", "--since", "yesterday")
     assert bad.exit_code == 2 and "does not match the format '%Y-%m-%d'" in bad.output
+
+
+def test_watch_names_the_patches_of_a_stable_review_that_touch_the_topic(ktrack, shared_data, tmp_path):
+    """The real 2.6.14.7 review: of its six patches, #5 and #6 (ip_nat_pptp) touch net/ipv4/netfilter/."""
+    assert ktrack("import", shared_data / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
+    path = tmp_path / "w.toml"
+    path.write_text('[plugins.watch.topics.netfilter]\npaths = ["net/ipv4/netfilter/"]\n')
+    [review] = json.loads(ktrack("--config", path, "watch", "--json").output)["netfilter"]
+    assert review["patches"] == [5, 6]
+    assert review["text"].startswith("Greg KH: 2.6.14.7 -stable review: #5, #6 (6 patches; touches net/ipv4/netfilter/")

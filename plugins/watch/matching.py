@@ -56,8 +56,12 @@ def in_entry(path: str, entry: dict) -> bool:
     return any(re.search(rx, path) for rx in entry["regexes"])
 
 
-def _reasons(db, topic: dict, since: str | None, until: str | None) -> dict[str, list[str]]:
-    """Return {series_key: [why, ...]} for the series in [since, until) that one of the topic's rules catches."""
+def _reasons(db, topic: dict, since: str | None, until: str | None) -> tuple[dict[str, list[str]], dict[str, set[int]]]:
+    """Return ({series_key: [why, ...]}, {series_key: {patch numbers}}) for the series in [since, until) a rule catches.
+
+    The patch numbers matter for a stable review: it gathers unrelated fixes,
+    and the reader wants the few that touch the topic.
+    """
     window, args = "", []
     if since:
         window += " and s.date >= ?"
@@ -68,37 +72,42 @@ def _reasons(db, topic: dict, since: str | None, until: str | None) -> dict[str,
     frm = "from messages m join series s on s.series_key = m.series_key"
     cond = "where (m.is_patch = 1 or m.is_cover = 1)" + window
     reasons: dict[str, list[str]] = {}
+    numbers: dict[str, set[int]] = {}
 
-    def add(key: str, why: str) -> None:
+    def add(key: str, why: str, number: int | None) -> None:
         if why not in reasons.setdefault(key, []):
             reasons[key].append(why)
+        if number:
+            numbers.setdefault(key, set()).add(number)
 
     if topic["paths"] or topic.get("entries", []):
-        for key, path in db.execute(f"select m.series_key, j.value {frm} join json_each(m.files_json) j {cond}", args):
+        sql = f"select m.series_key, m.patch_number, j.value {frm} join json_each(m.files_json) j {cond}"
+        for key, number, path in db.execute(sql, args):
             if any(file_matches(path, pattern) for pattern in topic["paths"]):
-                add(key, f"touches {path}")
+                add(key, f"touches {path}", number)
             for entry in topic.get("entries", []):
                 if in_entry(path, entry):
-                    add(key, f"touches {path} ({entry['name']})")
+                    add(key, f"touches {path} ({entry['name']})", number)
     if topic["prefixes"]:
-        for key, subject in db.execute(f"select m.series_key, m.subject {frm} {cond}", args):
+        for key, number, subject in db.execute(f"select m.series_key, m.patch_number, m.subject {frm} {cond}", args):
             prefix = prefix_matches(subject, topic["prefixes"])
             if prefix:
-                add(key, f"{prefix}: in a subject")
+                add(key, f"{prefix}: in a subject", number)
     for word in topic["words"]:
         # LIKE (case-blind for ASCII) narrows the week's patches in SQLite; the whole-word tests decide.
         like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        sql = (f"select m.series_key, m.subject, m.body, m.diff {frm} {cond} "
+        sql = (f"select m.series_key, m.patch_number, m.subject, m.body, m.diff {frm} {cond} "
                "and (m.subject like ? escape '\\' or m.body like ? escape '\\' or m.diff like ? escape '\\')")
-        for key, subject, body, diff in db.execute(sql, [*args, like, like, like]):
+        for key, number, subject, body, diff in db.execute(sql, [*args, like, like, like]):
             if mentions(subject, word) or mentions(body, word):
-                add(key, f"mentions {word}")
-            elif f"mentions {word}" not in reasons.get(key, ()) and changes(diff, word):
-                add(key, f"changes {word}")
+                add(key, f"mentions {word}", number)
+            elif changes(diff, word):
+                add(key, f"changes {word}" if f"mentions {word}" not in reasons.get(key, ()) else f"mentions {word}", number)
     for person in topic["people"]:
-        for (key,) in db.execute(f"select distinct m.series_key {frm} {cond} and lower(m.author_email) = ?", [*args, person.lower()]):
-            add(key, f"from {person}")
-    return reasons
+        sql = f"select m.series_key, m.patch_number {frm} {cond} and lower(m.author_email) = ?"
+        for key, number in db.execute(sql, [*args, person.lower()]):
+            add(key, f"from {person}", number)
+    return reasons, numbers
 
 
 def watched_series(db, topic: dict, *, since: str | None = None, until: str | None = None) -> list[dict]:
@@ -109,7 +118,7 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
     """
     from tracker.queries import review_counts
 
-    reasons = _reasons(db, topic, since, until)
+    reasons, numbers = _reasons(db, topic, since, until)
     if not reasons:
         return []
     reviews = review_counts(db, list(reasons))
@@ -121,11 +130,12 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
         if lineage in seen:
             continue
         seen.add(lineage)
-        out.append(_item(row, topic, reasons[row["series_key"]], reviews.get(row["series_key"], {})))
+        key = row["series_key"]
+        out.append(_item(row, topic, reasons[key], reviews.get(key, {}), sorted(numbers.get(key, ()))))
     return out
 
 
-def _item(row: dict, topic: dict, why: list[str], reviews: dict[str, int]) -> dict:
+def _item(row: dict, topic: dict, why: list[str], reviews: dict[str, int], patches: list[int]) -> dict:
     from tracker.queries import review_phrases
 
     author = row.get("author_name") or row.get("author_email") or "unknown"
@@ -135,8 +145,11 @@ def _item(row: dict, topic: dict, why: list[str], reviews: dict[str, int]) -> di
                        + review_phrases(reviews))
     shown = why[:2] + ([f"{len(why) - 2} more"] if len(why) > 2 else [])
     message_id = (row.get("cover_message_id") or row["series_key"] or "").strip("<>")
+    subject = row["subject"]
+    if row.get("is_stable_review") and patches:  # a review gathers unrelated fixes: name the topic's own
+        subject += ": " + ", ".join(f"#{n}" for n in patches[:8]) + (f" and {len(patches) - 8} more" if len(patches) > 8 else "")
     return {
-        "text": f"{author}: {row['subject']} ({detail}; {', '.join(shown)})",
+        "text": f"{author}: {subject} ({detail}; {', '.join(shown)})",
         "link": "https://lore.kernel.org/r/" + quote(message_id, safe="@+=$!"),
         "group": topic["title"],
         "topic": topic["slug"],
@@ -148,4 +161,5 @@ def _item(row: dict, topic: dict, why: list[str], reviews: dict[str, int]) -> di
         "date": row.get("date"),
         "why": why,
         "reviews": reviews,
+        "patches": patches,  # the numbers of the patches a rule caught
     }
