@@ -298,16 +298,23 @@ def lore_link(message_id: str) -> str:
     return LORE_URL + quote(message_id.strip().strip("<>"), safe="@+=$!")
 
 
-def series_item(series: dict, slug: str) -> dict[str, Any]:
-    """Return the edition item of one series: digest text plus structured fields."""
+def series_details(series: dict) -> list[str]:
+    """Return what a reader is told about a series besides its subject: ["v3", "6 patches", "reviewed by 2"]."""
     from tracker.queries import review_phrases
 
+    version = series.get("version") or 1
+    count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
+    return (([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
+            + review_phrases(series.get("reviews") or {}))
+
+
+def series_item(series: dict, slug: str) -> dict[str, Any]:
+    """Return the edition item of one series: digest text plus structured fields."""
     author = series.get("author_name") or series.get("author_email") or "unknown"
     version = series.get("version") or 1
     count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
-    details = ([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
     reviews = series.get("reviews") or {}
-    details += review_phrases(reviews)
+    details = series_details(series)
     earlier = series.get("earlier") or []
     if earlier:
         versions = sorted({e.get("version") or 1 for e in earlier})

@@ -63,9 +63,9 @@ def register_sources(register, config):
     except ImportError:  # the lore plugin is not installed or disabled
         return
     for slug, topic in topics(config).items():
-        if lore_query(topic):
-            register(LoreQuerySource(f"lore-query:watch:{slug}", lore_query(topic),
-                                     days=int(settings.get("lore_days") or 14)))
+        query = lore_query(topic)
+        if query:
+            register(LoreQuerySource(f"lore-query:watch:{slug}", query, days=int(settings.get("lore_days") or 14)))
 
 
 @hookimpl

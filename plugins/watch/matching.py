@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import quote
 
 LEADING_BRACKETS = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
 
@@ -136,21 +135,19 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
 
 
 def _item(row: dict, topic: dict, why: list[str], reviews: dict[str, int], patches: list[int]) -> dict:
-    from tracker.queries import review_phrases
+    from ..categories import lore_link, series_details  # told as the edition's Patches and updates tell a series
 
     author = row.get("author_name") or row.get("author_email") or "unknown"
     count = row.get("total") or row.get("received") or 1
     version = row.get("version") or 1
-    detail = ", ".join(([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
-                       + review_phrases(reviews))
+    detail = ", ".join(series_details({**row, "reviews": reviews}))
     shown = why[:2] + ([f"{len(why) - 2} more"] if len(why) > 2 else [])
-    message_id = (row.get("cover_message_id") or row["series_key"] or "").strip("<>")
     subject = row["subject"]
     if row.get("is_stable_review") and patches:  # a review gathers unrelated fixes: name the topic's own
         subject += ": " + ", ".join(f"#{n}" for n in patches[:8]) + (f" and {len(patches) - 8} more" if len(patches) > 8 else "")
     return {
         "text": f"{author}: {subject} ({detail}; {', '.join(shown)})",
-        "link": "https://lore.kernel.org/r/" + quote(message_id, safe="@+=$!"),
+        "link": lore_link(row.get("cover_message_id") or row["series_key"] or ""),
         "group": topic["title"],
         "topic": topic["slug"],
         "series_key": row["series_key"],
