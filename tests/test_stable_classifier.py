@@ -225,3 +225,16 @@ def test_impact_line_does_not_read_default_as_fault_nor_a_new_helper_as_hardware
     helper = classify_patch({"subject": "inet: factor out locked section of inet_accept() in a new helper"})
     assert "Hardware" not in helper.summary and helper.summary.startswith("Cleanup or refactoring")
     assert bug_class("x86/mm: fix a page fault in the vdso") == "crash"
+
+
+def test_a_message_naming_a_typo_or_the_compiler_in_passing_is_not_a_comment_or_build_fix():
+    """2.6.14.7 #1's real message: the bug was *caused* by a typo; and "Compile-tested only" says how it was tested."""
+    message = ("Setting irq affinity stops working when MSI is enabled.  With MSI, move_irq\n"
+               "is empty, so we can't change irq affinity.  It appears a typo in Ashok's\n"
+               "original commit for this issue.  X86_64 actually is using move_native_irq.\n")
+    said = classify_patch({"subject": "setting irq affinity is broken in ia32 with MSI enabled", "body": message}).summary
+    assert said == "Functional fix in the kernel code"
+    tested = classify_patch({"subject": "ALSA: hda/realtek: fix wrong pin configuration", "body": "Compile-tested only.\n"})
+    assert tested.category == "bugfix" and tested.summary == "Functional fix in the ALSA sound (hda/realtek) code"
+    assert classify_patch({"subject": "lib/stackdepot: Fix outdated comments", "body": "No code change.\n"}).summary.startswith(
+        "Fixes a comment or typo")

@@ -199,7 +199,7 @@ def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", 
         if category == "security":
             return f"Security-relevant revert of \u201c{what}\u201d in {where}"
         return f"Reverts \u201c{what}\u201d in {where}"
-    kind = bug_class((subject + "\n" + text).lower(), skip=HARMLESS if category == "security" else ())
+    kind = _bug_kind(subject, text, security=category == "security")
     if category == "security":
         lead = "User-triggerable" if user_reachable else "Possible"
         if kind is None:
@@ -221,6 +221,20 @@ def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", 
     if CLEANUP.search(subject.lower()):
         return f"Cleanup or refactoring (often what a later fix builds on) in {where}"
     return f"Functional fix in {where}"
+
+
+def _bug_kind(subject: str, text: str, *, security: bool) -> str | None:
+    """The bug class to name: a build or comment fix only when the subject says so.
+
+    Messages mention the compiler and comments in passing ("Compile-tested
+    only", "a typo in the original commit broke ..."): read there, they
+    would call a real fix harmless.
+    """
+    if not security:
+        said = bug_class(subject.lower())
+        if said in HARMLESS:
+            return said
+    return bug_class((subject + "\n" + text).lower(), skip=HARMLESS)
 
 
 def _article(noun: str) -> str:
