@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,25 @@ from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "", None}
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """No test reaches the internet. Without this, a default URL left in a test's config would fail
+    quietly offline ("cannot resolve host", read as an expected error) and reach the real site online."""
+    resolve = socket.getaddrinfo
+
+    def local_only(host, *args, **kwargs):
+        if isinstance(host, bytes):
+            host = host.decode()
+        if host not in LOCAL_HOSTS:
+            raise RuntimeError(f"a test tried to reach {host}: point the config at a local server")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
 
 
 @pytest.fixture(scope="session")
