@@ -43,7 +43,7 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
                 save_findings(db, plugin_name, findings)
         if progress and index % 100 == 0:
             progress(f"analysed {index}/{len(rows)} series")
-    app.host.call("after_analyze", db=db, config=config)
+    app.host.call("after_analyze", db=db, config=config, host=app.host, full=full)
     # The newest updated_at we handled, not the clock: a series written while
     # we ran has a later stamp and is picked up next time.
     if rows:

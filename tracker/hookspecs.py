@@ -41,8 +41,8 @@ def analyze_series(series, db, config, host):
 
 
 @hookspec
-def after_analyze(db, config):
-    """Do cross-series work (lineage, merged-in releases, CVE errata) once a run's analysis is done."""
+def after_analyze(db, config, host, full):
+    """Do cross-series work (lineage, merged-in releases, CVE errata) once a run's analysis is done; `full` for `analyze --all`."""
 
 
 @hookspec(firstresult=True)
