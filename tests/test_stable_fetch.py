@@ -28,10 +28,24 @@ def stable_inbox(shared_data, tmp_path_factory):
         yield base
 
 
+def changelogs_at(httpserver, *served: tuple[str, bytes]) -> str:
+    """Serve ChangeLogs the way cdn.kernel.org does (others: 404); return the changelog_url template."""
+    for path, body in served:
+        httpserver.expect_request(path).respond_with_data(body, content_type="text/plain")
+    httpserver.expect_request(re.compile(r".*/ChangeLog-.*")).respond_with_data("Not Found", status=404)
+    return httpserver.url_for("/pub/linux/kernel/{dir}/ChangeLog-{version}")
+
+
 @pytest.fixture
-def lore_app(app, tmp_path, stable_inbox):
-    configure(app, tmp_path, f'[plugins.lore]\nbase_url = "{stable_inbox}"\n[plugins.stable_review]\nlore_inbox = "{STABLE}"\n')
+def lore_app(app, tmp_path, stable_inbox, httpserver):
+    configure(app, tmp_path, f'[plugins.lore]\nbase_url = "{stable_inbox}"\n[plugins.stable_review]\nlore_inbox = "{STABLE}"\n'
+                             f'changelog_url = "{changelogs_at(httpserver)}"\n')
     return app
+
+
+def no_changelog(httpserver, release: str) -> str:
+    major = "v2.6" if release.startswith("2.6.") else f"v{release.split('.')[0]}.x"
+    return f"{httpserver.url_for(f'/pub/linux/kernel/{major}/ChangeLog-{release}')}: HTTP 404, no ChangeLog for {release} there"
 
 
 def test_stable_review_fetch_finds_a_2006_review_thread_on_lore(lore_app, ktrack):
@@ -57,11 +71,12 @@ def test_stable_review_fetch_reads_a_cover_only_review_from_its_shortlog(lore_ap
     assert review["patches"][78]["subject"].startswith('Revert "dmaengine: imx-sdma: Fix memory leak"')
 
 
-def test_stable_review_fetch_of_an_unknown_version_is_one_clear_line(lore_app, ktrack):
+def test_stable_review_fetch_of_an_unknown_version_is_one_clear_line(lore_app, ktrack, httpserver):
     result = ktrack("stable", "review", "2.6.14.99", "--fetch")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: no 2.6.14.99 stable review found on lore (searched 's:2.6.14.99 s:review')"
+        "Error: no 2.6.14.99 stable review found on lore (searched 's:2.6.14.99 s:review'); "
+        + no_changelog(httpserver, "2.6.14.99")
     ]
     assert lore_app.db["messages"].count == 0
 
@@ -69,16 +84,18 @@ def test_stable_review_fetch_of_an_unknown_version_is_one_clear_line(lore_app, k
 def test_stable_review_without_fetch_stays_offline_and_says_how_to_fetch(lore_app, ktrack):
     result = ktrack("stable", "review", "2.6.14.7")
     assert result.exit_code == 1
-    assert "add --fetch to download it from lore" in result.output
+    assert "add --fetch to download it" in result.output
     assert lore_app.db["messages"].count == 0
 
 
 def test_stable_review_fetch_from_an_unreachable_lore_fails_cleanly(app, tmp_path, ktrack):
-    configure(app, tmp_path, '[plugins.lore]\nbase_url = "http://127.0.0.1:9"\n')
+    configure(app, tmp_path, '[plugins.lore]\nbase_url = "http://127.0.0.1:9"\n'
+                             '[plugins.stable_review]\nchangelog_url = "http://127.0.0.1:9/{dir}/ChangeLog-{version}"\n')
     result = ktrack("stable", "review", "6.12.5", "--fetch")
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "127.0.0.1:9" in lines[0], result.output
+    assert "/v6.x/ChangeLog-6.12.5" in lines[0]  # both places were tried, and the line names both
     assert app.db["messages"].count == 0
 
 
@@ -91,11 +108,13 @@ def test_stable_review_fetch_says_when_the_found_thread_would_not_download(app, 
     httpserver.expect_request(f"/{STABLE}/").respond_with_data(feed.content, content_type="application/atom+xml")
     httpserver.expect_request(re.compile(r".*/t\.mbox\.gz$")).respond_with_data("busy", status=503)
     base = httpserver.url_for("/").rstrip("/")
-    configure(app, tmp_path, f'[plugins.lore]\nbase_url = "{base}"\n[plugins.stable_review]\nlore_inbox = "{STABLE}"\n')
+    configure(app, tmp_path, f'[plugins.lore]\nbase_url = "{base}"\n[plugins.stable_review]\nlore_inbox = "{STABLE}"\n'
+                             f'changelog_url = "{changelogs_at(httpserver)}"\n')
     result = ktrack("stable", "review", "2.6.14.7", "--fetch")
     assert result.exit_code == 1
     [line] = result.output.strip().splitlines()
     assert line.startswith("Error: could not download the 2.6.14.7 review from lore: ") and "503" in line, line
+    assert line.endswith("; " + no_changelog(httpserver, "2.6.14.7"))  # and the ChangeLog was not there either
     assert app.db["messages"].count == 0
 
 
@@ -110,7 +129,7 @@ def add_releases(db, *versions_days_ago):
         db["releases"].insert({"version": version, "kind": kind, "sort_key": version_sort_key(version), "released_at": when})
 
 
-def test_stable_reviews_source_finds_the_review_of_each_new_stable_release(lore_app, stable_inbox):
+def test_stable_reviews_source_finds_the_review_of_each_new_stable_release(lore_app, stable_inbox, httpserver):
     """kernel.org says 2.6.14.7 and 4.19.107 came out; the source finds both reviews on lore, the analysis reviews them."""
     from tracker.analyze import run_analysis
     from tracker.fetching import run_sources
@@ -121,7 +140,8 @@ def test_stable_reviews_source_finds_the_review_of_each_new_stable_release(lore_
                  ("2.6.14.6", "stable", 40), ("5.11-rc1", "rc", 1))
     [result] = run_sources(lore_app, ["stable-reviews"])
     assert result.ok
-    assert result.warnings == ["no 5.10.1 stable review found on lore (searched 's:5.10.1 s:review')"]
+    assert result.warnings == ["no 5.10.1 stable review found on lore (searched 's:5.10.1 s:review'); "
+                               + no_changelog(httpserver, "5.10.1")]
     assert db["messages"].count == 8  # the 2.6.14.7 thread (7) and the 4.19.107 cover; nothing for old or rc releases
     state = json.loads(db["sources"].get("stable-reviews")["state_json"])
     assert state["not_found"] == {"5.10.1": 1}

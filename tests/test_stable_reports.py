@@ -33,7 +33,7 @@ def _review_then_cves_arrive(db, shared_data, tmp_path, release, count=30):
     save_review(db, release, entries, series_date="2024-11-22T10:00:00+00:00")
     wanted = {c for r in items for c in r["cves"].split()}
     config = {"plugins": {"stable_review": {"vulns_path": None, "cve_jsonl": str(_cna_export(shared_data, tmp_path, wanted))}}}
-    after_analyze(db, config)
+    after_analyze(db, config, None, False)  # no host needed: no ChangeLog waits for review
     return items, entries
 
 

@@ -198,12 +198,12 @@ def test_errata_on_second_run_feed_the_edition_and_scorecard(db, shared_data, tm
     from tracker.plugins.stable_review import after_analyze
 
     config["plugins"]["stable_review"]["cve_jsonl"] = str(export)
-    after_analyze(db, config)
+    after_analyze(db, config, None, False)  # no host needed: no ChangeLog waits for review
     errata = list(db.query("select * from stable_review_errata"))
     linked = {r["number"] for r in errata}
     expected = {n for n, r in enumerate(items, 1) if r["cves"]}
     assert linked == expected
-    after_analyze(db, config)  # a re-run finds nothing new
+    after_analyze(db, config, None, False)  # a re-run finds nothing new
     assert db["stable_review_errata"].count == len(errata)
 
     flagged = {e["number"] for e in entries if e["category"] == "security"}

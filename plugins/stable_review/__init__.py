@@ -26,9 +26,12 @@ def config_defaults():
         # `ktrack stable review VERSION --fetch` and the stable-reviews source search this lore inbox ("all" = every list).
         "lore_inbox": "all",
         # The stable-reviews source: for each stable release of the last review_days days without a stored
-        # review, find its review thread on lore (false: rely on polling the stable list alone).
+        # review, find its review thread on lore, else its ChangeLog (false: rely on polling the stable list alone).
         "fetch_reviews": True,
         "review_days": 14,
+        # Where a released update's ChangeLog is downloaded from when no review thread is found
+        # ({dir}: "v2.6" or "v6.x", {version}: "6.1.120"). "" turns the ChangeLog fallback off.
+        "changelog_url": "https://cdn.kernel.org/pub/linux/kernel/{dir}/ChangeLog-{version}",
         # The weekly edition lists at most this many security-related patches per update (0: all).
         "edition_security_items": 10,
     }
@@ -48,11 +51,15 @@ def register_sources(register, config):
         return
     try:
         import tracker.plugins.lore  # noqa: F401 - the search goes through the lore plugin
+        search_lore = True
     except ImportError:
+        search_lore = False
+    if not search_lore and not table.get("changelog_url"):
         return
     from .lore_reviews import StableReviewsSource
 
-    register(StableReviewsSource(table.get("lore_inbox") or "all", int(table.get("review_days") or 14)))
+    register(StableReviewsSource(table.get("lore_inbox") or "all", int(table.get("review_days") or 14),
+                                 search_lore=search_lore))
 
 
 @hookimpl(trylast=True)
@@ -75,15 +82,17 @@ def analyze_series(series, db, config, host):
         return None
     from .command import review_series
 
-    review_series(db, config, series, host=host)
+    review_series(db, config, series, host=host, keep_changelog=True)
     return []
 
 
 @hookimpl
-def after_analyze(db, config):
+def after_analyze(db, config, host, full):
+    from .command import review_changelogs
     from .cves import load_cve_index
     from .store import relink_cves
 
+    review_changelogs(db, config, host=host, every=full)
     index = load_cve_index(plugin_config(config))
     if index is not None and db["stable_review_verdicts"].exists():
         relink_cves(db, index)

@@ -34,17 +34,23 @@ def verdict_caller(host):
     return lambda patch, release: host.call_first("stable_patch_verdict", patch=patch, release=release)
 
 
-def review_series(db, config: dict, series: dict, *, host) -> tuple[str, list[dict]]:
-    """Review one stored stable review series; store and return (release, entries)."""
+def review_series(db, config: dict, series: dict, *, host, keep_changelog: bool = False) -> tuple[str, list[dict]]:
+    """Review one stored stable review series; store and return (release, entries).
+
+    With `keep_changelog` (the analysis), a release already reviewed from its
+    ChangeLog keeps that review: what was released outranks the -rc thread.
+    """
     from . import plugin_config
     from .cves import load_cve_index
     from .review import review_entries, review_release
-    from .store import save_review
+    from .store import CHANGELOG_KEY, load_review, review_source, save_review
 
     release = series.get("stable_release") or review_release(series.get("subject") or "")
     if not release:
         raise KtrackError(f"series {series.get('series_key')} is not a stable review")
     release = re.sub(r"-rc\d+$", "", release)
+    if keep_changelog and (review_source(db, release) or "").startswith(CHANGELOG_KEY):
+        return release, load_review(db, release)
     if "patches" not in series and series.get("series_key"):
         from tracker.queries import get_series
 
@@ -56,6 +62,28 @@ def review_series(db, config: dict, series: dict, *, host) -> tuple[str, list[di
         cve_index=load_cve_index(plugin_config(config)),
     )
     return release, entries
+
+
+def review_changelog(db, config: dict, changelog: dict, *, host) -> tuple[str, list[dict]]:
+    """Review one stored ChangeLog ({"release", "date", "patches"}): the released update, every commit message read."""
+    from . import plugin_config
+    from .cves import load_cve_index
+    from .review import review_entries
+    from .store import CHANGELOG_KEY, mark_changelog_reviewed, save_review
+
+    release = changelog["release"]
+    entries = review_entries(changelog["patches"], release, verdict_for=verdict_caller(host))
+    save_review(db, release, entries, series_key=CHANGELOG_KEY + release, series_date=changelog.get("date"),
+                cve_index=load_cve_index(plugin_config(config)))
+    mark_changelog_reviewed(db, release)
+    return release, entries
+
+
+def review_changelogs(db, config: dict, *, host, every: bool = False) -> list[str]:
+    """Review the stored ChangeLogs not reviewed yet (all with `every`); return their releases."""
+    from .store import changelogs_to_review
+
+    return [review_changelog(db, config, changelog, host=host)[0] for changelog in changelogs_to_review(db, every=every)]
 
 
 def _series_from_path(db, path: Path) -> dict:
@@ -87,23 +115,87 @@ def _series_from_path(db, path: Path) -> dict:
     return series
 
 
-def fetch_review(app, release: str, *, progress=None) -> dict:
-    """Download the review threads of `release` from lore, store them and return the stored series."""
+def fetch_review(app, release: str, *, progress=None) -> dict | None:
+    """Download `release`'s review: its threads from lore, else its ChangeLog from kernel.org.
+
+    Returns the stored series, or None when the ChangeLog was stored and reviewed instead.
+    """
     from tracker.fetching import fetch_once
 
     from . import plugin_config
+    from .changelog import changelog_source
     from .lore_reviews import not_found, review_search, stored_review
 
-    source = review_search(app.config, release, plugin_config(app.config).get("lore_inbox") or "all")
-    warnings = fetch_once(app, source, progress=progress)
+    table = plugin_config(app.config)
+    source = review_search(app.config, release, table.get("lore_inbox") or "all")
+    try:
+        warnings = fetch_once(app, source, progress=progress)
+    except KtrackError as exc:  # lore down: the ChangeLog may still be there
+        warnings = [exc.message]
     series = stored_review(app.db, release)
-    if series is None and warnings:  # found, but its thread would not download
-        raise KtrackError(f"could not download the {release} review from lore: {warnings[0]}")
-    if series is None:
-        raise KtrackError(not_found(release))
-    for warning in warnings:
-        click.echo(f"{source.name}: {warning}", err=True)
-    return series
+    if series is not None:
+        for warning in warnings:
+            click.echo(f"{source.name}: {warning}", err=True)
+        return series
+    problems = [f"could not download the {release} review from lore: {warnings[0]}" if warnings else not_found(release)]
+    changelog = changelog_source(table, release)
+    if changelog is not None:
+        try:
+            problems += fetch_once(app, changelog, progress=progress)
+        except KtrackError as exc:
+            problems.append(exc.message)
+        if release in review_changelogs(app.db, app.config, host=app.host):
+            return None
+    raise KtrackError("; ".join(problems))
+
+
+def _is_git_log(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    from .changelog import looks_like_log
+
+    with path.open("rb") as handle:
+        return looks_like_log(handle.read(4096).decode("utf-8", "replace"))
+
+
+def _reviews_of_path(app, path: Path, release: str | None) -> list[tuple[str, list[dict]]]:
+    """Review what the file at `path` holds: a ChangeLog (one or more updates) or a review thread's mail."""
+    from .store import load_review, save_changelog
+
+    if _is_git_log(path):
+        from .changelog import read_changelog
+
+        reviews = []
+        for update in read_changelog(path, release):
+            save_changelog(app.db, update["release"], str(path.resolve()), update["date"], update["patches"])
+            reviewed, _ = review_changelog(app.db, app.config, update, host=app.host)
+            reviews.append((reviewed, load_review(app.db, reviewed)))
+        return reviews
+    series = _series_from_path(app.db, path)
+    reviewed, entries = review_series(app.db, app.config, series, host=app.host)
+    return [(reviewed, load_review(app.db, reviewed) or entries)]  # with CVE links as stored
+
+
+def _review_of_version(app, release: str, *, fetch: bool) -> tuple[str, list[dict]]:
+    """The review of a stored version (a ChangeLog review as stored; a thread reviewed again), or --fetch it."""
+    from .lore_reviews import stored_review
+    from .store import CHANGELOG_KEY, load_review, review_source
+
+    db = app.db
+    series = None
+    if not (review_source(db, release) or "").startswith(CHANGELOG_KEY):
+        series = stored_review(db, release)
+        if series is None and fetch:
+            show = sys.stderr.isatty()
+            series = fetch_review(app, release, progress=(lambda m: click.echo(m, err=True)) if show else None)
+    if series is not None:
+        release, entries = review_series(db, app.config, series, host=app.host)
+        return release, load_review(db, release) or entries
+    entries = load_review(db, release)
+    if not entries:
+        raise KtrackError(f"unknown stable version {release}: no review stored "
+                          "(import its review mbox or ChangeLog first, or add --fetch to download it)")
+    return release, entries
 
 
 def add_commands(cli: click.Group) -> None:
@@ -126,46 +218,37 @@ def add_commands(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
     @click.option("--format", "fmt", type=click.Choice(["markdown", "text"]), default="markdown", show_default=True)
     @click.option("--fetch", "fetch", is_flag=True,
-                  help="If the version is not stored, download its review threads from lore ([plugins.lore] base_url).")
+                  help="If the version is not stored, download its review threads from lore ([plugins.lore] base_url), "
+                       "or else its ChangeLog from kernel.org.")
+    @click.option("--release", "release", metavar="VERSION",
+                  help="The release a git log holds, when it has no 'Linux X.Y.Z' commit and its name is not ChangeLog-X.Y.Z.")
     @click.pass_obj
-    def review_command(app, source, as_json, fmt, fetch):
+    def review_command(app, source, as_json, fmt, fetch, release):
         """Sort a stable update's patches into security fixes, bug fixes and enhancements.
 
-        SOURCE is a stable version already stored (2.6.32.9) or a path to an
-        mbox/.eml holding its review series, which is imported on the way.
-        With --fetch, a version not stored yet is looked up on lore first.
+        SOURCE is a stable version already stored (2.6.32.9), a path to an
+        mbox/.eml holding its review series (imported on the way), or a path
+        to the released update's ChangeLog (kernel.org's ChangeLog-X.Y.Z, or
+        any `git log` / `git log --oneline` of the stable tree), whose
+        commit messages are read. With --fetch, a version not stored yet is
+        looked up on lore first, then its ChangeLog on kernel.org. A log
+        holding several updates prints each (a JSON list with --json).
         Example: ktrack stable review ../shared/data/stable-reviews/2.6.14.7-review.mbox --json
         """
         from tracker.cli import print_json
 
         from .review import format_markdown, format_text
-        from .store import load_review
 
         path = Path(source).expanduser()
-        db = app.db
         if path.exists():
-            series = _series_from_path(db, path)
+            reviews = _reviews_of_path(app, path, release)
         elif VERSION.match(source):
-            from .lore_reviews import stored_review
-
-            release = re.sub(r"-rc\d+$", "", source)
-            series = stored_review(db, release)
-            if series is None and fetch:
-                show = sys.stderr.isatty()
-                series = fetch_review(app, release, progress=(lambda m: click.echo(m, err=True)) if show else None)
+            reviews = [_review_of_version(app, re.sub(r"-rc\d+$", "", source), fetch=fetch)]
         else:
             raise KtrackError(f"{source}: no such file, and not a stable version (e.g. 6.1.119)")
-        if series is not None:
-            release, entries = review_series(db, app.config, series, host=app.host)
-            entries = load_review(db, release) or entries  # with CVE links as stored
-        else:  # a version with no series stored, not fetched (--fetch would have found one or raised)
-            entries = load_review(db, release)
-            if not entries:
-                raise KtrackError(f"unknown stable version {source}: no review series stored "
-                                  "(import its mbox first, or add --fetch to download it from lore)")
         if as_json:
-            print_json({"release": release, "patch_count": len(entries), "patches": entries})
-        elif fmt == "text":
-            click.echo(format_text(release, entries))
-        else:
-            click.echo(format_markdown(release, entries))
+            shaped = [{"release": r, "patch_count": len(entries), "patches": entries} for r, entries in reviews]
+            print_json(shaped[0] if len(shaped) == 1 else shaped)
+            return
+        show = format_text if fmt == "text" else format_markdown
+        click.echo("\n".join(show(r, entries) for r, entries in reviews))

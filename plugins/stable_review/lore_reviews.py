@@ -1,4 +1,4 @@
-"""Find stable review threads on lore: for one version on demand, and for every new stable release.
+"""Find the review of every new stable release: its thread on lore, else its ChangeLog on kernel.org.
 
 A review is posted a few days before its release, to the stable list and
 LKML. Polling those lists (the lore plugin) already stores it; this source
@@ -6,8 +6,10 @@ covers the rest: a tracker that follows other lists, or a review posted
 while the tracker was not running. For each stable or longterm release of
 the last `review_days` days (from the kernel.org release data) with no
 review stored, it searches lore and stores the thread, which the next
-analysis reviews. A release not found is retried on later runs, then given
-up after MAX_TRIES so it cannot warn forever.
+analysis reviews; when lore has none, it downloads the release's ChangeLog
+(changelog.py), which the next analysis reviews the same way. A release
+found in neither is retried on later runs, then given up after MAX_TRIES so
+it cannot warn forever.
 """
 
 from __future__ import annotations
@@ -72,32 +74,61 @@ def recent_stable_releases(db, days: int, now: datetime | None = None) -> list[s
 
 
 class StableReviewsSource(Source):
-    """Search lore for the review of each recent stable release that has none stored."""
+    """For each recent stable release with no review stored: search lore, else download its ChangeLog."""
 
     name = "stable-reviews"
     kind = "lore-query"
     interval_seconds = 6 * 3600
 
-    def __init__(self, inbox: str = "all", days: int = 14):
+    def __init__(self, inbox: str = "all", days: int = 14, *, search_lore: bool = True):
         self.inbox = inbox
         self.days = days
-        self.url = f"lore search s:<version> s:review in {inbox}"
+        self.search_lore = search_lore
+        where = f"lore search s:<version> s:review in {inbox}" if search_lore else ""
+        self.url = " or ".join(filter(None, [where, "kernel.org ChangeLog-<version>"]))
 
     def fetch(self, ctx: FetchContext) -> None:
         tries: dict[str, int] = dict(ctx.state.get("not_found") or {})
         for release in recent_stable_releases(ctx.db, self.days):
-            if stored_review(ctx.db, release) is not None or tries.get(release, 0) >= MAX_TRIES:
+            if is_reviewed(ctx.db, release) or tries.get(release, 0) >= MAX_TRIES:
                 continue
-            search = review_search(ctx.config, release, self.inbox)
-            # its own state (no saved-search cursor), the same database transaction and HTTP client
-            sub = FetchContext(db=ctx.db, http=ctx.http, state={}, config=ctx.config, progress=ctx.progress)
-            search.fetch(sub)
-            for warning in sub.warnings:
-                ctx.warn(f"{release}: {warning}")
+            problems = self._search_lore(ctx, release) if self.search_lore else []
+            if self.search_lore and not problems and stored_review(ctx.db, release) is None:
+                problems.append(not_found(release))
             if stored_review(ctx.db, release) is None:
-                tries[release] = tries.get(release, 0) + 1
-                if not sub.warnings:
-                    ctx.warn(not_found(release))
-            else:
+                problems += self._download_changelog(ctx, release)
+            if is_reviewed(ctx.db, release):
                 tries.pop(release, None)
+                continue
+            tries[release] = tries.get(release, 0) + 1
+            ctx.warn("; ".join(problems) or not_found(release))
         ctx.state["not_found"] = tries
+
+    def _search_lore(self, ctx: FetchContext, release: str) -> list[str]:
+        search = review_search(ctx.config, release, self.inbox)
+        # its own state (no saved-search cursor), the same database transaction and HTTP client
+        sub = FetchContext(db=ctx.db, http=ctx.http, state={}, config=ctx.config, progress=ctx.progress)
+        search.fetch(sub)
+        return [f"{release}: {warning}" for warning in sub.warnings]
+
+    def _download_changelog(self, ctx: FetchContext, release: str) -> list[str]:
+        from . import plugin_config
+        from .changelog import changelog_source
+
+        source = changelog_source(plugin_config(ctx.config), release)
+        if source is None:
+            return []
+        sub = FetchContext(db=ctx.db, http=ctx.http, state={}, config=ctx.config, progress=ctx.progress)
+        ctx.progress(f"{self.name}: fetching {source.url}")
+        try:
+            source.fetch(sub)
+        except KtrackError as exc:  # one release's missing ChangeLog must not fail the others
+            sub.warn(exc.message)
+        return list(sub.warnings)
+
+
+def is_reviewed(db, release: str) -> bool:
+    """A release needs nothing more once its review thread or its ChangeLog is stored."""
+    from .store import has_changelog
+
+    return stored_review(db, release) is not None or has_changelog(db, release)

@@ -6,7 +6,7 @@ from tracker.edition import Section
 from tracker.pages import Feed, Page
 
 from .review import SECTION_TITLES, conclusions, counted, counts_of, entry_line
-from .store import errata_between, list_reviews, load_review, scorecard, scorecard_totals
+from .store import CHANGELOG_KEY, errata_between, list_reviews, load_review, scorecard, scorecard_totals
 
 SCORECARD_PATH = "stable/scorecard.html"
 FEED_REVIEWS = 30  # reviews per branch feed, newest
@@ -190,6 +190,7 @@ def stable_pages(db) -> list[Page | Feed]:
                     "release": release,
                     "branch": review["branch"],
                     "series_date": review["series_date"],
+                    "from_changelog": (review["series_key"] or "").startswith(CHANGELOG_KEY),
                     "patch_count": len(entries),
                     "counts": counts_of(entries),
                     "groups": groups,

@@ -61,6 +61,53 @@ def m001_verdicts(db):
     db["stable_review_errata"].create_index(["found_at"])
 
 
+@migrations()
+def m002_changelogs(db):
+    # A released update read from its kernel.org ChangeLog (or a git log given to `stable review`):
+    # kept so that `ktrack analyze --all` can review it again with a newer classifier.
+    db["stable_review_changelogs"].create(
+        {
+            "release": str,
+            "url": str,  # where it came from: a URL or a file path
+            "date": str,  # of the "Linux X.Y.Z" commit
+            "patches_json": str,  # [{"patch_number", "subject", "body", "commit", "author_name", ...}]
+            "fetched_at": str,
+            "reviewed_at": str,  # null until an analysis reviewed it
+        },
+        pk="release",
+    )
+
+
+CHANGELOG_KEY = "changelog:"  # series_key prefix of a review read from a ChangeLog, not a review thread
+
+
+def save_changelog(db: Database, release: str, url: str, date: str | None, patches: list[dict]) -> None:
+    """Store (or replace) the commits of one released update, to be reviewed by the next analysis."""
+    with write_transaction(db):
+        db["stable_review_changelogs"].upsert(
+            {"release": release, "url": url, "date": date, "patches_json": json.dumps(patches),
+             "fetched_at": utcnow(), "reviewed_at": None},
+            pk="release",
+        )
+
+
+def changelogs_to_review(db: Database, *, every: bool = False) -> list[dict]:
+    """Return the stored ChangeLogs not reviewed yet (all with `every`), patches decoded."""
+    if not db["stable_review_changelogs"].exists():
+        return []
+    sql = "select * from stable_review_changelogs" + ("" if every else " where reviewed_at is null") + " order by date, release"
+    return [{**row, "patches": json.loads(row["patches_json"])} for row in db.query(sql)]
+
+
+def mark_changelog_reviewed(db: Database, release: str) -> None:
+    db["stable_review_changelogs"].update(release, {"reviewed_at": utcnow()})
+
+
+def has_changelog(db: Database, release: str) -> bool:
+    return db["stable_review_changelogs"].exists() and db.execute(
+        "select 1 from stable_review_changelogs where release = ?", [release]).fetchone() is not None
+
+
 def branch_of(release: str) -> str:
     """Return the stable branch of a release: "2.6.32.9" -> "2.6.32", "6.1.119" -> "6.1"."""
     try:
@@ -74,13 +121,24 @@ def branch_of(release: str) -> str:
 
 def save_review(db: Database, release: str, entries: list[dict], *, series_key: str | None = None, series_date: str | None = None,
                 cve_index: CveIndex | None = None) -> list[dict]:
-    """Upsert the verdicts of one review, linking CVEs; return the errata this found."""
+    """Store the verdicts of one review, linking CVEs; return the errata this found.
+
+    Reviewing the same thread again updates its rows. A review from another
+    source (the rc2 thread after rc1, the released ChangeLog after the
+    thread) replaces the release's rows: its numbering is its own, so each
+    patch keeps its CVEs and history by subject, and rows it no longer has
+    are dropped.
+    """
     now = utcnow()
     errata: list[dict] = []
     table = db["stable_review_verdicts"]
     with write_transaction(db):
+        stored = {r["number"]: r for r in db.query("select * from stable_review_verdicts where release = ?", [release])}
+        by_subject = {r["subject"]: r for r in stored.values()}
         for entry in entries:
-            existing = _row(db, release, entry["number"])
+            existing = stored.get(entry["number"])
+            if existing is None or existing["subject"] != entry["subject"]:
+                existing = by_subject.get(entry["subject"])
             old_cves = json.loads(existing["cves_json"] or "[]") if existing else []
             cves, how = list(entry.get("cves") or []), None
             if cve_index is not None:
@@ -112,8 +170,22 @@ def save_review(db: Database, release: str, entries: list[dict], *, series_key: 
             }
             table.upsert(row, pk=("release", "number"))
             if existing:
-                errata.extend(_record_errata(db, existing, set(cves) - set(old_cves), now))
+                said = {**row, "category": existing["category"]}  # the erratum records what the review had said
+                errata.extend(_record_errata(db, said, set(cves) - set(old_cves), now))
+        replaced = series_key and any(r["series_key"] != series_key for r in stored.values())
+        if replaced:
+            kept = [e["number"] for e in entries]
+            db.execute(f"delete from stable_review_verdicts where release = ? and number not in ({', '.join('?' * len(kept))})",
+                       [release, *kept])
     return errata
+
+
+def review_source(db: Database, release: str) -> str | None:
+    """Return the series_key the stored review of `release` came from ("changelog:6.1.120" for a ChangeLog)."""
+    if not db["stable_review_verdicts"].exists():
+        return None
+    row = db.execute("select series_key from stable_review_verdicts where release = ? limit 1", [release]).fetchone()
+    return row[0] if row else None
 
 
 def relink_cves(db: Database, cve_index: CveIndex) -> list[dict]:
@@ -185,7 +257,7 @@ def list_reviews(db: Database, *, start: str | None = None, end: str | None = No
     if not db["stable_review_verdicts"].exists():
         return []
     sql = (
-        "select release, branch, max(series_date) as series_date, count(*) as patches, "
+        "select release, branch, max(series_date) as series_date, max(series_key) as series_key, count(*) as patches, "
         "sum(category = 'security') as security, sum(category = 'bugfix') as bugfix, "
         "sum(category = 'enhancement') as enhancement, sum(cves_json != '[]') as with_cve, "
         "max(reviewed_at) as reviewed_at from stable_review_verdicts"

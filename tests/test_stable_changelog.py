@@ -1,0 +1,215 @@
+"""A released stable update reviewed from its ChangeLog: the file, the download, the weekly source.
+
+The ChangeLog is written by real git from the real 2.6.14.7 review patches
+(tests/changelog_helpers.py), as kernel.org writes ChangeLog-X.Y.Z.
+"""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import re
+import subprocess
+
+import pytest
+from changelog_helpers import _commit, make_changelog, review_commits
+from fetch_helpers import configure
+from public_inbox import require_tools, running_public_inbox
+
+
+@pytest.fixture
+def changelog(shared_data, tmp_path):
+    return make_changelog(shared_data, tmp_path)
+
+
+def review_json(ktrack, *args):
+    result = ktrack("stable", "review", *map(str, args), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_a_changelog_is_reviewed_like_its_review_thread(ktrack, changelog, shared_data):
+    review = review_json(ktrack, changelog)
+    assert review["release"] == "2.6.14.7" and review["patch_count"] == 6
+    thread = review_json(ktrack, shared_data / "stable-reviews" / "2.6.14.7-review.mbox")
+    assert [p["subject"] for p in review["patches"]] == [p["subject"] for p in thread["patches"]]  # same numbering
+    security = [p for p in review["patches"] if p["category"] == "security"]
+    assert [(p["number"], p["cves"]) for p in security] == [(5, ["CVE-2006-0036"]), (6, ["CVE-2006-0037"])]
+    # the commit message is read, not just the subject: #5's says it "uses a NULL pointer"
+    assert security[0]["summary"] == "Possible NULL pointer dereference in the netfilter code"
+
+
+def test_the_message_says_typo_in_passing_which_does_not_make_a_comment_fix(ktrack, changelog):
+    """#1's message: "It appears a typo in Ashok's original commit" - the fix is to interrupt affinity, not a comment."""
+    [first] = [p for p in review_json(ktrack, changelog)["patches"] if p["number"] == 1]
+    assert first["category"] == "bugfix" and "comment" not in first["summary"]
+
+
+def test_oneline_log_is_read_from_subjects_and_needs_to_know_its_release(ktrack, shared_data, tmp_path):
+    oneline = make_changelog(shared_data, tmp_path, "--oneline")
+    review = review_json(ktrack, oneline)
+    assert review["release"] == "2.6.14.7" and [p["number"] for p in review["patches"]] == [1, 2, 3, 4, 5, 6]
+    assert {p["number"] for p in review["patches"] if p["category"] == "security"} == {5, 6}
+
+    bare = tmp_path / "shortlog.txt"  # the patches without the version bump, under a name that says nothing
+    bare.write_text("".join(line + "\n" for line in oneline.read_text().splitlines() if "Linux 2.6.14.7" not in line))
+    result = ktrack("stable", "review", bare)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {bare}: the log names no release (no 'Linux X.Y.Z' commit): pass --release VERSION"]
+    assert review_json(ktrack, bare, "--release", "2.6.14.7")["patch_count"] == 6
+
+
+def test_a_log_spanning_updates_gives_one_review_each(ktrack, shared_data, tmp_path):
+    """`git log` across two releases: each "Linux X.Y.Z" commit opens its own update (the 4.19.107 pseudo-shortlog's commits)."""
+    log = make_changelog(shared_data, tmp_path)
+    repo = tmp_path / "linux-stable"
+    cover = (shared_data / "stable-reviews" / "4.19.107-review-cover.eml").read_text()
+    subjects = re.findall(r"^    (\S.*)$", cover.split("Pseudo-Shortlog of commits:")[1].split("\n---")[0], re.M)[::-1]
+    for subject in subjects[:5]:
+        _commit(repo, subject + "\n", ("Greg Kroah-Hartman", "gregkh@linuxfoundation.org"), "2020-02-27T14:00:00+01:00")
+    _commit(repo, "Linux 4.19.107\n", ("Greg Kroah-Hartman", "gregkh@linuxfoundation.org"), "2020-02-28T17:21:00+01:00")
+    log.write_bytes(subprocess.run(["git", "-C", str(repo), "log"], capture_output=True, check=True).stdout)
+    both = review_json(ktrack, log)
+    assert [(r["release"], r["patch_count"]) for r in both] == [("4.19.107", 5), ("2.6.14.7", 6)]
+    listed = json.loads(ktrack("stable", "list", "--json").output)
+    assert sorted(r["release"] for r in listed) == ["2.6.14.7", "4.19.107"]
+
+
+def test_the_released_changelog_outranks_the_rc_thread_in_the_analysis(ktrack, changelog, shared_data, app):
+    """Reviewed from its ChangeLog, 2.6.14.7 keeps that review when its thread is imported and analysed later."""
+    from tracker.plugins.stable_review.store import review_source
+
+    review_json(ktrack, changelog)
+    assert ktrack("import", shared_data / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
+    assert ktrack("analyze").exit_code == 0
+    assert review_source(app.db, "2.6.14.7") == "changelog:2.6.14.7"
+    stored = review_json(ktrack, "2.6.14.7")  # the version: what is stored, not the thread again
+    assert all(p["message_id"] is None for p in stored["patches"]) and stored["patch_count"] == 6
+    # a newer classifier reviews stored ChangeLogs again: a verdict changed behind its back is redone
+    app.db.execute("update stable_review_verdicts set category = 'enhancement' where release = '2.6.14.7' and number = 5")
+    app.db.conn.commit()
+    assert ktrack("analyze").exit_code == 0 and review_json(ktrack, "2.6.14.7")["patches"][4]["category"] == "enhancement"
+    assert ktrack("analyze", "--all").exit_code == 0
+    assert review_json(ktrack, "2.6.14.7")["patches"][4]["category"] == "security"
+
+
+def test_a_review_from_another_source_replaces_the_rows_and_keeps_cves_by_subject(db):
+    """rc1 had three patches, rc2 drops one and reorders: rc2's numbering wins, the CVE seen on rc1 stays with its patch."""
+    from tracker.plugins.stable_review.review import review_entries
+    from tracker.plugins.stable_review.store import load_review, save_review
+
+    rc1 = review_entries([{"subject": s} for s in (
+        "setting irq affinity is broken in ia32 with MSI enabled",
+        "[SPARC64]: Fix ptrace/strace",
+        "[NETFILTER]: Fix crash in ip_nat_pptp",
+    )], "2.6.14.7")
+    rc1[2]["cves"] = ["CVE-2006-0036"]
+    save_review(db, "2.6.14.7", rc1, series_key="rc1")
+    rc2 = review_entries([{"subject": "[NETFILTER]: Fix crash in ip_nat_pptp"}, {"subject": "[SPARC64]: Fix ptrace/strace"}], "2.6.14.7")
+    save_review(db, "2.6.14.7", rc2, series_key="rc2")
+    stored = load_review(db, "2.6.14.7")
+    assert [(e["number"], e["subject"], e["cves"]) for e in stored] == [
+        (1, "[NETFILTER]: Fix crash in ip_nat_pptp", ["CVE-2006-0036"]), (2, "[SPARC64]: Fix ptrace/strace", [])]
+    save_review(db, "2.6.14.7", rc2[:1], series_key="rc2")  # the same thread again, seen part-way: rows are kept
+    assert len(load_review(db, "2.6.14.7")) == 2
+
+
+def changelog_server(httpserver, changelog, release="2.6.14.7"):
+    httpserver.expect_request(f"/pub/linux/kernel/v2.6/ChangeLog-{release}").respond_with_data(
+        changelog.read_bytes(), content_type="text/plain; charset=utf-8")
+    httpserver.expect_request(re.compile(r".*/ChangeLog-.*")).respond_with_data("Not Found", status=404)
+    return httpserver.url_for("/pub/linux/kernel/{dir}/ChangeLog-{version}")
+
+
+@pytest.fixture(scope="module")
+def lore_without_the_review(shared_data, tmp_path_factory):
+    """A real public-inbox holding the stable list's 4.19.107 review only: a search for 2.6.14.7 finds nothing."""
+    require_tools()
+    cover = (shared_data / "stable-reviews" / "4.19.107-review-cover.eml").read_bytes()
+    workdir = tmp_path_factory.mktemp("public-inbox-no-2.6.14.7")
+    with running_public_inbox(None, workdir, name="stable", address="stable@vger.kernel.org", messages=[cover]) as (base, _):
+        yield base
+
+
+@pytest.fixture
+def no_lore(lore_without_the_review):
+    return f'[plugins.lore]\nbase_url = "{lore_without_the_review}"\n'
+
+
+def test_fetch_falls_back_to_the_changelog_when_lore_has_no_review(app, tmp_path, ktrack, httpserver, changelog, no_lore):
+    template = changelog_server(httpserver, changelog)
+    configure(app, tmp_path, no_lore + f'[plugins.stable_review]\nchangelog_url = "{template}"\n')
+    review = review_json(ktrack, "2.6.14.7", "--fetch")
+    assert review["patch_count"] == 6 and {p["number"] for p in review["patches"] if p["category"] == "security"} == {5, 6}
+    assert app.db["messages"].count == 0 and app.db["sources"].count == 0  # a one-off download, no mail
+    served = len(httpserver.log)
+    assert review_json(ktrack, "2.6.14.7", "--fetch") == review and len(httpserver.log) == served  # stored: nothing fetched
+
+
+def test_a_changelog_url_serving_html_is_one_line_and_stores_nothing(app, tmp_path, ktrack, httpserver, no_lore):
+    httpserver.expect_request(re.compile(r".*/ChangeLog-.*")).respond_with_data(
+        "<!DOCTYPE html><html><body>Making sure you're not a bot!</body></html>", content_type="text/html")
+    configure(app, tmp_path, no_lore + '[plugins.stable_review]\n'
+                             f'changelog_url = "{httpserver.url_for("/{dir}/ChangeLog-{version}")}"\n')
+    result = ktrack("stable", "review", "6.1.120", "--fetch")
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: no 6.1.120 stable review found on lore") and "/v6.x/ChangeLog-6.1.120: got" in line, line
+    assert not app.db["stable_review_changelogs"].exists() or app.db["stable_review_changelogs"].count == 0
+
+
+def test_the_weekly_source_reviews_a_new_release_from_its_changelog(app, tmp_path, httpserver, changelog, no_lore):
+    """kernel.org says 2.6.14.7 came out; lore has no review; the ChangeLog is downloaded once and reviewed by the analysis."""
+    from test_stable_fetch import add_releases
+    from tracker.analyze import run_analysis
+    from tracker.fetching import run_sources
+    from tracker.plugins.stable_review.store import load_review
+
+    cna = tmp_path / "cna.jsonl"  # a CVE source, so the review links CVEs as it is stored
+    cna.write_text(json.dumps({"cve": "CVE-2006-0037", "subject": "[NETFILTER]: Fix another crash in ip_nat_pptp",
+                               "mainline_fix": [], "fixed_in": ["2.6.14.7"]}) + "\n")
+    configure(app, tmp_path, no_lore + '[plugins.stable_review]\n'
+                             f'changelog_url = "{changelog_server(httpserver, changelog)}"\ncve_jsonl = "{cna}"\n')
+    add_releases(app.db, ("2.6.14.7", "stable", 1))
+    [result] = run_sources(app, ["stable-reviews"])
+    assert result.ok and result.warnings == []
+    assert load_review(app.db, "2.6.14.7") == []  # fetched, not reviewed yet: that is the analysis' job
+    assert run_analysis(app) == []
+    entries = load_review(app.db, "2.6.14.7")
+    assert len(entries) == 6 and entries[5]["cves"] == ["CVE-2006-0037"] and entries[5]["category"] == "security"
+    downloads = [r for r, _ in httpserver.log if "ChangeLog" in r.path]
+    [again] = run_sources(app, ["stable-reviews"], force=True)
+    assert again.ok and [r for r, _ in httpserver.log if "ChangeLog" in r.path] == downloads  # stored: not downloaded again
+
+
+def test_review_commits_are_the_real_mails(shared_data):
+    """The fixture's commits are the review's own patches: authors from the in-body From:, messages without diffs."""
+    commits = review_commits(shared_data)
+    mails = [m for m in mailbox.mbox(str(shared_data / "stable-reviews" / "2.6.14.7-review.mbox")) if "[patch 0/" not in m["Subject"]]
+    assert len(commits) == len(mails) == 6
+    assert commits[4]["author"] == ("Patrick McHardy", "kaber@trash.net")
+    assert all("\n+++ " not in c["message"] and "Signed-off-by: Greg Kroah-Hartman" in c["message"] for c in commits)
+
+
+def test_the_site_says_a_review_was_read_from_the_released_changelog(ktrack, changelog, shared_data, tmp_path):
+    review_json(ktrack, changelog)
+    review_json(ktrack, shared_data / "stable-reviews" / "4.19.107-review-cover.eml")
+    out = tmp_path / "site"
+    assert ktrack("site", "build", "--out", out).exit_code == 0
+    released = (out / "stable" / "2.6.14.7.html").read_text()
+    assert "6 patches, read from the ChangeLog of the release (2006-01-31):" in released
+    assert "review posted" in (out / "stable" / "4.19.107.html").read_text()
+    listed = json.loads(ktrack("stable", "list", "--json").output)
+    assert {r["release"]: r["series_key"].startswith("changelog:") for r in listed} == {"2.6.14.7": True, "4.19.107": False}
+
+
+def test_a_oneline_log_with_a_stray_line_names_the_line(ktrack, shared_data, tmp_path):
+    oneline = make_changelog(shared_data, tmp_path, "--oneline")
+    lines = oneline.read_text().splitlines()
+    broken = tmp_path / "ChangeLog-2.6.14.7"
+    broken.write_text("\n".join(lines[:3] + ["<<<<<<< HEAD"] + lines[3:]) + "\n")
+    result = ktrack("stable", "review", broken)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: {broken}: line 4: not a git log line: '<<<<<<< HEAD'"]
+    assert result.output.count("Error") == 1 and ktrack("stable", "list", "--json").output.strip() == "[]"
