@@ -200,6 +200,9 @@ def test_the_site_says_a_review_was_read_from_the_released_changelog(ktrack, cha
     released = (out / "stable" / "2.6.14.7.html").read_text()
     assert "6 patches, read from the ChangeLog of the release (2006-01-31):" in released
     assert "review posted" in (out / "stable" / "4.19.107.html").read_text()
+    index = (out / "stable" / "index.html").read_text()
+    assert re.search(r'2\.6\.14\.7</a></td><td>ChangeLog <span class="date">2006-01-31</span>', index), index
+    assert re.search(r'4\.19\.107</a></td><td>review thread <span class="date">2020-02-2\d</span>', index), index
     listed = json.loads(ktrack("stable", "list", "--json").output)
     assert {r["release"]: r["series_key"].startswith("changelog:") for r in listed} == {"2.6.14.7": True, "4.19.107": False}
 

@@ -134,7 +134,8 @@ def index_page(reviews: list[dict]) -> Page:
     branches: dict[str, list[dict]] = {}
     for review in sorted(reviews, key=lambda r: version_sort_key(r["release"]), reverse=True):
         link = review_path(review["release"]).split("/", 1)[1]
-        branches.setdefault(review["branch"], []).append(dict(review, link=link))
+        read_from = "ChangeLog" if (review["series_key"] or "").startswith(CHANGELOG_KEY) else "review thread"
+        branches.setdefault(review["branch"], []).append(dict(review, link=link, read_from=read_from))
     ordered = sorted(branches.items(), key=lambda item: version_sort_key(item[0]), reverse=True)
     return Page(path="stable/index.html", template="stable_index.html", title="Stable reviews",
                 context={"branches": [{"name": name, "reviews": rows, "feed": branch_feed_path(name)} for name, rows in ordered]})
