@@ -135,6 +135,7 @@ def save_review(db: Database, release: str, entries: list[dict], *, series_key: 
     with write_transaction(db):
         stored = {r["number"]: r for r in db.query("select * from stable_review_verdicts where release = ?", [release])}
         by_subject = {r["subject"]: r for r in stored.values()}
+        rows = []
         for entry in entries:
             existing = stored.get(entry["number"])
             if existing is None or existing["subject"] != entry["subject"]:
@@ -168,10 +169,11 @@ def save_review(db: Database, release: str, entries: list[dict], *, series_key: 
                 "reviewed_at": (existing or {}).get("reviewed_at") or now,
                 "updated_at": now,
             }
-            table.upsert(row, pk=("release", "number"))
+            rows.append(row)
             if existing:
                 said = {**row, "category": existing["category"]}  # the erratum records what the review had said
                 errata.extend(_record_errata(db, said, set(cves) - set(old_cves), now))
+        table.upsert_all(rows, pk=("release", "number"))  # one statement batch: a 900-patch update is one write
         replaced = series_key and any(r["series_key"] != series_key for r in stored.values())
         if replaced:
             kept = [e["number"] for e in entries]
