@@ -39,6 +39,12 @@ def test_a_changelog_is_reviewed_like_its_review_thread(ktrack, changelog, share
     assert security[0]["summary"] == "Possible NULL pointer dereference in the netfilter code"
 
 
+def test_reviewing_a_changelog_again_changes_nothing(ktrack, changelog, app):
+    first = review_json(ktrack, changelog)
+    assert review_json(ktrack, changelog) == first
+    assert app.db["stable_review_verdicts"].count == 6 and app.db["stable_review_changelogs"].count == 1
+
+
 def test_the_message_says_typo_in_passing_which_does_not_make_a_comment_fix(ktrack, changelog):
     """#1's message: "It appears a typo in Ashok's original commit" - the fix is to interrupt affinity, not a comment."""
     [first] = [p for p in review_json(ktrack, changelog)["patches"] if p["number"] == 1]
@@ -199,6 +205,7 @@ def test_the_site_says_a_review_was_read_from_the_released_changelog(ktrack, cha
     assert ktrack("site", "build", "--out", out).exit_code == 0
     released = (out / "stable" / "2.6.14.7.html").read_text()
     assert "6 patches, read from the ChangeLog of the release (2006-01-31):" in released
+    assert "CVE-2006-0036" in released and '<span class="cve">CVE-2006-0036' not in released  # the subject names it: not again
     assert "review posted" in (out / "stable" / "4.19.107.html").read_text()
     index = (out / "stable" / "index.html").read_text()
     assert re.search(r'2\.6\.14\.7</a></td><td>ChangeLog <span class="date">2006-01-31</span>', index), index

@@ -150,10 +150,15 @@ def entry_line(entry: dict) -> str:
     if not subject.endswith((".", "!", "?")):
         subject += "."
     line = f"#{entry['number']}: {subject} {entry['summary']}."
-    unnamed = [c for c in entry.get("cves") or [] if c.upper() not in subject.upper()]  # not twice on one line
+    unnamed = unnamed_cves(entry)
     if unnamed:
         line += " (" + ", ".join(unnamed) + ")"
     return line
+
+
+def unnamed_cves(entry: dict) -> list[str]:
+    """The entry's CVE ids its subject does not already name: shown once, not twice on one line."""
+    return [c for c in entry.get("cves") or [] if c.upper() not in entry["subject"].upper()]
 
 
 def counted(count: int, one: str, many: str) -> str:

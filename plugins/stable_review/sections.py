@@ -5,7 +5,7 @@ from __future__ import annotations
 from tracker.edition import Section
 from tracker.pages import Feed, Page
 
-from .review import SECTION_TITLES, conclusions, counted, counts_of, entry_line
+from .review import SECTION_TITLES, conclusions, counted, counts_of, entry_line, unnamed_cves
 from .store import CHANGELOG_KEY, errata_between, list_reviews, load_review, scorecard, scorecard_totals
 
 SCORECARD_PATH = "stable/scorecard.html"
@@ -179,7 +179,8 @@ def stable_pages(db) -> list[Page | Feed]:
         release = review["release"]
         entries = entries_of[release] = load_review(db, release)
         groups = [
-            {"key": key, "title": title, "entries": [dict(e, line=entry_line(e)) for e in entries if e["category"] == key]}
+            {"key": key, "title": title,
+             "entries": [dict(e, line=entry_line(e), unnamed_cves=unnamed_cves(e)) for e in entries if e["category"] == key]}
             for key, title in SECTION_TITLES
         ]
         pages.append(
