@@ -10,6 +10,7 @@ import json
 import mailbox
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 from changelog_helpers import _commit, make_changelog, review_commits
@@ -223,3 +224,21 @@ def test_a_oneline_log_with_a_stray_line_names_the_line(ktrack, shared_data, tmp
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [f"Error: {broken}: line 4: not a git log line: '<<<<<<< HEAD'"]
     assert result.output.count("Error") == 1 and ktrack("stable", "list", "--json").output.strip() == "[]"
+
+
+def test_a_changelog_commits_trailers_are_evidence(tmp_path):
+    """The real xfrm ABI fix (linux-api, Sep 2021) committed by git: its Fixes: line is shown for a reader to check."""
+    from tracker.plugins.stable_review.changelog import parse_log
+    from tracker.plugins.stable_review.classifier import classify_patch
+
+    mails = mailbox.mbox(str(Path(__file__).parent / "data" / "linux-api-2021-09-12-13.mbox"))
+    mail = next(m for m in mails if str(m["Subject"]).startswith("[PATCH v2] include/uapi/linux/xfrm.h"))
+    body = mail.get_payload(decode=True).decode().split("\n---\n")[0]
+    repo = tmp_path / "linux"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _commit(repo, "include/uapi/linux/xfrm.h: Fix XFRM_MSG_MAPPING ABI breakage\n\n" + body,
+            ("Eugene Syromiatnikov", "esyr@redhat.com"), "2021-09-12T14:22:34+02:00")
+    [commit] = parse_log(subprocess.run(["git", "-C", str(repo), "log"], capture_output=True, check=True, text=True).stdout)
+    assert ["Signed-off-by", "Eugene Syromiatnikov <esyr@redhat.com>"] in commit["trailers"]
+    evidence = classify_patch(commit).evidence
+    assert 'Fixes: 2d151d39073a ("xfrm: Add possibility to set the default to block if we have no policy")' in evidence

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tracker.errors import KtrackError
 from tracker.fetch import check_not_challenge
+from tracker.patch_text import read_trailers
 from tracker.sources import FetchContext, Source
 
 from .store import save_changelog
@@ -73,11 +74,13 @@ def _commit(raw: dict) -> dict:
     while lines and not lines[-1].strip():
         lines.pop()
     subject = lines[0].strip() if lines else ""
+    body = "\n".join(lines[1:]).strip("\n")
     author = AUTHOR.match(raw["headers"].get("author", ""))
     return {
         "commit": raw["commit"],
         "subject": subject,
-        "body": "\n".join(lines[1:]).strip("\n"),
+        "body": body,
+        "trailers": read_trailers(body),  # as a patch mail's: Reported-by, Fixes... become evidence
         "author_name": author.group(1) if author else raw["headers"].get("author"),
         "author_email": author.group(2) if author else None,
         "date": raw["headers"].get("date") or raw["headers"].get("authordate"),

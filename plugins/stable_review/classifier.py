@@ -176,9 +176,10 @@ def classify_patch(patch: dict) -> Verdict:
                 z += weight
                 bug_seen = True
                 evidence.append(f"{text} ({weight:+.1f})")
-        reporters = [v for n, v in trailers if isinstance(n, str) and n.lower() == "reported-by"]
-        if reporters:
-            evidence.append("Reported-by: " + "; ".join(reporters[:2]))
+        for name in ("Reported-by", "Fixes"):  # who found it, and the commit that brought the bug: for a reader to check
+            values = [v for n, v in trailers if isinstance(n, str) and n.lower() == name.lower()]
+            if values:
+                evidence.append(f"{name}: " + "; ".join(values[:2]))
     if diff:
         changed = fix_evidence_diff(diff)
         for text, weight, rx in DIFF_RULES:
