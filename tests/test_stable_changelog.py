@@ -206,7 +206,7 @@ def test_the_site_says_a_review_was_read_from_the_released_changelog(ktrack, cha
     assert ktrack("site", "build", "--out", out).exit_code == 0
     released = (out / "stable" / "2.6.14.7.html").read_text()
     assert "6 patches, read from the ChangeLog of the release (2006-01-31):" in released
-    assert "CVE-2006-0036" in released and '<span class="cve">CVE-2006-0036' not in released  # the subject names it: not again
+    assert "CVE-2006-0036" in released and 'class="cve" href="https://www.cve.org/CVERecord?id=CVE-2006-0036"' not in released
     assert "review posted" in (out / "stable" / "4.19.107.html").read_text()
     index = (out / "stable" / "index.html").read_text()
     assert re.search(r'2\.6\.14\.7</a></td><td>ChangeLog <span class="date">2006-01-31</span>', index), index
@@ -242,3 +242,34 @@ def test_a_changelog_commits_trailers_are_evidence(tmp_path):
     assert ["Signed-off-by", "Eugene Syromiatnikov <esyr@redhat.com>"] in commit["trailers"]
     evidence = classify_patch(commit).evidence
     assert 'Fixes: 2d151d39073a ("xfrm: Add possibility to set the default to block if we have no policy")' in evidence
+
+
+def test_a_backport_is_linked_to_its_cve_by_upstream_sha_and_the_page_links_both(ktrack, app, shared_data, tmp_path):
+    """A 6.1.119 backport as the stable tree writes it: the real mainline message of CVE-2023-52812 under
+    "[ Upstream commit <sha> ]". The CVE is found by that SHA, and the review page links the commit and the record."""
+    record = next(json.loads(line) for line in open(shared_data / "stable-labels" / "kernel-cna-cve-fixes.jsonl")
+                  if line.startswith('{"cve": "CVE-2023-52812"'))
+    sha = record["mainline_fix"][0]
+    repo = tmp_path / "linux-stable"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _commit(repo, f"{record['subject']}\n\n[ Upstream commit {sha} ]\n\n{record['description']}\n\n"
+                  "Signed-off-by: Sasha Levin <sashal@kernel.org>\n", ("Lin.Cao", "lincao12@amd.com"), "2024-11-10T10:00:00+01:00")
+    _commit(repo, "Linux 6.1.119\n", ("Greg Kroah-Hartman", "gregkh@linuxfoundation.org"), "2024-11-22T15:38:00+01:00")
+    log = tmp_path / "ChangeLog-6.1.119"
+    log.write_bytes(subprocess.run(["git", "-C", str(repo), "log"], capture_output=True, check=True).stdout)
+    export = tmp_path / "cna.jsonl"
+    export.write_text(json.dumps({**record, "subject": "a subject that does not match"}) + "\n")  # only the SHA can link it
+    configure(app, tmp_path, f'[plugins.stable_review]\ncve_jsonl = "{export}"\n')
+
+    [patch] = review_json(ktrack, log)["patches"]
+    assert patch["upstream_commit"] == sha and patch["cves"] == ["CVE-2023-52812"]
+    assert patch["category"] == "security" and "out-of-bounds" in patch["summary"]  # the message says so...
+    from tracker.plugins.stable_review.classifier import classify_patch
+
+    assert classify_patch({"subject": record["subject"]}).category == "bugfix"  # ...the subject alone does not
+    assert app.db.execute("select cve_match from stable_review_verdicts").fetchone()[0] == "sha"
+    out = tmp_path / "site"
+    assert ktrack("site", "build", "--out", out, "--no-search").exit_code == 0
+    page = (out / "stable" / "6.1.119.html").read_text()
+    assert f'<a href="https://git.kernel.org/torvalds/c/{sha}">{sha}</a>' in page
+    assert 'href="https://www.cve.org/CVERecord?id=CVE-2023-52812"' in page
