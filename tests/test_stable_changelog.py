@@ -85,12 +85,12 @@ def test_a_log_spanning_updates_gives_one_review_each(ktrack, shared_data, tmp_p
 
 def test_the_released_changelog_outranks_the_rc_thread_in_the_analysis(ktrack, changelog, shared_data, app):
     """Reviewed from its ChangeLog, 2.6.14.7 keeps that review when its thread is imported and analysed later."""
-    from tracker.plugins.stable_review.store import review_source
+    from tracker.plugins.stable_review.store import reviewed_from_changelog
 
     review_json(ktrack, changelog)
     assert ktrack("import", shared_data / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
     assert ktrack("analyze").exit_code == 0
-    assert review_source(app.db, "2.6.14.7") == "changelog:2.6.14.7"
+    assert reviewed_from_changelog(app.db, "2.6.14.7")
     stored = review_json(ktrack, "2.6.14.7")  # the version: what is stored, not the thread again
     assert all(p["message_id"] is None for p in stored["patches"]) and stored["patch_count"] == 6
     # a newer classifier reviews stored ChangeLogs again: a verdict changed behind its back is redone

@@ -43,13 +43,13 @@ def review_series(db, config: dict, series: dict, *, host, keep_changelog: bool 
     from . import plugin_config
     from .cves import load_cve_index
     from .review import review_entries, review_release
-    from .store import CHANGELOG_KEY, load_review, review_source, save_review
+    from .store import load_review, reviewed_from_changelog, save_review
 
     release = series.get("stable_release") or review_release(series.get("subject") or "")
     if not release:
         raise KtrackError(f"series {series.get('series_key')} is not a stable review")
     release = re.sub(r"-rc\d+$", "", release)
-    if keep_changelog and (review_source(db, release) or "").startswith(CHANGELOG_KEY):
+    if keep_changelog and reviewed_from_changelog(db, release):
         return release, load_review(db, release)
     if "patches" not in series and series.get("series_key"):
         from tracker.queries import get_series
@@ -179,11 +179,11 @@ def _reviews_of_path(app, path: Path, release: str | None) -> list[tuple[str, li
 def _review_of_version(app, release: str, *, fetch: bool) -> tuple[str, list[dict]]:
     """The review of a stored version (a ChangeLog review as stored; a thread reviewed again), or --fetch it."""
     from .lore_reviews import stored_review
-    from .store import CHANGELOG_KEY, load_review, review_source
+    from .store import load_review, reviewed_from_changelog
 
     db = app.db
     series = None
-    if not (review_source(db, release) or "").startswith(CHANGELOG_KEY):
+    if not reviewed_from_changelog(db, release):
         series = stored_review(db, release)
         if series is None and fetch:
             show = sys.stderr.isatty()

@@ -92,9 +92,11 @@ class StableReviewsSource(Source):
         for release in recent_stable_releases(ctx.db, self.days):
             if is_reviewed(ctx.db, release) or tries.get(release, 0) >= MAX_TRIES:
                 continue
-            problems = self._search_lore(ctx, release) if self.search_lore else []
-            if self.search_lore and not problems and stored_review(ctx.db, release) is None:
-                problems.append(not_found(release))
+            problems = []
+            if self.search_lore:
+                problems = self._search_lore(ctx, release)
+                if not problems and stored_review(ctx.db, release) is None:
+                    problems = [not_found(release)]
             if stored_review(ctx.db, release) is None:
                 problems += self._download_changelog(ctx, release)
             if is_reviewed(ctx.db, release):
@@ -105,10 +107,8 @@ class StableReviewsSource(Source):
         ctx.state["not_found"] = tries
 
     def _search_lore(self, ctx: FetchContext, release: str) -> list[str]:
-        search = review_search(ctx.config, release, self.inbox)
-        # its own state (no saved-search cursor), the same database transaction and HTTP client
-        sub = FetchContext(db=ctx.db, http=ctx.http, state={}, config=ctx.config, progress=ctx.progress)
-        search.fetch(sub)
+        sub = _one_off(ctx)
+        review_search(ctx.config, release, self.inbox).fetch(sub)
         return [f"{release}: {warning}" for warning in sub.warnings]
 
     def _download_changelog(self, ctx: FetchContext, release: str) -> list[str]:
@@ -118,13 +118,18 @@ class StableReviewsSource(Source):
         source = changelog_source(plugin_config(ctx.config), release)
         if source is None:
             return []
-        sub = FetchContext(db=ctx.db, http=ctx.http, state={}, config=ctx.config, progress=ctx.progress)
+        sub = _one_off(ctx)
         ctx.progress(f"{self.name}: fetching {source.url}")
         try:
             source.fetch(sub)
         except KtrackError as exc:  # one release's missing ChangeLog must not fail the others
             sub.warn(exc.message)
         return list(sub.warnings)
+
+
+def _one_off(ctx: FetchContext) -> FetchContext:
+    """A context for a download inside this source: its own state (no saved cursor), the same transaction and HTTP client."""
+    return FetchContext(db=ctx.db, http=ctx.http, state={}, config=ctx.config, progress=ctx.progress)
 
 
 def is_reviewed(db, release: str) -> bool:

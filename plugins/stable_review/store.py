@@ -182,12 +182,12 @@ def save_review(db: Database, release: str, entries: list[dict], *, series_key: 
     return errata
 
 
-def review_source(db: Database, release: str) -> str | None:
-    """Return the series_key the stored review of `release` came from ("changelog:6.1.120" for a ChangeLog)."""
+def reviewed_from_changelog(db: Database, release: str) -> bool:
+    """Whether the stored review of `release` was read from its ChangeLog (not from a review thread)."""
     if not db["stable_review_verdicts"].exists():
-        return None
+        return False
     row = db.execute("select series_key from stable_review_verdicts where release = ? limit 1", [release]).fetchone()
-    return row[0] if row else None
+    return bool(row and (row[0] or "").startswith(CHANGELOG_KEY))
 
 
 def relink_cves(db: Database, cve_index: CveIndex) -> list[dict]:
