@@ -212,7 +212,9 @@ def test_the_site_says_a_review_was_read_from_the_released_changelog(ktrack, cha
     assert re.search(r'2\.6\.14\.7</a></td><td>ChangeLog <span class="date">2006-01-31</span>', index), index
     assert re.search(r'4\.19\.107</a></td><td>review thread <span class="date">2020-02-2\d</span>', index), index
     listed = json.loads(ktrack("stable", "list", "--json").output)
-    assert {r["release"]: r["series_key"].startswith("changelog:") for r in listed} == {"2.6.14.7": True, "4.19.107": False}
+    assert {r["release"]: r["read_from"] for r in listed} == {"2.6.14.7": "changelog", "4.19.107": "review thread"}
+    text = ktrack("stable", "list").output.splitlines()
+    assert text[-1].startswith("2.6.14.7") and text[-1].endswith("with CVE ids (from its ChangeLog)"), text
 
 
 def test_a_oneline_log_with_a_stray_line_names_the_line(ktrack, shared_data, tmp_path):
@@ -273,3 +275,12 @@ def test_a_backport_is_linked_to_its_cve_by_upstream_sha_and_the_page_links_both
     page = (out / "stable" / "6.1.119.html").read_text()
     assert f'<a href="https://git.kernel.org/torvalds/c/{sha}">{sha}</a>' in page
     assert 'href="https://www.cve.org/CVERecord?id=CVE-2023-52812"' in page
+
+
+def test_the_edition_of_the_release_week_carries_the_changelog_review(ktrack, changelog):
+    review_json(ktrack, changelog)
+    edition = json.loads(ktrack("digest", "--week", "2006-W05", "--format", "json").output)
+    [stable] = [s for s in edition["sections"] if s["key"] == "stable"]
+    update = stable["items"][0]
+    assert update["kind"] == "update" and update["release"] == "2.6.14.7" and update["read_from"] == "changelog"
+    assert [i["number"] for i in stable["items"] if i["kind"] == "security"] == [5, 6]

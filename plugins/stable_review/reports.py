@@ -61,6 +61,7 @@ def add_report_commands(group: click.Group) -> None:
                 f"{r['release']:<12} {(r['series_date'] or '')[:10]:<10}  {r['patches']:>4} patches: "
                 f"{r['security']} security, {r['bugfix']} bug fixes, {r['enhancement']} enhancements"
                 + (f"; {r['with_cve']} with CVE ids" if r["with_cve"] else "")
+                + (" (from its ChangeLog)" if r["read_from"] == "changelog" else "")
             )
 
     @group.command(name="scorecard")

@@ -6,7 +6,7 @@ from tracker.edition import Section
 from tracker.pages import Feed, Page
 
 from .review import SECTION_TITLES, conclusions, counted, counts_of, entry_line, unnamed_cves
-from .store import CHANGELOG_KEY, errata_between, list_reviews, load_review, scorecard, scorecard_totals
+from .store import errata_between, list_reviews, load_review, scorecard, scorecard_totals
 
 SCORECARD_PATH = "stable/scorecard.html"
 FEED_REVIEWS = 30  # reviews per branch feed, newest
@@ -65,6 +65,7 @@ def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
                 "stable_branch": branch,
                 "release": release,
                 "kind": "update",
+                "read_from": review["read_from"],  # "changelog" (the released update) or "review thread" (the -rc)
                 "counts": {"security": review["security"], "bugfix": review["bugfix"], "enhancement": review["enhancement"]},
             }
         )
@@ -134,8 +135,7 @@ def index_page(reviews: list[dict]) -> Page:
     branches: dict[str, list[dict]] = {}
     for review in sorted(reviews, key=lambda r: version_sort_key(r["release"]), reverse=True):
         link = review_path(review["release"]).split("/", 1)[1]
-        read_from = "ChangeLog" if (review["series_key"] or "").startswith(CHANGELOG_KEY) else "review thread"
-        branches.setdefault(review["branch"], []).append(dict(review, link=link, read_from=read_from))
+        branches.setdefault(review["branch"], []).append(dict(review, link=link))
     ordered = sorted(branches.items(), key=lambda item: version_sort_key(item[0]), reverse=True)
     return Page(path="stable/index.html", template="stable_index.html", title="Stable reviews",
                 context={"branches": [{"name": name, "reviews": rows, "feed": branch_feed_path(name)} for name, rows in ordered]})
@@ -192,7 +192,7 @@ def stable_pages(db) -> list[Page | Feed]:
                     "release": release,
                     "branch": review["branch"],
                     "series_date": review["series_date"],
-                    "from_changelog": (review["series_key"] or "").startswith(CHANGELOG_KEY),
+                    "from_changelog": review["read_from"] == "changelog",
                     "patch_count": len(entries),
                     "counts": counts_of(entries),
                     "groups": groups,

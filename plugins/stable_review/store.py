@@ -255,7 +255,7 @@ def load_review(db: Database, release: str) -> list[dict]:
 
 
 def list_reviews(db: Database, *, start: str | None = None, end: str | None = None, branch: str | None = None) -> list[dict]:
-    """Return one dict per reviewed release (release, branch, series_date, counts), oldest first, optionally by series date or branch."""
+    """Return one dict per reviewed release (release, branch, series_date, counts, read_from), oldest first, optionally by series date or branch."""
     if not db["stable_review_verdicts"].exists():
         return []
     sql = (
@@ -274,7 +274,8 @@ def list_reviews(db: Database, *, start: str | None = None, end: str | None = No
     if where:
         sql += " where " + " and ".join(where)
     sql += " group by release order by series_date, release"
-    return list(db.query(sql, args))
+    return [dict(row, read_from="changelog" if (row["series_key"] or "").startswith(CHANGELOG_KEY) else "review thread")
+            for row in db.query(sql, args)]
 
 
 def errata_between(db: Database, start: str, end: str | None = None) -> list[dict]:
