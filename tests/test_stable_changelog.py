@@ -152,6 +152,7 @@ def test_fetch_falls_back_to_the_changelog_when_lore_has_no_review(app, tmp_path
     assert app.db["messages"].count == 0 and app.db["sources"].count == 0  # a one-off download, no mail
     served = len(httpserver.log)
     assert review_json(ktrack, "2.6.14.7", "--fetch") == review and len(httpserver.log) == served  # stored: nothing fetched
+    assert review_json(ktrack, "2.6.14.6..2.6.14.7", "--fetch") == [review]  # a range is a list, even of one update
 
 
 def test_a_changelog_url_serving_html_is_one_line_and_stores_nothing(app, tmp_path, ktrack, httpserver, no_lore):
@@ -284,3 +285,28 @@ def test_the_edition_of_the_release_week_carries_the_changelog_review(ktrack, ch
     update = stable["items"][0]
     assert update["kind"] == "update" and update["release"] == "2.6.14.7" and update["read_from"] == "changelog"
     assert [i["number"] for i in stable["items"] if i["kind"] == "security"] == [5, 6]
+
+
+def test_a_range_reviews_every_update_of_an_upgrade_or_names_what_is_missing(ktrack, db, shared_data):
+    """Real 6.1.y subjects (Debian's 6.1.119 upload, which spans several updates) stored as three updates' reviews."""
+    import csv
+
+    from tracker.plugins.stable_review.review import review_entries
+    from tracker.plugins.stable_review.store import save_review
+
+    with open(shared_data / "stable-labels" / "debian-6.1-stable-items-dev.tsv", newline="", encoding="utf-8") as fh:
+        items = [r for r in csv.DictReader(fh, delimiter="\t") if r["release"] == "6.1.119"][:90]
+    for n, release in enumerate(("6.1.117", "6.1.118", "6.1.119")):
+        save_review(db, release, review_entries([{"subject": r["subject"]} for r in items[n * 30:(n + 1) * 30]], release))
+    reviews = review_json(ktrack, "6.1.116..6.1.119")
+    assert [(r["release"], r["patch_count"]) for r in reviews] == [("6.1.117", 30), ("6.1.118", 30), ("6.1.119", 30)]
+    assert [r["patches"][0]["subject"] for r in reviews] == [items[0]["subject"], items[30]["subject"], items[60]["subject"]]
+    markdown = ktrack("stable", "review", "6.1.116..6.1.119").output
+    assert markdown.count("# Stable review: 6.1.11") == 3
+
+    missing = ktrack("stable", "review", "6.1.114..6.1.119")
+    assert missing.exit_code == 1
+    assert missing.output.strip() == "Error: no review stored for 6.1.115, 6.1.116 (add --fetch to download them)"
+    for bad in ("6.1.119..6.1.117", "6.1.110..6.6.3"):
+        result = ktrack("stable", "review", bad)
+        assert result.exit_code == 1 and "not a range of one stable branch" in result.output

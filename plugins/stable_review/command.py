@@ -16,6 +16,23 @@ import click
 from tracker.errors import KtrackError
 
 VERSION = re.compile(r"^\d+\.\d+(\.\d+){0,2}(-rc\d+)?$")
+RANGE = re.compile(r"^(\d+\.\d+(?:\.\d+){0,2})\.\.(\d+\.\d+(?:\.\d+){1,2})$")
+
+
+def updates_between(first: str, last: str) -> list[str]:
+    """The stable updates after `first` up to `last`, as git reads A..B: "6.1.112..6.1.115" -> 6.1.113, .114, .115.
+
+    `first` may be the mainline release ("6.1..6.1.3"). Both must be of one branch.
+    """
+    from tracker.versions import parse_version
+
+    try:
+        a, b = parse_version(first), parse_version(last)
+    except ValueError as exc:
+        raise KtrackError(f"{first}..{last}: {exc}") from None
+    if a.branch != b.branch or a.rc or b.rc or not b.stable or a.stable >= b.stable:
+        raise KtrackError(f"{first}..{last}: not a range of one stable branch (e.g. 6.1.112..6.1.119)")
+    return [f"{b.branch}.{n}" for n in range(a.stable + 1, b.stable + 1)]
 
 
 def series_patches(series: dict) -> list[dict]:
@@ -198,6 +215,19 @@ def _review_of_version(app, release: str, *, fetch: bool) -> tuple[str, list[dic
     return release, entries
 
 
+def _reviews_of_range(app, first: str, last: str, *, fetch: bool) -> list[tuple[str, list[dict]]]:
+    """Every update of a range, oldest first; all or nothing, so an upgrade is never judged on part of it."""
+    from .lore_reviews import stored_review
+    from .store import load_review
+
+    versions = updates_between(first, last)
+    if not fetch:
+        missing = [v for v in versions if not load_review(app.db, v) and stored_review(app.db, v) is None]
+        if missing:
+            raise KtrackError(f"no review stored for {', '.join(missing)} (add --fetch to download them)")
+    return [_review_of_version(app, version, fetch=fetch) for version in versions]
+
+
 def add_commands(cli: click.Group) -> None:
     group = cli.commands.get("stable")
     if group is None:
@@ -230,9 +260,11 @@ def add_commands(cli: click.Group) -> None:
         mbox/.eml holding its review series (imported on the way), or a path
         to the released update's ChangeLog (kernel.org's ChangeLog-X.Y.Z, or
         any `git log` / `git log --oneline` of the stable tree), whose
-        commit messages are read. With --fetch, a version not stored yet is
-        looked up on lore first, then its ChangeLog on kernel.org. A log
-        holding several updates prints each (a JSON list with --json).
+        commit messages are read. SOURCE may also be a range, 6.1.112..6.1.119:
+        every update after the first up to the last, as for an upgrade. With
+        --fetch, a version not stored yet is looked up on lore first, then
+        its ChangeLog on kernel.org. A range, or a log holding several
+        updates, prints each (with --json: a list, always for a range).
         Example: ktrack stable review ../shared/data/stable-reviews/2.6.14.7-review.mbox --json
         """
         from tracker.cli import print_json
@@ -244,11 +276,13 @@ def add_commands(cli: click.Group) -> None:
             reviews = _reviews_of_path(app, path, release)
         elif VERSION.match(source):
             reviews = [_review_of_version(app, re.sub(r"-rc\d+$", "", source), fetch=fetch)]
+        elif RANGE.match(source):
+            reviews = _reviews_of_range(app, *RANGE.match(source).groups(), fetch=fetch)
         else:
-            raise KtrackError(f"{source}: no such file, and not a stable version (e.g. 6.1.119)")
+            raise KtrackError(f"{source}: no such file, and not a stable version (e.g. 6.1.119) or range (6.1.112..6.1.119)")
         if as_json:
             shaped = [{"release": r, "patch_count": len(entries), "patches": entries} for r, entries in reviews]
-            print_json(shaped[0] if len(shaped) == 1 else shaped)
+            print_json(shaped[0] if len(shaped) == 1 and not RANGE.match(source) else shaped)  # a range: always a list
             return
         show = format_text if fmt == "text" else format_markdown
         click.echo("\n".join(show(r, entries) for r, entries in reviews))
