@@ -310,3 +310,13 @@ def test_a_range_reviews_every_update_of_an_upgrade_or_names_what_is_missing(ktr
     for bad in ("6.1.119..6.1.117", "6.1.110..6.6.3"):
         result = ktrack("stable", "review", bad)
         assert result.exit_code == 1 and "not a range of one stable branch" in result.output
+
+
+def test_a_git_log_can_be_piped_in(ktrack, changelog, shared_data):
+    piped = ktrack("stable", "review", "-", "--json", input=changelog.read_text())
+    assert piped.exit_code == 0, piped.output
+    assert json.loads(piped.output) == review_json(ktrack, changelog)
+    mail = (shared_data / "stable-reviews" / "4.19.107-review-cover.eml").read_text()
+    refused = ktrack("stable", "review", "-", input=mail)
+    assert refused.exit_code == 1
+    assert refused.output.strip() == "Error: standard input: not a git log (expected 'commit <sha>' or '<sha> <subject>' lines)"

@@ -177,20 +177,37 @@ def _is_git_log(path: Path) -> bool:
 
 def _reviews_of_path(app, path: Path, release: str | None) -> list[tuple[str, list[dict]]]:
     """Review what the file at `path` holds: a ChangeLog (one or more updates) or a review thread's mail."""
-    from .store import load_review, save_changelog
+    from .store import load_review
 
     if _is_git_log(path):
         from .changelog import read_changelog
 
-        reviews = []
-        for update in read_changelog(path, release):
-            save_changelog(app.db, update["release"], str(path.resolve()), update["date"], update["patches"])
-            reviewed, _ = review_changelog(app.db, app.config, update, host=app.host)
-            reviews.append((reviewed, load_review(app.db, reviewed)))
-        return reviews
+        return _reviews_of_log(app, read_changelog(path, release), str(path.resolve()))
     series = _series_from_path(app.db, path)
     reviewed, entries = review_series(app.db, app.config, series, host=app.host)
     return [(reviewed, load_review(app.db, reviewed) or entries)]  # with CVE links as stored
+
+
+def _reviews_of_log(app, updates: list[dict], origin: str) -> list[tuple[str, list[dict]]]:
+    """Store and review each update a ChangeLog or git log holds."""
+    from .store import load_review, save_changelog
+
+    reviews = []
+    for update in updates:
+        save_changelog(app.db, update["release"], origin, update["date"], update["patches"])
+        reviewed, _ = review_changelog(app.db, app.config, update, host=app.host)
+        reviews.append((reviewed, load_review(app.db, reviewed)))
+    return reviews
+
+
+def _reviews_of_stdin(app, release: str | None) -> list[tuple[str, list[dict]]]:
+    """`git log v6.1.118..v6.1.119 | ktrack stable review -`: a log on standard input."""
+    from .changelog import looks_like_log, read_changelog_text
+
+    text = sys.stdin.read()
+    if not looks_like_log(text):
+        raise KtrackError("standard input: not a git log (expected 'commit <sha>' or '<sha> <subject>' lines)")
+    return _reviews_of_log(app, read_changelog_text(text, where="standard input", release=release), "standard input")
 
 
 def _review_of_version(app, release: str, *, fetch: bool) -> tuple[str, list[dict]]:
@@ -260,7 +277,8 @@ def add_commands(cli: click.Group) -> None:
         mbox/.eml holding its review series (imported on the way), or a path
         to the released update's ChangeLog (kernel.org's ChangeLog-X.Y.Z, or
         any `git log` / `git log --oneline` of the stable tree), whose
-        commit messages are read. SOURCE may also be a range, 6.1.112..6.1.119:
+        commit messages are read ("-": a log on standard input, e.g. from
+        `git log v6.1.118..v6.1.119`). SOURCE may also be a range, 6.1.112..6.1.119:
         every update after the first up to the last, as for an upgrade. With
         --fetch, a version not stored yet is looked up on lore first, then
         its ChangeLog on kernel.org. A range, or a log holding several
@@ -272,7 +290,9 @@ def add_commands(cli: click.Group) -> None:
         from .review import format_markdown, format_text
 
         path = Path(source).expanduser()
-        if path.exists():
+        if source == "-":
+            reviews = _reviews_of_stdin(app, release)
+        elif path.exists():
             reviews = _reviews_of_path(app, path, release)
         elif VERSION.match(source):
             reviews = [_review_of_version(app, re.sub(r"-rc\d+$", "", source), fetch=fetch)]
