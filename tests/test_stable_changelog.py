@@ -320,3 +320,14 @@ def test_a_git_log_can_be_piped_in(ktrack, changelog, shared_data):
     refused = ktrack("stable", "review", "-", input=mail)
     assert refused.exit_code == 1
     assert refused.output.strip() == "Error: standard input: not a git log (expected 'commit <sha>' or '<sha> <subject>' lines)"
+
+
+def test_a_fuller_git_log_reads_the_same(ktrack, shared_data, tmp_path, changelog):
+    """`git log --format=fuller` adds Commit:/CommitDate: headers and names the date AuthorDate:."""
+    medium = review_json(ktrack, changelog)
+    (tmp_path / "fuller").mkdir()
+    fuller = make_changelog(shared_data, tmp_path / "fuller", "--format=fuller")
+    assert "AuthorDate:" in fuller.read_text()
+    assert review_json(ktrack, fuller)["patches"] == medium["patches"]
+    listed = json.loads(ktrack("stable", "list", "--json").output)
+    assert [r["series_date"] for r in listed] == ["2006-01-31T01:36:05+00:00"]
