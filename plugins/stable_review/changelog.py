@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 from tracker.errors import KtrackError
-from tracker.fetch import check_not_challenge
 from tracker.patch_text import read_trailers
 from tracker.sources import FetchContext, Source
 
@@ -173,11 +172,10 @@ class ChangeLogSource(Source):
         self.name = f"kernel.org:changelog:{release}"
 
     def fetch(self, ctx: FetchContext) -> None:
-        response = ctx.http.get(self.url, conditional=False, accept_status=(404,))
+        response = ctx.http.get(self.url, expect="a ChangeLog", conditional=False, accept_status=(404,))
         if response.status == 404:
             ctx.warn(f"{self.url}: HTTP 404, no ChangeLog for {self.release} there")
             return
-        check_not_challenge(self.url, response.content, response.headers.get("Content-Type", ""), "a ChangeLog")
         updates = read_changelog_text(response.text, where=self.url, release=self.release)
         mine = [u for u in updates if u["release"] == self.release]
         if not mine:
