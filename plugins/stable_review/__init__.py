@@ -14,6 +14,8 @@ from pathlib import Path
 from tracker import hookimpl
 
 PLUGIN = "stable_review"
+# kernel.org's cdn: {dir} is "v2.6" or "v6.x", {version} "6.1.120" (changelog.changelog_url fills them)
+CHANGELOG_URL = "https://cdn.kernel.org/pub/linux/kernel/{dir}/ChangeLog-{version}"
 
 
 @hookimpl
@@ -31,7 +33,7 @@ def config_defaults():
         "review_days": 14,
         # Where a released update's ChangeLog is downloaded from when no review thread is found
         # ({dir}: "v2.6" or "v6.x", {version}: "6.1.120"). "" turns the ChangeLog fallback off.
-        "changelog_url": "https://cdn.kernel.org/pub/linux/kernel/{dir}/ChangeLog-{version}",
+        "changelog_url": CHANGELOG_URL,
         # The weekly edition lists at most this many security-related patches per update (0: all).
         "edition_security_items": 10,
     }

@@ -18,9 +18,9 @@ from tracker.errors import KtrackError
 from tracker.patch_text import read_trailers
 from tracker.sources import FetchContext, Source
 
+from . import CHANGELOG_URL
 from .store import save_changelog
 
-DEFAULT_URL = "https://cdn.kernel.org/pub/linux/kernel/{dir}/ChangeLog-{version}"
 COMMIT = re.compile(r"^commit ([0-9a-f]{40})\b")
 ONELINE = re.compile(r"^([0-9a-f]{7,40}) (\S.*)$")
 HEADER = re.compile(r"^(\w[\w-]*):\s+(.*)$")
@@ -156,7 +156,7 @@ def changelog_url(template: str, version: str) -> str:
 
 def changelog_source(table: dict, release: str) -> "ChangeLogSource | None":
     """The download of `release`'s ChangeLog, or None when `changelog_url` is turned off in the config."""
-    template = table.get("changelog_url", DEFAULT_URL)
+    template = table.get("changelog_url", CHANGELOG_URL)
     return ChangeLogSource(release, changelog_url(template, release)) if template else None
 
 

@@ -290,19 +290,20 @@ def add_commands(cli: click.Group) -> None:
         from .review import format_markdown, format_text
 
         path = Path(source).expanduser()
+        span = RANGE.match(source)
         if source == "-":
             reviews = _reviews_of_stdin(app, release)
         elif path.exists():
             reviews = _reviews_of_path(app, path, release)
         elif VERSION.match(source):
             reviews = [_review_of_version(app, re.sub(r"-rc\d+$", "", source), fetch=fetch)]
-        elif RANGE.match(source):
-            reviews = _reviews_of_range(app, *RANGE.match(source).groups(), fetch=fetch)
+        elif span:
+            reviews = _reviews_of_range(app, *span.groups(), fetch=fetch)
         else:
             raise KtrackError(f"{source}: no such file, and not a stable version (e.g. 6.1.119) or range (6.1.112..6.1.119)")
         if as_json:
             shaped = [{"release": r, "patch_count": len(entries), "patches": entries} for r, entries in reviews]
-            print_json(shaped[0] if len(shaped) == 1 and not RANGE.match(source) else shaped)  # a range: always a list
+            print_json(shaped[0] if len(shaped) == 1 and not span else shaped)  # a range: always a list
             return
         show = format_text if fmt == "text" else format_markdown
         click.echo("\n".join(show(r, entries) for r, entries in reviews))
