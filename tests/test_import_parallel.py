@@ -89,8 +89,8 @@ def test_import_checkpoints_wal_while_writing(tmp_path, monkeypatch):
     """The WAL is copied into the database during the import (by a second connection), not only at the end.
 
     The import turns SQLite's own auto-checkpoint off while it runs; without
-    the checkpointing thread the WAL would hold every page written (1.75 times
-    the database here), and with passive checkpoints alone it can still grow
+    the checkpointing thread the WAL would hold every page written (more than
+    the database itself), and with passive checkpoints alone it can still grow
     while batches keep coming, so past WAL_MAX_PAGES the thread RESTARTs it.
     What the thread did is recorded rather than the WAL's final size, which
     depends on how the thread was scheduled (a loaded machine lets it lag).
