@@ -18,11 +18,13 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable
 
 from .db import utcnow, write_transaction
+from .errors import KtrackError
 from .mail import ParsedMessage, parse_message
-from .mailbox_io import MailboxReadError, iter_path
+from .mailbox_io import MailboxReadError, is_maildir, iter_path
 from .series import Threader
 from .subjects import message_role, parse_subject
 
@@ -59,6 +61,7 @@ class ImportStats:
     new: int = 0
     skipped: int = 0  # already stored (same bytes or same Message-ID)
     duplicates: int = 0  # same Message-ID twice in this input with different bytes
+    unreadable: int = 0  # read but not an email message (or not parseable): a warning each
     series: int = 0  # series created or changed
     new_series: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -75,7 +78,17 @@ class ImportStats:
         return {
             "read": self.read, "new": self.new, "skipped": self.skipped, "duplicates": self.duplicates,
             "series": self.series, "new_series": self.new_series, "warnings": self.warnings, "errors": self.errors,
+            "unreadable": self.unreadable,
         }
+
+    def add(self, other: "ImportStats") -> None:
+        """Add another path's figures to these (the total of a multi-path import)."""
+        for name in ("read", "new", "skipped", "duplicates", "unreadable", "new_series"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.series_keys |= other.series_keys
+        self.series = len(self.series_keys)
+        self.warnings.extend(other.warnings)
+        self.errors.extend(other.errors)
 
 
 def _dumps(value) -> str:
@@ -395,6 +408,7 @@ def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
     for result in results:
         where = result[1]
         if result[0] == "error":
+            stats.unreadable += 1
             stats.warn(f"{where}: {result[2]}")
             continue
         row, warnings = result[2], result[3]
@@ -464,15 +478,100 @@ def _insert_indexed(conn, values: list[tuple]) -> None:
     conn.execute(trigger[0])
 
 
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """Return "1 message", "2 messages", "1 series" (plural_form for nouns that do not take an s)."""
+    return f"{count} {noun if count == 1 else (plural_form or noun + 's')}"
+
+
 def import_paths(db, paths, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
-    """Import every message found at `paths` (mbox, mbox.gz, Maildir, .eml/.patch, directories)."""
+    """Import every message found at `paths`: mail files and directories, or public-inbox git archives.
+
+    Mail: mbox, mbox.gz, Maildir, .eml/.patch, directories of them. Git:
+    a public-inbox v2 epoch (bare, or a `.bundle`), or a v2 inbox directory
+    (`git/<N>.git`), read incrementally (see import_epochs).
+    """
     total = ImportStats()
     for path in paths:
-        stats = store_raw_messages(db, iter_path(path), list_id=list_id, origin=str(path), progress=progress)
-        for name in ("read", "new", "skipped", "duplicates", "new_series"):
-            setattr(total, name, getattr(total, name) + getattr(stats, name))
-        total.series_keys |= stats.series_keys
-        total.warnings.extend(stats.warnings)
-        total.errors.extend(stats.errors)
+        total.add(import_path(db, path, list_id=list_id, progress=progress))
+    total.series = len(total.series_keys)
+    return total
+
+
+def import_path(db, path, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
+    """Import one path; a file with no readable email message in it is an error line naming it.
+
+    That error replaces the file's per-message warnings (random bytes give one
+    "not an email message" per chunk the mbox reader cuts, saying nothing more).
+    """
+    from .public_inbox import find_epochs
+
+    path = Path(path)
+    epochs = find_epochs(path) if path.exists() else None
+    if epochs is not None:
+        return import_epochs(db, path, epochs, list_id=list_id, progress=progress)
+    stats = store_raw_messages(db, iter_path(path), list_id=list_id, origin=str(path), progress=progress)
+    if stats.errors or stats.read > stats.unreadable:
+        return stats
+    if path.is_dir():
+        if stats.read == 0 and not is_maildir(path):
+            stats.warn(f"{path}: no mail files found in this directory")
+        elif stats.read:
+            stats.errors.append(f"{path}: no email message in this directory ({plural(stats.read, 'file')} read, none an email message)")
+            stats.warnings = []
+        return stats
+    if stats.read == 0:
+        stats.errors.append(f"{path}: not a mail file: it is empty")
+    else:
+        stats.errors.append(
+            f"{path}: not a mail file: no email message in it (read as {plural(stats.read, 'part')}, "
+            "none with From, Subject, Message-ID or Date headers)"
+        )
+    stats.warnings = []
+    return stats
+
+
+def import_epochs(db, path, epochs, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
+    """Import the commits of public-inbox epochs [(name, path)] not read before; remember the last one read.
+
+    The last commit read is kept per epoch in `meta`, keyed by the epoch's
+    first commit, so a second import reads only what was added since, from a
+    bundle, a mirror or a whole inbox alike, wherever the copy lives. An
+    interrupted import keeps the old mark; the next one skips what was stored
+    by hash, before parsing.
+    """
+    from .analyze import get_meta, set_meta
+    from .public_inbox import epoch_root, has_message, open_epoch, read_epoch
+
+    total = ImportStats()
+    for name, epoch in epochs:
+        stats = ImportStats()
+        try:
+            with open_epoch(epoch) as repo:
+                root = epoch_root(repo)
+                if root is None:
+                    total.add(stats)  # an epoch nothing was committed to yet
+                    continue
+                if not has_message(repo, root):
+                    raise KtrackError(f"{epoch}: not a public-inbox archive (its first commit has no message blob `m`)")
+                key = f"public-inbox:{root}"
+                last: list[str] = []
+
+                def commits(repo=repo, after=get_meta(db, key), last=last):
+                    try:
+                        for commit, raw in read_epoch(repo, after=after):
+                            yield raw, f"{name}:{commit[:12]}"
+                            last[:] = [commit]
+                    except MailboxReadError:
+                        raise
+                    except KtrackError as exc:  # git failed part-way: what was read is stored, then this line
+                        raise MailboxReadError(exc.message) from None
+
+                stats = store_raw_messages(db, commits(), list_id=list_id, origin=str(epoch), progress=progress)
+                if last:
+                    with write_transaction(db):
+                        set_meta(db, key, last[0])
+        except KtrackError as exc:
+            stats.errors.append(exc.message)
+        total.add(stats)
     total.series = len(total.series_keys)
     return total
