@@ -4,6 +4,7 @@ Built from a real 50-commit bundle of linux-api's epoch 0 (tests/data/public_inb
 the git CLI, as `git clone --mirror https://lore.kernel.org/linux-api/0` would leave it.
 """
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -211,3 +212,20 @@ def test_import_epoch_with_a_parsing_worker_finishes_and_equals_serial(tmp_path)
     parallel = run("parallel", KTRACK_IMPORT_BATCH="5", KTRACK_IMPORT_PARALLEL_AFTER="5")
     assert len(parallel) == 50
     assert parallel == run("serial", KTRACK_IMPORT_PARALLEL_AFTER="1000000")
+
+
+def test_bundle_clone_is_removed_and_a_killed_ones_swept(tmp_path, monkeypatch):
+    """A bundle is read from a temporary clone: removed after the import, and after a killed one by the next."""
+    import tempfile
+
+    from tracker.public_inbox import open_epoch
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / "ktrack-bundle-999999999-abc"  # above any pid_max: its import is gone
+    (stale / "epoch.git").mkdir(parents=True)
+    running = tmp_path / f"ktrack-bundle-{os.getpid()}-def"  # a live import's: kept
+    running.mkdir()
+    with open_epoch(BUNDLE) as repo:
+        assert repo.is_relative_to(tmp_path) and (repo / "HEAD").is_file()
+    assert not repo.exists()
+    assert not stale.exists() and running.exists()

@@ -127,3 +127,53 @@ def test_worker_exits_with_its_parent_even_without_pdeathsig():
     finally:
         for pid in alive_in_group(proc.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_import_of_a_public_inbox_epoch_killed_part_way_leaves_no_git_or_worker(tmp_path):
+    """An epoch import runs git (log, cat-file) besides the worker: none of them may outlive it."""
+    mbox = tmp_path / "big.mbox"
+    total = big_mbox(mbox)
+    epoch = tmp_path / "0.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(epoch)], check=True)
+    stream = bytearray()
+    for i, raw in enumerate(re.split(rb"\n\n(?=From )", mbox.read_bytes())):
+        raw = raw.split(b"\n", 1)[1].rstrip(b"\n") + b"\n"  # without its mbox "From " line
+        stream += b"commit refs/heads/master\ncommitter list <list@example.org> %d +0000\ndata 0\n" % (1561980408 + i)
+        stream += b"M 100644 inline m\ndata %d\n%s\n" % (len(raw), raw)
+    subprocess.run(["git", "-C", str(epoch), "fast-import", "--quiet"], input=bytes(stream), check=True)
+    db = tmp_path / "ktrack.db"
+    env = {**os.environ, "KTRACK_IMPORT_BATCH": "100", "KTRACK_IMPORT_PARALLEL_AFTER": "200"}
+    cmd = [sys.executable, "-m", "tracker", "--db", str(db), "import", "--no-analyze", str(epoch)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    children: list[int] = []
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+            children = [pid for pid, (ppid, _, _) in processes().items() if ppid == proc.pid]
+            try:
+                with sqlite3.connect(db, timeout=0.1) as conn:
+                    stored = conn.execute("select count(*) from messages").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if len(children) >= 2 and stored >= 300:  # the worker and git cat-file
+                proc.send_signal(signal.SIGKILL)
+                break
+        proc.wait()
+        killed_at = time.monotonic()
+        assert proc.returncode == -signal.SIGKILL, "the import finished before it could be killed part-way"
+        left = alive_in_group(proc.pid)
+        while left and time.monotonic() - killed_at < 1.0:
+            time.sleep(0.02)
+            left = alive_in_group(proc.pid)
+        assert left == [], f"processes of the killed import still running a second later: {left} (children {children})"
+    finally:
+        for pid in alive_in_group(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        assert 0 < conn.execute("select count(*) from messages").fetchone()[0] < total
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)  # the mark was not moved: all again, deduped
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from messages").fetchone()[0] == total

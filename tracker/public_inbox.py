@@ -10,6 +10,7 @@ through here. The `git` CLI is used through subprocess (no extra dependency);
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -80,9 +81,16 @@ def _git(path: Path, *args: str) -> str:
     except FileNotFoundError:
         raise KtrackError("the git command is not installed; it is needed to read public-inbox epochs") from None
     except subprocess.CalledProcessError as exc:
-        problem = (exc.stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"])[-1]
-        raise KtrackError(f"{path}: git {args[0]} failed: {problem}") from None
+        raise KtrackError(f"{path}: git {args[0]} failed: {_problem(exc.stderr)}") from None
     return done.stdout.decode("ascii", "replace")
+
+
+def _problem(stderr: bytes) -> str:
+    """The last line git wrote to stderr, without its "fatal: " or "error: " label, e.g. "bad object HEAD"."""
+    line = (stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"])[-1]
+    for label in ("fatal: ", "error: "):
+        line = line.removeprefix(label)
+    return line
 
 
 def _has(path: Path, revision: str) -> bool:
@@ -114,7 +122,8 @@ def open_epoch(path: str | Path) -> Iterator[Path]:
     if not is_bundle(path):
         yield path
         return
-    tmp = Path(tempfile.mkdtemp(prefix="ktrack-bundle-"))
+    _sweep_bundle_clones()
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_CLONE_PREFIX}{os.getpid()}-"))
     try:
         repo = tmp / "epoch.git"
         try:
@@ -123,11 +132,32 @@ def open_epoch(path: str | Path) -> Iterator[Path]:
         except FileNotFoundError:
             raise KtrackError("the git command is not installed; it is needed to read public-inbox epochs") from None
         except subprocess.CalledProcessError as exc:
-            problem = (exc.stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"])[-1]
-            raise KtrackError(f"{path}: not a readable git bundle: {problem}") from None
+            raise KtrackError(f"{path}: not a readable git bundle: {_problem(exc.stderr)}") from None
         yield repo
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+_CLONE_PREFIX = "ktrack-bundle-"
+
+
+def _sweep_bundle_clones() -> None:
+    """Remove the temporary clones of imports that were killed (their pid is in the name and gone)."""
+    root = Path(tempfile.gettempdir())
+    try:
+        entries = [p for p in root.iterdir() if p.name.startswith(_CLONE_PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(_CLONE_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists() or not Path("/proc/self").exists():
+            continue  # still running, or no /proc to tell: leave it
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue  # another user's
+        except OSError:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
 
 
 def epoch_root(path: str | Path) -> str | None:
@@ -160,8 +190,7 @@ def read_epoch(path: str | Path, *, after: str | None = None) -> Iterator[tuple[
         except FileNotFoundError:
             raise KtrackError("the git command is not installed; it is needed to read public-inbox epochs") from None
         except subprocess.CalledProcessError as exc:
-            problem = (exc.stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"])[-1]
-            raise KtrackError(f"{path}: git log failed: {problem}") from None
+            raise KtrackError(f"{path}: git log failed: {_problem(exc.stderr)}") from None
         wanted.seek(0)
         # stdin is a file, not a pipe: a parsing worker forked while this runs (tracker.ingest) inherits
         # our descriptors, and a pipe's write end held open there would keep git waiting for input forever.
