@@ -113,6 +113,9 @@ def test_import_v2_inbox_directory_reads_every_epoch_then_only_new(ktrack, app, 
     assert second.exit_code == 0, second.output
     assert second.stdout.startswith("5 messages read, 5 new, ")
     assert count(app) == 50
+    assert ktrack("import", inbox / "all.git").stdout.startswith("0 messages read")  # all.git stands for its inbox
+    git("-C", epoch0, "update-ref", "refs/heads/master", HEAD)  # (not what public-inbox does: a test of the mark)
+    assert ktrack("import", "--no-analyze", inbox / "all.git").stdout.startswith("25 messages read, 0 new")
 
 
 def test_import_git_repository_that_is_no_inbox_is_one_error(ktrack, app, tmp_path):

@@ -62,7 +62,9 @@ def find_epochs(path: str | Path) -> list[tuple[str, Path]] | None:
     Example: find_epochs("linux-api") -> [("0.git", Path("linux-api/git/0.git")), ...]
     """
     path = Path(path)
-    if is_bundle(path) or is_bare_repository(path):
+    if path.name == "all.git" and (path.parent / "git").is_dir():
+        path = path.parent  # all.git only points at the epochs (alternates): read the inbox
+    elif is_bundle(path) or is_bare_repository(path):
         return [(path.name, path)]
     if not path.is_dir():
         return None
