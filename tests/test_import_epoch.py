@@ -86,6 +86,14 @@ def test_import_bare_epoch_reads_only_new_commits_the_second_time(ktrack, app, t
     assert ktrack("import", repo).stdout.startswith("0 messages read")
 
 
+def test_import_plain_clone_of_an_epoch(ktrack, app, tmp_path):
+    """`git clone` without --mirror checks the newest message out as `m`: the history is still what is read."""
+    git("clone", "-q", BUNDLE, tmp_path / "linux-api-0")
+    result = ktrack("import", "--no-analyze", tmp_path / "linux-api-0")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("50 messages read, 50 new, ")
+
+
 def test_import_bundle_then_mirror_shares_the_mark(ktrack, app, tmp_path):
     """The mark is the epoch's, not the path's: a mirror of an epoch first read from a bundle reads nothing again."""
     assert ktrack("import", "--no-analyze", BUNDLE).exit_code == 0

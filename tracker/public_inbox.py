@@ -57,8 +57,9 @@ def find_epochs(path: str | Path) -> list[tuple[str, Path]] | None:
     """Return the epochs [(name, path)] of a public-inbox git store at `path`, or None if it is not one.
 
     Accepted, oldest epoch first: a bare epoch (`git clone --mirror
-    https://lore.kernel.org/LIST/0`), a bundle of one, a v2 inbox directory
-    (`all.git` + `git/<N>.git`), or a directory of `<N>.git` epochs.
+    https://lore.kernel.org/LIST/0`), a bundle of one, a plain clone of one,
+    a v2 inbox directory (`all.git` + `git/<N>.git`), or a directory of
+    `<N>.git` epochs.
     Example: find_epochs("linux-api") -> [("0.git", Path("linux-api/git/0.git")), ...]
     """
     path = Path(path)
@@ -66,6 +67,8 @@ def find_epochs(path: str | Path) -> list[tuple[str, Path]] | None:
         path = path.parent  # all.git only points at the epochs (alternates): read the inbox
     elif is_bundle(path) or is_bare_repository(path):
         return [(path.name, path)]
+    elif (path / "m").is_file() and is_bare_repository(path / ".git"):
+        return [(path.name, path / ".git")]  # `git clone` without --mirror: the last message checked out as m
     if not path.is_dir():
         return None
     for root in (path / "git", path):
