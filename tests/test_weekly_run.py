@@ -19,6 +19,7 @@ def make_app(tmp_path, monkeypatch, config_text: str | None = None, *, db=True):
     monkeypatch.delenv("KTRACK_CONFIG", raising=False)
     monkeypatch.delenv("KTRACK_DB", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # `run --sample` notes its database there
     config = None
     if config_text is not None:
         config = tmp_path / "config.toml"

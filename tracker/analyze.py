@@ -24,6 +24,12 @@ def set_meta(db, key: str, value: str) -> None:
     db["meta"].upsert({"key": key, "value": value}, pk="key")
 
 
+def count_unanalysed(db) -> int:
+    """Return how many series changed since the last analysis: what `run_analysis` would look at."""
+    watermark = get_meta(db, WATERMARK_KEY) or ""
+    return db.execute("select count(*) from series where coalesce(updated_at, '') > ?", [watermark]).fetchone()[0]
+
+
 def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | None = None) -> list[str]:
     """Analyse series changed since the last run (all of them with `full`); return problem lines."""
     db = app.db

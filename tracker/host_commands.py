@@ -61,7 +61,7 @@ def register_host_commands(cli):
     def analyze_command(app, full):
         """Run the analyzer plugins over new or changed patch series.
 
-        `ktrack run` does this after fetching; use it alone after `ktrack import`.
+        `ktrack run` and `ktrack import` do this after storing; use it alone after `ktrack import --no-analyze`.
         Example: ktrack analyze --all
         """
         from tracker.analyze import run_analysis
