@@ -212,7 +212,7 @@ def _did_you_mean(name: str, known: Iterable[str], fmt: Callable[[str], str]) ->
     close = difflib.get_close_matches(name, known, n=1)
     if close:
         return f" (did you mean {fmt(close[0])}?)"
-    if known and len(known) <= 12:
+    if known and len(known) <= 20:
         return f" (known: {', '.join(known)})"
     return ""
 
