@@ -50,7 +50,7 @@ def register_migrations(register):
 @hookimpl(trylast=True)  # registered last, so it runs after kernel.org and the lore lists have been read
 def register_sources(register, config):
     table = plugin_config(config)
-    if not table.get("fetch_reviews", True):
+    if not table["fetch_reviews"]:
         return
     try:
         import tracker.plugins.lore  # noqa: F401 - the search goes through the lore plugin
@@ -61,7 +61,7 @@ def register_sources(register, config):
         return
     from .lore_reviews import StableReviewsSource
 
-    register(StableReviewsSource(table.get("lore_inbox") or "all", int(table.get("review_days") or 14),
+    register(StableReviewsSource(table["lore_inbox"] or "all", int(table["review_days"]),
                                  search_lore=search_lore))
 
 
@@ -105,7 +105,7 @@ def after_analyze(db, config, host, full):
 def edition_sections(edition, db, config):
     from .sections import stable_section
 
-    limit = plugin_config(config).get("edition_security_items", 10)
+    limit = plugin_config(config)["edition_security_items"]
     section = stable_section(edition, db, limit=int(limit or 0))
     return [section] if section is not None else []
 
