@@ -35,15 +35,21 @@ class App:
     @cached_property
     def config(self) -> dict[str, Any]:
         """The validated config: every key checked against the host's and each plugin's schema, once."""
+        schemas = self.config_schemas
+        config = config_mod.build_config(self.raw_config, schemas, known_plugins=self.host.known_names)
+        self.check_config(config)
+        return config
+
+    @cached_property
+    def config_schemas(self) -> dict[str, dict]:
+        """Each loaded plugin's config_defaults(): its defaults and schema ({} for a plugin without a table)."""
         schemas = {name: {} for name, plugin in self.host.pm.list_name_plugin() if plugin is not None}
         for name, defaults in self.host.call_each("config_defaults"):
             if isinstance(defaults, dict):
                 schemas[name] = defaults
             else:
                 self.host._record(name, "config_defaults", f"returned {type(defaults).__name__}, not a dict")
-        config = config_mod.build_config(self.raw_config, schemas, known_plugins=self.host.known_names)
-        self.check_config(config)
-        return config
+        return schemas
 
     def check_config(self, config: dict) -> None:
         """Let each plugin reject a table it cannot use, once, before any work: a config mistake stops the command.
