@@ -78,6 +78,19 @@ def test_a_failing_wrapper_is_skipped_and_the_call_it_wraps_still_answers(empty_
     assert [(p.plugin, p.where) for p in empty_host.problems] == [("bad_wrapper", "series_category")]
 
 
+def test_old_style_hookwrapper_gets_pluggys_result_object(empty_host):
+    class OldWrapper:
+        @hookimpl(hookwrapper=True)
+        def series_category(self, series):
+            outcome = yield
+            outcome.force_result(outcome.get_result() + "!")
+
+    empty_host.pm.register(Answer())
+    empty_host.pm.register(Raises())
+    empty_host.pm.register(OldWrapper())
+    assert empty_host.call_first("series_category", series={}, config={}) == "networking!"
+
+
 def test_tryfirst_and_trylast_order_as_in_pluggy(empty_host):
     calls = []
 
