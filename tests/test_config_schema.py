@@ -220,3 +220,46 @@ def test_no_plugin_digs_in_the_whole_config():
             if re.search(r"""\.get\(\s*["']plugins["']|\[\s*["']plugins["']\s*\]""", line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def _key_paths(schema: dict, prefix: tuple = ()):
+    for key, spec in schema.items():
+        yield prefix + (key,)
+        if isinstance(spec, dict) and spec:
+            yield from _key_paths(spec, prefix + (key,))
+
+
+def test_no_value_of_any_type_at_any_known_key_gives_a_traceback(tmp_path):
+    """Every key of the host's and the built-in plugins' schemas, given a value of every TOML type:
+    the config either loads or stops with the one-line error naming that key."""
+    import datetime
+
+    from tracker.config import CORE_SCHEMA
+
+    app = make_app(tmp_path / "k.db")
+    schema = {**{k: v for k, v in CORE_SCHEMA.items() if k != "plugins"},
+              "plugins": {name: {"enabled": True, **table} for name, table in app.config_schemas.items()}}
+    values = [5, -1, 1.5, True, "x", "", [], ["x"], [1], [{"a": 1}], {}, {"a": 1}, datetime.date(2021, 1, 1)]
+    checked = 0
+    for path in _key_paths(schema):
+        for value in values:
+            raw: dict = {"_path": "c.toml"}
+            node = raw
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value
+            app.raw_config = raw  # the same plugins, a new file
+            app.__dict__.pop("config", None)
+            try:
+                config = app.config
+            except KtrackError as exc:
+                line = exc.message
+                assert "\n" not in line and line.startswith("c.toml: "), line
+                dotted = ".".join(path)
+                assert dotted.split(".")[0] in line, (dotted, line)
+                continue
+            checked += 1
+            # What the host reads from a loaded config has the type it expects.
+            assert config["db"] is None or isinstance(config["db"], str)
+            assert all(isinstance(config["site"][k], str) or config["site"][k] is None for k in config["site"])
+    assert checked > 50  # values that fit were accepted, not everything refused
