@@ -34,7 +34,7 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
     """Analyse series changed since the last run (all of them with `full`); return problem lines."""
     db = app.db
     config = app.config
-    problems_before = len(app.host.problems)
+    mark = app.host.failures
     watermark = "" if full else (get_meta(db, WATERMARK_KEY) or "")
     rows = list(
         db.query(
@@ -54,4 +54,4 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
     # we ran has a later stamp and is picked up next time.
     if rows:
         set_meta(db, WATERMARK_KEY, max(row["updated_at"] or "" for row in rows))
-    return [f"plugin {p.plugin} failed in {p.where}: {p.error}" for p in app.host.problems[problems_before:]]
+    return [f"plugin {p.plugin} failed in {p.where}: {p.error}" for p in app.host.problems_since(mark)]

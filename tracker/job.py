@@ -110,9 +110,8 @@ class RunReport:
     week: str | None = None
 
     def failures(self) -> list[str]:
-        lines = [f"source {s.name}: {s.error}" for s in self.sources if not s.ok]
-        lines += [f"analysis: {e}" for e in self.analysis_errors]
-        return lines
+        """Lines to print: failed sources. A plugin's analysis failure was printed by the host, once, as it happened."""
+        return [f"source {s.name}: {s.error}" for s in self.sources if not s.ok]
 
     @property
     def nothing_read(self) -> bool:
