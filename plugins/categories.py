@@ -274,7 +274,7 @@ def series_prefixes(series: dict) -> list[str]:
 
 def maintainers_from_config(config: dict) -> Maintainers | None:
     """Load the MAINTAINERS file named by `[plugins.categories] maintainers`, if any."""
-    from tracker.config import maintainers_file
+    from tracker.api import maintainers_file
 
     path = maintainers_file(config)
     if not path:
@@ -302,7 +302,7 @@ def lore_link(message_id: str) -> str:
 
 def series_details(series: dict) -> list[str]:
     """Return what a reader is told about a series besides its subject: ["v3", "6 patches", "reviewed by 2"]."""
-    from tracker.queries import review_phrases
+    from tracker.api import review_phrases
 
     version = series.get("version") or 1
     count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
@@ -382,7 +382,7 @@ def _files_by_series(db, keys: list[str]) -> dict[str, list[str]]:
 
 def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
     """Return the items of the week's "Patches and updates", ordered by category then date."""
-    from tracker.queries import list_series, review_counts
+    from tracker.api import list_series, review_counts
 
     maintainers = maintainers_from_config(config)
     rows = latest_versions(list_series(db, since=edition["start"], until=edition["end"]))
@@ -414,7 +414,7 @@ def series_category(series, config):
 
 @hookimpl
 def edition_sections(edition, db, config):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     items = patches_section_items(db, edition, config)
     if not items:

@@ -40,7 +40,7 @@ def release_path(version: str | None) -> str | None:
 
 def _is_stable_rc(version: str) -> bool:
     try:
-        from tracker.versions import parse_version
+        from tracker.api import parse_version
 
         return parse_version(version).stable > 0
     except (ImportError, ValueError):
@@ -49,7 +49,7 @@ def _is_stable_rc(version: str) -> bool:
 
 def _branch(version: str) -> str | None:
     try:
-        from tracker.versions import branch_of
+        from tracker.api import branch_of
 
         return branch_of(version)
     except (ImportError, ValueError):
@@ -149,7 +149,7 @@ def status_items(db, edition: dict) -> list[dict]:
 
 @hookimpl
 def edition_sections(edition, db):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     items = status_items(db, edition)
     if not items:
@@ -177,7 +177,7 @@ def _links(source: dict) -> list[dict]:
 @hookimpl
 def site_pages(db):
     """One page per release plus releases/index.html listing them newest first."""
-    from tracker.pages import Page
+    from tracker.api import Page
 
     if "releases" not in db.table_names():
         return []

@@ -103,7 +103,7 @@ def filter_records(records: list[dict], *, status: str | None = None) -> list[di
 
 @hookimpl
 def register_commands(cli):
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     @cli.command(name="syscalls")
     @click.option("--status", type=click.Choice(["proposed", "merged"]), help="Only proposals still open, or merged ones.")
@@ -130,7 +130,7 @@ def register_commands(cli):
 
 @hookimpl
 def edition_sections(edition, db):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     from .. import proposals
     from .tracking import build_records

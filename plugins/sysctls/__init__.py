@@ -137,7 +137,7 @@ def after_analyze(db):
 
 
 def _print_docs_diff(result: dict, as_json: bool) -> None:
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     if as_json:
         print_json(result)
@@ -151,7 +151,7 @@ def _print_docs_diff(result: dict, as_json: bool) -> None:
 
 @hookimpl
 def register_commands(cli):
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     @cli.command(name="sysctls")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
@@ -183,7 +183,7 @@ def register_commands(cli):
 
 @hookimpl
 def edition_sections(edition, db):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     from .. import proposals
     from .tracking import build_records

@@ -115,7 +115,7 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
     A series posted in several versions within the window is listed once, by
     its newest version, as the edition tells a re-post.
     """
-    from tracker.queries import review_counts
+    from tracker.api import review_counts
 
     reasons, numbers = _reasons(db, topic, since, until)
     if not reasons:
