@@ -126,14 +126,16 @@ def render_text(edition: dict) -> str:
     return "\n".join(lines)
 
 
-def render_html(edition: dict, *, fragment: bool = False) -> str:
-    from .sitebuild import make_environment, template_search_path
+def render_html(edition: dict, *, fragment: bool = False, env=None) -> str:
+    """Render with `env`, the app's theme environment (tracker.theme.app_environment); the default theme without one."""
+    if env is None:
+        from .theme import make_environment, template_search_path
 
-    env = make_environment(template_search_path())
+        env = make_environment(template_search_path())
     return env.get_template("digest.html").render(edition=edition, fragment=fragment)
 
 
-def render_edition(edition: dict, fmt: str = "markdown", *, base_url: str = "", fragment: bool = False) -> str:
+def render_edition(edition: dict, fmt: str = "markdown", *, base_url: str = "", fragment: bool = False, env=None) -> str:
     """Return the edition rendered as `fmt` (markdown, text, html, json)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown digest format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -146,4 +148,4 @@ def render_edition(edition: dict, fmt: str = "markdown", *, base_url: str = "", 
         return render_markdown(edition)
     if fmt == "text":
         return render_text(edition)
-    return render_html(edition, fragment=fragment)
+    return render_html(edition, fragment=fragment, env=env)

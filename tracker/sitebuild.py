@@ -31,22 +31,11 @@ from urllib.parse import quote
 
 from .errors import KtrackError
 from .pages import Feed
+from .theme import PACKAGE_SITE, app_template_dirs, make_environment, template_search_path, theme_dir  # noqa: F401  (importable from here too)
 
 MANIFEST = ".ktrack-manifest.json"
-PACKAGE_SITE = Path(__file__).resolve().parent.parent / "site"
 FEED_ENTRIES = 20
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*(/[A-Za-z0-9_][A-Za-z0-9._+-]*)*$")
-
-
-def theme_dir() -> Path:
-    """Return the packaged theme (tracker.site) directory: templates/ and static/."""
-    # tracker.site is the site/ folder mapped into the wheel (pyproject package-dir).
-    try:
-        from importlib.resources import files
-
-        return Path(str(files("tracker.site")))
-    except (ImportError, TypeError):
-        return PACKAGE_SITE
 
 
 @dataclass
@@ -156,22 +145,6 @@ def nav_links(jobs: list[RenderJob], *, search: bool) -> list[dict]:
     return nav
 
 
-def template_search_path(*, template_dir: str | Path | None = None, plugin_dirs: Iterable = ()) -> list[Path]:
-    """--template-dir / config first, then plugin template_dirs(), then the default theme."""
-    dirs = []
-    if template_dir:
-        path = Path(template_dir).expanduser()
-        if not path.is_dir():
-            raise KtrackError(f"template directory {path} does not exist")
-        dirs.append(path)
-    for entry in plugin_dirs:
-        for d in entry if isinstance(entry, (list, tuple)) else [entry]:
-            if d and Path(d).is_dir():
-                dirs.append(Path(d))
-    dirs.append(theme_dir() / "templates")
-    return dirs
-
-
 def _hash_tree(dirs: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for d in dirs:
@@ -185,40 +158,7 @@ def _job_hash(job: RenderJob, common: dict) -> str:
     return hashlib.sha1(payload.encode()).hexdigest()
 
 
-def make_environment(dirs: list[Path]):
-    """A Jinja2 environment over `dirs` with autoescape on for every template."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.ChainableUndefined,
-    )
-    from .edition import safe_link
-
-    def href(link, root=""):
-        """Make a safe item link usable from the current page; unsafe links become None."""
-        link = safe_link(link)
-        if link is None:
-            return None
-        return link if link.lower().startswith(("http://", "https://")) else root + link
-
-    def lore_url(message_id):
-        from urllib.parse import quote
-
-        if not message_id:
-            return None
-        return "https://lore.kernel.org/r/" + quote(str(message_id).strip("<>"), safe="@!$&'()*+,;=-._~")
-
-    env.filters["href"] = href
-    env.filters["lore_url"] = lore_url
-    env.filters["day"] = lambda value: (value or "")[:10]
-    return env
-
-
-def render_atom(job: RenderJob, common: dict) -> bytes:
+def render_atom(job: RenderJob, common: dict, env=None) -> bytes:
     """Render the editions feed with feedgen; ids are tag: URIs so they never change."""
     from feedgen.feed import FeedGenerator
 
@@ -241,7 +181,7 @@ def render_atom(job: RenderJob, common: dict) -> bytes:
         entry.updated(updated)
         from .digest import render_edition
 
-        entry.content(render_edition(edition, "html", base_url=base, fragment=True), type="html")
+        entry.content(render_edition(edition, "html", base_url=base, fragment=True, env=env), type="html")
     fg.updated(newest)
     return fg.atom_str(pretty=True)
 
@@ -290,7 +230,7 @@ def render_job(env, job: RenderJob, common: dict) -> bytes:
     import jinja2
 
     if job.kind == "atom":
-        return render_atom(job, common)
+        return render_atom(job, common, env)
     if job.kind == "feed":
         try:
             return render_feed(job, common)
@@ -482,10 +422,7 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     if base_url and not base_url.endswith("/"):
         base_url += "/"
     jobs, skipped = collect_site(app, search=search)
-    dirs = template_search_path(
-        template_dir=template_dir or site_config.get("template_dir"),
-        plugin_dirs=app.host.call("template_dirs"),
-    )
+    dirs = app_template_dirs(app, template_dir)
     for line in skipped:
         print(f"ktrack: {line}", file=sys.stderr)
     site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
