@@ -111,7 +111,7 @@ def test_digest_command_formats_and_filters(ktrack, app):
     edition = json.loads(result.stdout)
     assert edition["week"] == "2020-W51"
     text = ktrack("digest", "--week", "2020-W51", "--format", "text", "--stable", "5.4").stdout
-    assert "5.4.83 (stable) was released" in text and "5.10.1 (stable) was released" not in text
+    assert "5.4.83 (stable update) was released" in text and "5.10.1 (stable update) was released" not in text
     bad = ktrack("digest", "--week", "2020-W99")
     assert bad.exit_code == 1 and "not an ISO week label" in bad.output
 

@@ -28,7 +28,9 @@ class Section:
     digest line) and may have "group" (a sub-heading, e.g. a category; items
     of one group are adjacent) and "link" (a site-relative path such as
     "syscalls/memfd_secret.html", or an https URL) plus any structured keys a
-    template wants. `template` names a site template (default "section.html").
+    template wants. An item told as prose has "parts", the same words as
+    [{"text", "link"}] so that only a title or a version is a link; "title"
+    names the linked headline of an item whose "text" is its summary. `template` names a site template (default "section.html").
     Items may carry "category" or "stable_branch" so that per-reader digest
     filters (`--category`, `--stable`) can select them.
     """
@@ -171,6 +173,8 @@ def normalize_section(section: Any) -> dict[str, Any] | None:
         item = dict(item)
         item["text"] = str(item.get("text") or "")
         item["link"] = safe_link(item.get("link"))
+        if "parts" in item:
+            item["parts"] = safe_parts(item["parts"])
         items.append(item)
     data["items"] = items
     data["intro"] = str(data.get("intro") or "")
@@ -181,6 +185,23 @@ def normalize_section(section: Any) -> dict[str, Any] | None:
     except (TypeError, ValueError):
         data["order"] = 50
     return data
+
+
+def safe_parts(parts: Any) -> list[dict[str, Any]]:
+    """Return an item's "parts" (prose with a few linked words) as [{"text", "link"}] with unsafe links dropped.
+
+    A plugin tells a paragraph as parts so that only the words that name
+    something ("6.14-rc3", "the review") are links, not the whole sentence.
+    """
+    if not isinstance(parts, (list, tuple)):
+        return []
+    clean = []
+    for part in parts:
+        if isinstance(part, dict):
+            clean.append({"text": str(part.get("text") or ""), "link": safe_link(part.get("link"))})
+        elif part is not None:
+            clean.append({"text": str(part), "link": None})
+    return clean
 
 
 _RELATIVE_OK = re.compile(r"^[A-Za-z0-9_~%+-][A-Za-z0-9._~%+/-]*(#[A-Za-z0-9._-]*)?$")
