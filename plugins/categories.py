@@ -304,8 +304,10 @@ def series_details(series: dict) -> list[str]:
 
     version = series.get("version") or 1
     count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
+    replies = series.get("replies")
+    said = [f"{replies} repl{'y' if replies == 1 else 'ies'}"] if isinstance(replies, int) and replies else []
     return (([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
-            + review_phrases(series.get("reviews") or {}))
+            + said + review_phrases(series.get("reviews") or {}))
 
 
 def series_item(series: dict, slug: str) -> dict[str, Any]:
@@ -322,9 +324,12 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
                        else f"posted {len(earlier) + 1} times this week")
     subject = series.get("subject") or ""
     message_id = series.get("cover_message_id") or series.get("series_key") or ""
+    link = lore_link(message_id) if message_id else None
     return {
         "text": f"{author}: {subject} ({', '.join(details)})",
-        "link": lore_link(message_id) if message_id else None,
+        # the subject is the linked title; author and counts are prose around it
+        "parts": [{"text": f"{author}: "}, {"text": subject, "link": link}, {"text": f" ({', '.join(details)})"}],
+        "link": link,
         "category": slug,
         "category_name": category_name(slug),
         "group": category_name(slug),  # the digest prints a sub-heading per group
@@ -336,6 +341,7 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
         "patch_count": count,
         "series_key": series.get("series_key"),
         "reviews": reviews,
+        "replies": series.get("replies") or 0,
         "date": series.get("date"),
         "list_id": series.get("list_id"),
         # other versions of the series (same lineage) posted in the same week, oldest first
@@ -378,14 +384,34 @@ def _files_by_series(db, keys: list[str]) -> dict[str, list[str]]:
     return files
 
 
+def reply_counts(db, keys: list[str], until: str | None = None) -> dict[str, int]:
+    """Return {series_key: replies}: the messages of a series that are neither a patch nor its cover, before `until`."""
+    counts: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = (f"select series_key, count(*) from messages where series_key in ({marks})"
+               " and coalesce(is_patch, 0) = 0 and coalesce(is_cover, 0) = 0")
+        args = list(chunk)
+        if until:
+            sql += " and date < ?"
+            args.append(until)
+        for key, count in db.execute(sql + " group by series_key", args).fetchall():
+            counts[key] = count
+    return counts
+
+
 def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
     """Return the items of the week's "Patches and updates", ordered by category then date."""
     from tracker.queries import list_series, review_counts
 
     maintainers = maintainers_from_config(config)
-    rows = latest_versions(list_series(db, since=edition["start"], until=edition["end"]))
+    claimed = edition.get("claimed") or {}  # series another plugin's section tells (claim_series)
+    rows = [r for r in latest_versions(list_series(db, since=edition["start"], until=edition["end"]))
+            if not {r["series_key"], *(e["series_key"] for e in r["earlier"])} & set(claimed)]
     files = _files_by_series(db, [r["series_key"] for r in rows])
     reviews = review_counts(db, [r["series_key"] for r in rows])
+    replies = reply_counts(db, [r["series_key"] for r in rows], edition["end"])
     order = {slug: i for i, (slug, _) in enumerate(categories())}
     items = []
     for row in rows:
@@ -393,6 +419,7 @@ def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
         if not series.get("files"):  # list_series' short "patches" carry no files
             series["files"] = files.get(row["series_key"], [])
         series["reviews"] = reviews.get(row["series_key"], {})
+        series["replies"] = replies.get(row["series_key"], 0)
         _, slug = categorize_series(series, maintainers)
         items.append(series_item(series, slug))
     items.sort(key=lambda i: (order.get(i["category"], 99), i["date"] or "", i["subject"]))

@@ -144,10 +144,13 @@ def assemble_edition(app, label: str) -> dict[str, Any]:
 
     Returns {"week", "start", "end", "title", "sections": [section dicts]},
     sections sorted by (order, title), empty ones dropped, links made safe.
-    A plugin that raises is reported by the host and left out.
+    A plugin that raises is reported by the host and left out. The edition
+    dict the edition_sections hooks receive also carries what other plugins
+    said first (see edition_context).
     """
     edition = edition_for(label, weekday=edition_weekday(app.config))
-    collected = app.host.call("edition_sections", edition=dict(edition), db=app.db, config=app.config)
+    context = {**edition, **edition_context(app, edition)}
+    collected = app.host.call("edition_sections", edition=context, db=app.db, config=app.config)
     sections = []
     for result in collected:
         for section in result if isinstance(result, (list, tuple)) else [result]:
@@ -156,6 +159,23 @@ def assemble_edition(app, label: str) -> dict[str, Any]:
                 sections.append(normal)
     sections.sort(key=lambda s: (s["order"], s["title"], s["key"]))
     return {**edition, "sections": sections}
+
+
+def edition_context(app, edition: dict) -> dict[str, Any]:
+    """Ask the plugins what the sections need to know of each other before any is built.
+
+    "claimed": {series_key: plugin} for series a plugin's own section shows
+    (claim_series), which "Patches and updates" leaves out; "discussion_rankings":
+    the edition_discussions results, which the discussions section merges.
+    """
+    claimed: dict[str, str] = {}
+    for plugin, result in app.host.call_each("claim_series", edition=dict(edition), db=app.db, config=app.config):
+        for key in result or ():
+            if isinstance(key, str) and key:
+                claimed.setdefault(key, plugin)
+    rankings = [r for r in app.host.call("edition_discussions", edition=dict(edition), db=app.db, config=app.config)
+                if isinstance(r, (list, tuple))]
+    return {"claimed": claimed, "discussion_rankings": rankings}
 
 
 def normalize_section(section: Any) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ BUILTIN_PLUGINS = (
     "syscalls",
     "sysctls",
     "release_status",
+    "discussions",
     "stable_review",
     "watch",
     "weekly",

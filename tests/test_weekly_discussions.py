@@ -1,0 +1,79 @@
+"""Discussions of the week (plugins/discussions.py) on real linux-api threads of 2021-W46, and the edition_discussions hook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracker import hookimpl
+from tracker.edition import assemble_edition, edition_for
+from tracker.plugins.discussions import discussion_items, opening_words, thread_root
+
+MBOX = Path(__file__).parent / "data" / "discussions" / "linux-api-2021-W46-threads.mbox"
+MLOCK = "20211028080813.15966-1-sir@cmpwn.com"
+RSEQ = "87wnl5u5rz.fsf@oldenburg.str.redhat.com"
+SIGNAL = "87bl2kekig.fsf_-_@email.froward.int.ebiederm.org"  # a reply to a report of 2021-11-01 not on this list
+SIGNAL_ROOT = "20211101034147.6203-1-khuey@kylehuey.com"
+
+
+def imported(ktrack):
+    result = ktrack("import", MBOX)
+    assert result.exit_code == 0, result.output
+
+
+def test_most_discussed_threads_first_patch_or_not(app, ktrack):
+    imported(ktrack)
+    items = discussion_items(app.db, edition_for("2021-W46"))
+    assert [i["message_id"] for i in items] == [MLOCK, RSEQ, SIGNAL]
+    mlock, rseq, signal = items
+    # the root of 2021-10-28 is not a reply of this week; 17 replies from 6 people are
+    assert (mlock["replies"], mlock["participants"]) == (17, 6)
+    assert mlock["summary"] == "6 participants, 17 replies this week; thread started 2021-10-28"
+    assert mlock["excerpt"].startswith("This limit has not been updated since 2008")
+    assert mlock["link"] == f"https://lore.kernel.org/r/{MLOCK}"
+    # a thread with no patch at all is news too
+    assert rseq["title"] == "Bringing rseq back into glibc" and not rseq["is_patch"]
+    assert (rseq["replies"], rseq["participants"]) == (7, 4)
+    assert rseq["excerpt"] == "I would like to bring back rseq for glibc 2.35.  I propose the following steps:"
+    # a series' cover is not a reply to itself: 3 replies
+    assert signal["is_patch"] and signal["replies"] == 3
+    # only the title is a link, the counts are prose
+    assert [p.get("link") for p in rseq["parts"]] == [f"https://lore.kernel.org/r/{RSEQ}", None]
+
+
+def test_the_week_before_and_after_see_only_their_own_mail(app, ktrack):
+    imported(ktrack)
+    assert discussion_items(app.db, edition_for("2021-W43")) == []  # the lone MLOCK root: no discussion yet
+    assert discussion_items(app.db, edition_for("2021-W47")) == []
+
+
+def test_discussions_section_in_the_edition(app, ktrack):
+    imported(ktrack)
+    edition = assemble_edition(app, "2021-W46")
+    section = next(s for s in edition["sections"] if s["key"] == "discussions")
+    assert section["title"] == "Discussions of the week" and len(section["items"]) == 3
+    text = ktrack("digest", "--week", "2021-W46", "--format", "markdown").stdout
+    assert f"- [Bringing rseq back into glibc](<https://lore.kernel.org/r/{RSEQ}>) (4 participants, 7 replies this week)" in text
+
+
+class Boost:
+    """A plugin that ranks the signal thread first (say, it follows the rr debugger) and names an unknown thread."""
+
+    @hookimpl
+    def edition_discussions(self, edition, db):
+        assert edition["week"] == "2021-W46"
+        return [{"message_id": f"<{SIGNAL_ROOT}>", "score": 100, "why": "rr"}, {"message_id": "nobody@nowhere", "score": 500}]
+
+
+def test_a_plugin_contributes_discussion_rankings(app, ktrack):
+    imported(ktrack)
+    app.host.pm.register(Boost(), name="boost")
+    section = next(s for s in assemble_edition(app, "2021-W46")["sections"] if s["key"] == "discussions")
+    assert [i["message_id"] for i in section["items"]] == [SIGNAL, MLOCK, RSEQ]  # the unknown thread is not listed
+    assert section["items"][0]["why"] == ["rr"]
+
+
+def test_thread_root_and_opening_words():
+    assert thread_root({"message_id": "c@x", "in_reply_to": "b@x", "references_json": '["<a@x>", "<b@x>"]'}) == "a@x"
+    assert thread_root({"message_id": "c@x", "in_reply_to": "<b@x>", "references_json": "bad json"}) == "b@x"
+    body = "On Mon, Nov 15, 2021 at 10:00 Someone wrote:\n> quoted\n\nHey all,\n\nThis is what I think about it. More words.\n-- \nsig"
+    assert opening_words(body) == "This is what I think about it. More words."
