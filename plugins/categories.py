@@ -161,6 +161,9 @@ def _strip_subject(subject: str) -> tuple[str, list[str]]:
             return subject, tags
 
 
+_MAN_PAGE = re.compile(r"^[a-z_][\w-]*\.[0-9][a-z]*$")  # a manual page: "madvise.2", "tmpfs.5", "pthread_create.3p"
+
+
 def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
     """Return the slug a subject prefix names, e.g. "mm/hugetlb: fix" -> "memory-management"."""
     subject, tags = _strip_subject(subject)
@@ -168,6 +171,8 @@ def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
     if ":" in subject:
         head = subject.split(":", 1)[0].strip().lower()
         first = re.split(r"[/,\s]", head)[0].strip()
+        if _MAN_PAGE.match(first):  # "madvise.2: Document ...", "fanotify.7, fanotify_mark.2: ..."
+            return "documentation"
         if first and head.count(" ") <= 2:  # "bpf, sockmap" yes; "Fix the bug in x" no
             subjects = _table()["subjects"]
             slug = subjects.get(first) or subjects.get(first.rstrip("0123456789"))  # futex2, ext2
@@ -238,14 +243,42 @@ def categorize(
     if is_stable_review or is_tree_announcement(subject, prefixes):
         slug = "kernel-trees"
     else:
-        slug, _ = vote(files, maintainers)
+        files = [f for f in files or () if f and f != "/dev/null"]
+        slug, weights = vote(files, maintainers)
+        named = subject_category(subject, prefixes) or subject_keyword(subject)
         if slug is None:
             stripped, tags = _strip_subject(subject)
             if BUG_SUBJECTS.match(stripped.lower()) or {"syzbot", "bug", "regression"} & set(tags):
                 slug = "benchmarks-bugs"
             else:
-                slug = subject_category(subject, prefixes) or "miscellaneous"
+                slug = named or subject_keyword(subject) or "miscellaneous"
+        elif named and named != slug:
+            unmapped = sum(1 for f in files if path_category(normalize_path(f)) is None)
+            if weights.get(named, 0.0) >= 1.0 and named != "architecture":
+                # "sched: Add support for long task name" edits many drivers but is the scheduler's change:
+                # the subject decides among the categories whose code the series touches
+                slug = named
+            elif unmapped > len(files) / 2:
+                slug = named  # mostly files outside the kernel tree: man-pages, btrfs-progs, ...
     return category_name(slug), slug
+
+
+# Subsystem names that say where a series belongs even outside a "prefix:" (no files, no colon):
+# "Extend fanotify dirent events". Short or generic words ("fs", "kernel", "tools") would mislead.
+_GENERIC_WORDS = {"kernel", "tools", "lib", "doc", "docs", "documentation", "security", "block", "firmware", "input",
+                  "media", "sound", "proc", "swap", "signal", "syscalls", "uapi", "time", "cpu", "power", "platform",
+                  "mount", "exec", "man", "smp", "irq", "integrity", "keys", "thermal"}
+
+
+def subject_keyword(subject: str) -> str | None:
+    """Return the category of the first subsystem name in a subject's words, e.g. "Extend fanotify dirent events" -> "filesystems"."""
+    stripped, _ = _strip_subject(subject)
+    table = _table()["subjects"]
+    for word in re.findall(r"[a-z][a-z0-9_-]{3,}", stripped.lower()):
+        for name in (word, word.rstrip("0123456789")):  # futex2, ext4
+            if name in table and name not in _GENERIC_WORDS:
+                return table[name]
+    return None
 
 
 def _as_list(value) -> list[str]:
