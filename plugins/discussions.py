@@ -137,6 +137,7 @@ def discussion_items(db, edition: dict, rankings: list[list[dict]] | None = None
     they fall below MIN_REPLIES.
     """
     from tracker.plugins.categories import lore_link
+    from tracker.subjects import parse_subject
 
     threads = week_threads(db, edition)
     extra: dict[str, dict] = {}
@@ -167,7 +168,9 @@ def discussion_items(db, edition: dict, rankings: list[list[dict]] | None = None
     for score, root, thread in ranked[:limit]:
         stored = _root_message(db, root) or {}
         first = thread.get("first") or {}
-        subject = clean_subject(stored.get("subject") or first.get("subject")) or root
+        subject = clean_subject(stored.get("subject") or first.get("subject"))
+        # "[PATCH v2 0/3] signal: ..." reads as its title; "on a patch" is said beside it
+        subject = parse_subject(subject).stem or subject or root
         excerpt = opening_words(stored.get("body")) if stored else ""
         if not excerpt and first.get("message_id"):
             body = next(iter(db.query("select body from messages where message_id = ?", [first["message_id"]])), {})

@@ -114,8 +114,10 @@ def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: lis
     editions = [e for e in editions if safe_page_path(edition_path(str(e.get("week", ""))))]
     jobs: list[RenderJob] = []
     summaries = [edition_summary(e) for e in editions]
-    for edition in editions:
-        jobs.append(RenderJob(edition_path(edition["week"]), "edition.html", {"edition": edition}, edition.get("title", "")))
+    for index, edition in enumerate(editions):
+        around = {"previous": summaries[index - 1] if index else None,
+                  "next": summaries[index + 1] if index + 1 < len(summaries) else None}
+        jobs.append(RenderJob(edition_path(edition["week"]), "edition.html", {"edition": edition, **around}, edition.get("title", "")))
     latest = editions[-1] if editions else None
     jobs.append(RenderJob("index.html", "index.html", {"edition": latest, "previous": summaries[-2] if len(summaries) > 1 else None}, site.get("title", "")))
     jobs.append(RenderJob("archive.html", "archive.html", {"editions": list(reversed(summaries))}, "Archive"))
@@ -205,9 +207,36 @@ def make_environment(dirs: list[Path]):
         return "https://lore.kernel.org/r/" + quote(str(message_id).strip("<>"), safe="@!$&'()*+,;=-._~")
 
     env.filters["href"] = href
+    env.filters["evidence"] = evidence_words
     env.filters["lore_url"] = lore_url
     env.filters["day"] = lambda value: (value or "")[:10]
     return env
+
+
+_WEIGHED = re.compile(r"^(?P<what>.*?)\s*\((?P<weight>[+-]\d+(?:\.\d+)?)\)$")
+_SUBJECT_WORD = re.compile(r"^subject: word '(?P<word>[^']*)'$")
+
+
+def evidence_words(line: str) -> str | None:
+    """Say a classifier's evidence line to a reader, or None when it says nothing.
+
+    "subject: word 'overflow' (+0.82)" -> "the subject says “overflow” (points to a security fix)";
+    "subject: word '1' (-0.24)" -> None: a number or a two-letter word is no evidence a person can check.
+    """
+    text = str(line or "").strip()
+    m = _WEIGHED.match(text)
+    if not m:
+        return text or None
+    what, weight = m.group("what"), float(m.group("weight"))
+    word = _SUBJECT_WORD.match(what)
+    if word:
+        value = word.group("word")
+        if len(value) < 3 or value.isdigit():
+            return None
+        what = f"the subject says “{value}”"
+    elif what.startswith("subject: "):
+        what = "the subject: " + what[len("subject: "):]
+    return f"{what} (points {'to' if weight > 0 else 'away from'} a security fix)"
 
 
 def render_atom(job: RenderJob, common: dict) -> bytes:
