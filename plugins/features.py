@@ -6,9 +6,9 @@ what the interface is for, in the author's own words from the cover letter
 (trimmed to a paragraph), its prototype or /proc/sys path, which version of
 the series this is and how far review went, and how much discussion it drew.
 
-It reads only what is stored (the series, its cover letter, the replies and
-trailers) and the keys the plugins' items carry ("series_key", "name",
-"signature" or "path"), so the detectors can change freely. Not a plugin: it
+It reads only what is stored (the plugins' findings of the week, the series,
+its cover letter, the replies and trailers) and the "name" of each item, so
+the detectors can change freely. Not a plugin: it
 has no hooks; each plugin's edition_sections calls `feature_items`.
 """
 
@@ -112,6 +112,24 @@ def _series_facts(db, series_key: str, until: str, message_id: str | None = None
     }
 
 
+def week_finding(db, plugin: str, name: str, edition: dict) -> dict | None:
+    """Return the newest stored finding of `name` in the edition's week: its series, message and data."""
+    import json
+
+    row = db.execute(
+        "select series_key, message_id, data_json from findings where plugin = ? and key like ? escape '\\'"
+        " and date >= ? and date < ? order by date desc, id desc limit 1",
+        [plugin, name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "@%", edition["start"], edition["end"]],
+    ).fetchone()
+    if row is None:
+        return None
+    try:
+        data = json.loads(row[2] or "{}")
+    except ValueError:
+        data = {}
+    return {"series_key": row[0], "message_id": row[1], "data": data if isinstance(data, dict) else {}}
+
+
 def feature_items(db, items: list[dict], edition: dict, *, kind: str) -> list[dict]:
     """Add the story of each syscall/sysctl item: "about" (cover letter words), "prototypes", a summary line, a title.
 
@@ -120,17 +138,25 @@ def feature_items(db, items: list[dict], edition: dict, *, kind: str) -> list[di
     its items ("names", "prototypes"); the others are marked "same_story".
     An item whose series is not stored is returned as it came.
     """
+    plugin = "syscalls" if kind == "syscall" else "sysctls"
+    found = {}
+    for item in items:
+        finding = week_finding(db, plugin, item.get("name") or "", edition) if item.get("name") else None
+        if finding:
+            data = finding["data"]
+            found[id(item)] = {"series_key": finding["series_key"], "message_id": finding["message_id"],
+                               "prototype": data.get("signature") if kind == "syscall" else data.get("path")}
     by_series: dict[str, list[dict]] = {}
     for item in items:
-        if item.get("series_key"):
-            by_series.setdefault(item["series_key"], []).append(item)
+        if id(item) in found:
+            by_series.setdefault(found[id(item)]["series_key"], []).append({**item, **found[id(item)]})
     out, told = [], set()
     for item in items:
-        key = item.get("series_key")
+        key = found.get(id(item), {}).get("series_key")
         if key in told:
             out.append({**item, "same_story": True})
             continue
-        facts = _series_facts(db, key, edition["end"], item.get("message_id")) if key else {}
+        facts = _series_facts(db, key, edition["end"], found[id(item)]["message_id"]) if key else {}
         if not facts:
             out.append(item)
             continue
@@ -140,8 +166,8 @@ def feature_items(db, items: list[dict], edition: dict, *, kind: str) -> list[di
         words = [n.rsplit("/", 1)[-1].rsplit(".", 1)[-1] for n in names]
         words += ["system call", "syscall"] if kind == "syscall" else ["sysctl", "knob"]
         about = cover_paragraph(facts["cover"], words)
-        titles = names if kind == "syscall" else [i.get("path") or i.get("name") or "" for i in group]
-        prototypes = [p for p in ((i.get("signature") if kind == "syscall" else i.get("path")) for i in group) if p]
+        titles = names if kind == "syscall" else [i.get("prototype") or i.get("name") or "" for i in group]
+        prototypes = [i["prototype"] for i in group if i.get("prototype")]
         version = f"v{facts['version']}" + (" (RFC)" if facts["is_rfc"] else "")
         replies, people = facts["replies"], facts["participants"]
         discussion = (f"{replies} repl{'y' if replies == 1 else 'ies'} from {people} {'person' if people == 1 else 'people'}"

@@ -156,10 +156,7 @@ def edition_items(records: list[dict], edition: dict, item: Callable[[dict, list
         text, extra = item(r, recent)
         if recent[-1].get("author"):
             text += f" ({recent[-1]['author']})"
-        # the week's latest posting and the interface itself, for feature items (plugins/features.py)
-        story = {"series_key": recent[-1].get("series_key"), "message_id": recent[-1].get("message_id"),
-                 "signature": r.get("signature"), "path": r.get("path")}
-        items.append({"text": text, "link": r["page"], "name": r["name"], **story, **extra})
+        items.append({"text": text, "link": r["page"], "name": r["name"], **extra})
     return items
 
 
