@@ -26,7 +26,9 @@ LIMIT = 8  # threads per edition
 MIN_REPLIES = 3  # fewer replies than this is not a discussion
 MIN_PEOPLE = 2  # nor is an author answering themselves
 EXCERPT_MAX = 280
-_QUOTE_INTRO = re.compile(r"^(on .{0,200} wrote:|.{0,120} writes:|.{0,80}\bwrote:)$", re.I)
+# "On Mon, ... X wrote:", "Le 29/01/2018 à 21:20, X a écrit :", "Am ... schrieb X:": the line before a quote
+_QUOTE_INTRO = re.compile(r"^(on .{0,200} wrote:|.{0,120} writes:|.{0,120}\bwrote:|.{0,160}\ba\s+écrit\s*:|.{0,160}\bschrieb.{0,80}:|"
+                          r".{0,160}\bescribió\s*:)$", re.I)
 _HEADER_LINE = re.compile(r"^(from|to|cc|date|subject):\s", re.I)  # "From: Mike Rapoport <...>" atop a patch
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv)\s*:\s*)+", re.I)
 
@@ -102,10 +104,14 @@ def week_threads(db, edition: dict) -> dict[str, dict[str, Any]]:
 
 
 def _merge_by_subject(threads: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Fold threads that share a subject into the biggest: a reply that lost its References is the same discussion."""
+    """Fold threads that share a subject into the biggest: a reply that lost its References, or another version
+    of the same series, is the same discussion for a reader."""
+    from tracker.subjects import parse_subject, stem_key
+
     by_subject: dict[str, str] = {}
     for root in sorted(threads, key=lambda r: -threads[r]["messages"]):
-        key = clean_subject(threads[root]["first"].get("subject")).lower()
+        # one discussion across the versions of a series: "[PATCH v12 0/3] x" and "[PATCH v13 0/3] x"
+        key = stem_key(parse_subject(clean_subject(threads[root]["first"].get("subject"))).stem)
         if not key or key not in by_subject:
             by_subject.setdefault(key, root)
             continue
@@ -115,7 +121,10 @@ def _merge_by_subject(threads: dict[str, dict[str, Any]]) -> dict[str, dict[str,
             main[name] += other[name]
         for who, name in other["people"].items():
             main["people"].setdefault(who, name)
-        main["replies"] += 1 if other["first"].get("message_id") == root and not other["first"].get("is_patch") else 0
+        first = other["first"]
+        if first.get("message_id") == root and _REPLY_PREFIX.match(first.get("subject") or "") \
+                and not (first.get("is_patch") or first.get("is_cover")):
+            main["replies"] += 1  # a reply that lost its References started that thread: it is a reply too
     return threads
 
 

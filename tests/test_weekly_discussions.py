@@ -77,3 +77,24 @@ def test_thread_root_and_opening_words():
     assert thread_root({"message_id": "c@x", "in_reply_to": "<b@x>", "references_json": "bad json"}) == "b@x"
     body = "On Mon, Nov 15, 2021 at 10:00 Someone wrote:\n> quoted\n\nHey all,\n\nThis is what I think about it. More words.\n-- \nsig"
     assert opening_words(body) == "This is what I think about it. More words."
+
+
+def test_opening_words_skip_quote_introductions_in_other_languages():
+    # the reply of 2021-06 in the "powerpc: membarrier" thread starts with a French quote introduction (NBSP before ':')
+    body = "Le 29/01/2018 à 21:20, Mathieu Desnoyers a écrit\u00a0:\n> quoted\n\nLooking at switch_mm_irqs_off(), I found it more complex.\n"
+    assert opening_words(body) == "Looking at switch_mm_irqs_off(), I found it more complex."
+
+
+def test_versions_of_one_series_are_one_discussion(app):
+    db = app.db
+    rows = []
+    for version, root in ((12, "v12@x"), (13, "v13@x")):
+        rows.append({"message_id": root, "subject": f"[PATCH v{version} 0/3] Add trusted_for(2) (was O_MAYEXEC)", "author_email": "a@x",
+                     "date": "2021-10-05T10:00:00+00:00", "is_cover": 1, "is_patch": 0})
+        for n, who in enumerate(("b@x", "c@x", "a@x")):
+            rows.append({"message_id": f"r{n}-{root}", "subject": f"Re: [PATCH v{version} 0/3] Add trusted_for(2) (was O_MAYEXEC)",
+                         "author_email": who, "in_reply_to": root, "references_json": f'["{root}"]',
+                         "date": f"2021-10-06T1{n}:00:00+00:00", "is_cover": 0, "is_patch": 0})
+    db["messages"].insert_all(rows, alter=True)
+    [item] = discussion_items(db, {"start": "2021-10-04", "end": "2021-10-11"})
+    assert item["title"] == "Add trusted_for(2) (was O_MAYEXEC)" and item["replies"] == 6 and item["participants"] == 3
