@@ -272,7 +272,11 @@ def status_items(db, edition: dict) -> list[dict]:
         if stable_kind:
             _security_parts(row["version"], reviews, parts)
         parts.append({"text": "."})
-        item = _item(parts, link=release_path(row["version"]), kind="release", version=row["version"])
+        review = reviews.get(_review_key(row["version"])) if stable_kind else None
+        item = _item(parts, link=release_path(row["version"]), kind="release", version=row["version"],
+                     release_kind=row["kind"], day=_on(row["released_at"], reference).removeprefix(" on "),
+                     fixes=row.get("change_count"), security=(review or {}).get("security"),
+                     review=f"stable/{_review_key(row['version'])}.html" if review else None)
         if stable_kind and _branch(row["version"]):
             item["stable_branch"] = _branch(row["version"])
         items.append(item)
