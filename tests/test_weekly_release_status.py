@@ -155,3 +155,13 @@ def test_lead_paragraph_skips_boilerplate():
     assert lead_paragraph("The updated 6.1.y git tree can be found at:\n\nThis one fixes the frobnicator.") == "This one fixes the frobnicator."
     long = "A sentence that goes on. " * 40
     assert len(lead_paragraph(long)) <= 420 and lead_paragraph(long).endswith(".")
+
+
+def test_html_digest_links_the_quoted_announcement(app):
+    from tracker.digest import render_edition
+
+    store_raw_messages(app.db, [((REAL / "linus-6.14-rc3.eml").read_bytes(), "linus-6.14-rc3.eml")], origin="test")
+    run_analysis(app)
+    html = render_edition(assemble_edition(app, "2025-W07"), "html")
+    assert "Linus says: So the first few weeks of the 6.14 release development" in html
+    assert 'href="https://lore.kernel.org/r/CAHk-=wg1LBSvozQ03+EyB6j=Pwef1EL0Edu8uRz3fZaoZ0KtuA@mail.gmail.com"' in html

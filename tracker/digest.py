@@ -77,8 +77,10 @@ def _with_urls(edition: dict, base_url: str) -> dict:
             item = {**item, "url": item_url(item.get("link"), base_url)}
             if item.get("parts"):
                 item["parts"] = [{**p, "url": item_url(p.get("link"), base_url)} for p in item["parts"]]
-            if item.get("quote_link"):
-                item["quote_url"] = "https://lore.kernel.org/r/" + str(item["quote_link"]).strip("<>")
+            if item.get("quote_link"):  # the announcement mail the quote comes from
+                from urllib.parse import quote
+
+                item["quote_url"] = "https://lore.kernel.org/r/" + quote(str(item["quote_link"]).strip("<>"), safe="@!$&'()*+,;=-._~")
             items.append(item)
         sections.append({**section, "items": items})
     return {**edition, "sections": sections}
