@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-ABOUT_MAX = 600
+ABOUT_MAX = 420  # a paragraph a reader takes in at a glance; cut at a sentence
 TEMPLATE = "feature_section.html"
 # Paragraphs of a cover letter about the posting, not the feature.
 _PROCESS = re.compile(
