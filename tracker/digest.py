@@ -51,6 +51,34 @@ def filter_edition(edition: dict, *, categories: Iterable[str] = (), stable: Ite
     return {**edition, "sections": kept}
 
 
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def section_summary(section: dict) -> str:
+    """Say in a few words what a section holds, counted from the items it shows: "4 series in 3 categories".
+
+    Counted at render time, so a page of a digest filtered to one category or branch stays right
+    (the site's "In this edition" list and section heads use it).
+    """
+    items = section.get("items") or []
+    key = section.get("key")
+    if key == "patches":
+        groups = {str(i.get("category") or i.get("group") or "") for i in items}
+        return f"{_counted(len(items), 'series', 'series')} in {_counted(len(groups), 'category', 'categories')}"
+    if key == "discussions":
+        return _counted(len(items), "thread", "threads")
+    if key == "stable":
+        updates = [i for i in items if i.get("kind") == "update"]
+        security = sum((i.get("counts") or {}).get("security") or 0 for i in updates)
+        return f"{_counted(len(updates), 'update', 'updates')}, {_counted(security, 'security-related fix', 'security-related fixes')}" if updates else ""
+    if section.get("template") == "feature_section.html":
+        return _counted(len([i for i in items if not i.get("same_story")]), "proposal", "proposals")
+    if key == "release-status":
+        return next((str(i["version"]) for i in items if i.get("version")), "")
+    return _counted(len(items), "item", "items") if len(items) > 1 else ""
+
+
 def item_url(link: str | None, base_url: str) -> str | None:
     """Return an absolute URL for an item link: http(s) as is, site paths under base_url, else None."""
     if not link:

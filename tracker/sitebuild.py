@@ -208,6 +208,9 @@ def make_environment(dirs: list[Path]):
 
     env.filters["href"] = href
     env.filters["evidence"] = evidence_words
+    from .digest import section_summary
+
+    env.globals["section_summary"] = section_summary
     env.filters["lore_url"] = lore_url
     env.filters["day"] = lambda value: (value or "")[:10]
     return env
