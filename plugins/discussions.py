@@ -100,10 +100,21 @@ def week_threads(db, edition: dict) -> dict[str, dict[str, Any]]:
         if who:
             thread["people"].setdefault(who, message.get("author_name") or who)
         thread["last_date"] = message["date"]
-    return _merge_by_subject(threads)
+    return _merge_by_subject(threads, _stored_subjects(db, list(threads)))
 
 
-def _merge_by_subject(threads: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _stored_subjects(db, message_ids: list[str]) -> dict[str, str]:
+    """Return {Message-ID: subject} of the thread roots that are stored."""
+    found: dict[str, str] = {}
+    for start in range(0, len(message_ids), 500):
+        chunk = message_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for message_id, subject in db.execute(f"select message_id, subject from messages where message_id in ({marks})", chunk):
+            found[message_id] = subject or ""
+    return found
+
+
+def _merge_by_subject(threads: dict[str, dict[str, Any]], subjects: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Fold threads that share a subject into the biggest: a reply that lost its References, or another version
     of the same series, is the same discussion for a reader."""
     from tracker.subjects import parse_subject, stem_key
@@ -111,7 +122,9 @@ def _merge_by_subject(threads: dict[str, dict[str, Any]]) -> dict[str, dict[str,
     by_subject: dict[str, str] = {}
     for root in sorted(threads, key=lambda r: -threads[r]["messages"]):
         # one discussion across the versions of a series: "[PATCH v12 0/3] x" and "[PATCH v13 0/3] x"
-        key = stem_key(parse_subject(clean_subject(threads[root]["first"].get("subject"))).stem)
+        # the root's subject when it is stored: a week's first mail may answer patch 12 of the series
+        subject = (subjects or {}).get(root) or threads[root]["first"].get("subject")
+        key = stem_key(parse_subject(clean_subject(subject)).stem)
         if not key or key not in by_subject:
             by_subject.setdefault(key, root)
             continue

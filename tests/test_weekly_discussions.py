@@ -98,3 +98,22 @@ def test_versions_of_one_series_are_one_discussion(app):
     db["messages"].insert_all(rows, alter=True)
     [item] = discussion_items(db, {"start": "2021-10-04", "end": "2021-10-11"})
     assert item["title"] == "Add trusted_for(2) (was O_MAYEXEC)" and item["replies"] == 6 and item["participants"] == 3
+
+
+def test_a_thread_is_known_by_its_roots_subject(app):
+    """idmapped mounts v5 (root of the week before, only replies to its patch 12 this week) and v6 are one discussion."""
+    db = app.db
+    db["messages"].insert_all([
+        {"message_id": "v5@x", "subject": "[PATCH v5 00/42] idmapped mounts", "author_email": "a@x",
+         "date": "2021-01-12T10:00:00+00:00", "is_cover": 1, "is_patch": 0},
+        {"message_id": "r1@x", "subject": "Re: [PATCH v5 12/42] fs: add mount_setattr()", "author_email": "b@x", "in_reply_to": "p12@x",
+         "references_json": '["v5@x", "p12@x"]', "date": "2021-01-19T10:00:00+00:00", "is_cover": 0, "is_patch": 0},
+        {"message_id": "r2@x", "subject": "Re: [PATCH v5 12/42] fs: add mount_setattr()", "author_email": "a@x", "in_reply_to": "r1@x",
+         "references_json": '["v5@x", "p12@x", "r1@x"]', "date": "2021-01-19T11:00:00+00:00", "is_cover": 0, "is_patch": 0},
+        {"message_id": "v6@x", "subject": "[PATCH v6 00/40] idmapped mounts", "author_email": "a@x",
+         "date": "2021-01-21T10:00:00+00:00", "is_cover": 1, "is_patch": 0},
+        {"message_id": "r3@x", "subject": "Re: [PATCH v6 00/40] idmapped mounts", "author_email": "c@x", "in_reply_to": "v6@x",
+         "references_json": '["v6@x"]', "date": "2021-01-21T12:00:00+00:00", "is_cover": 0, "is_patch": 0},
+    ], alter=True)
+    [item] = discussion_items(db, {"start": "2021-01-18", "end": "2021-01-25"})
+    assert item["title"] == "idmapped mounts" and item["replies"] == 3 and item["participants"] == 3
