@@ -170,3 +170,48 @@ def test_host_commands_live_in_the_host_and_register_like_plugins(app):
     # registered through the hook, like a plugin's: the host module implements register_commands
     registering = {impl.plugin.__name__ for impl in app.host.pm.hook.register_commands.get_hookimpls()}
     assert {"tracker.commands.host", "tracker.commands.fetch", "tracker.commands.imports", "tracker.commands.weekly"} <= registering
+
+
+RUST_PATCH = """From: Ada Author <ada@example.org>
+Subject: [PATCH v2 1/1] rust: kernel: add a Mutex guard helper
+Date: Tue, 16 Nov 2021 10:00:00 +0000
+Message-ID: <rust-guard-v2@example.org>
+To: rust-for-linux@vger.kernel.org
+
+Add a helper.
+
+Signed-off-by: Ada Author <ada@example.org>
+---
+ rust/kernel/sync.rs | 2 ++
+ 1 file changed, 2 insertions(+)
+
+diff --git a/rust/kernel/sync.rs b/rust/kernel/sync.rs
+--- a/rust/kernel/sync.rs
++++ b/rust/kernel/sync.rs
+@@ -1,1 +1,3 @@
+ // SPDX-License-Identifier: GPL-2.0
++// a helper
++pub fn guard() {}
+"""
+
+
+def test_the_rust_section_written_from_the_docs_alone_works(tmp_path):
+    """docs/plugins.md's Rust-for-Linux example, taken from the page as a reader would, runs as written."""
+    import types
+
+    from tracker.api import edition_for
+    from tracker.ingest import import_paths
+    from tracker.testing import make_app
+
+    doc = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    start = doc.index("A section for Rust-for-Linux, from this page alone:")
+    code = doc[doc.index("```python\n", start) + len("```python\n"):doc.index("```\n", doc.index("```python\n", start) + 10)]
+    module = types.ModuleType("rust_section")
+    exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)  # noqa: S102 - the documented example itself
+    app = make_app(tmp_path / "k.db", plugins=[("rust", module)])
+    (tmp_path / "rust.patch").write_text(RUST_PATCH)
+    import_paths(app.db, [tmp_path / "rust.patch"])
+    [sections] = [r for name, r in app.host.call_each("edition_sections", edition=edition_for("2021-W46"), db=app.db, config=app.config) if name == "rust"]
+    assert [s.title for s in sections] == ["Rust for Linux"]
+    assert sections[0].items[0]["text"] == "rust: kernel: add a Mutex guard helper (v2)"
+    assert sections[0].items[0]["link"] == "https://lore.kernel.org/r/rust-guard-v2@example.org"

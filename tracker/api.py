@@ -56,6 +56,8 @@ _EXPORTS = {
     "import_paths": "ingest:import_paths",
     "parse_message": "mail:parse_message",
     "read_trailers": "patch_text:read_trailers",
+    "parse_subject": "subjects:parse_subject",
+    "stem_key": "subjects:stem_key",
     "iter_mbox": "mailbox_io:iter_mbox",
     "iter_path": "mailbox_io:iter_path",
     "parse_feed": "fetch:parse_feed",

@@ -36,6 +36,7 @@ BUILTIN_MODULES = {
     "syscalls": "tracker.plugins.syscalls",
     "sysctls": "tracker.plugins.sysctls",
     "release_status": "tracker.plugins.release_status",
+    "discussions": "tracker.plugins.discussions",
     "stable_review": "tracker.plugins.stable_review",
     "watch": "tracker.plugins.watch",
     "weekly": "tracker.commands.weekly",

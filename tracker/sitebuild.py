@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from .errors import KtrackError
 from .pages import Feed
-from .theme import PACKAGE_SITE, app_template_dirs, make_environment, template_search_path, theme_dir  # noqa: F401  (importable from here too)
+from .theme import PACKAGE_SITE, app_template_dirs, evidence_words, make_environment, template_search_path, theme_dir  # noqa: F401  (importable from here too)
 
 MANIFEST = ".ktrack-manifest.json"
 FEED_ENTRIES = 20
@@ -108,8 +108,10 @@ def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: lis
     editions = [e for e in editions if safe_page_path(edition_path(str(e.get("week", ""))))]
     jobs: list[RenderJob] = []
     summaries = [edition_summary(e) for e in editions]
-    for edition in editions:
-        jobs.append(RenderJob(edition_path(edition["week"]), "edition.html", {"edition": edition}, edition.get("title", "")))
+    for index, edition in enumerate(editions):
+        around = {"previous": summaries[index - 1] if index else None,
+                  "next": summaries[index + 1] if index + 1 < len(summaries) else None}
+        jobs.append(RenderJob(edition_path(edition["week"]), "edition.html", {"edition": edition, **around}, edition.get("title", "")))
     latest = editions[-1] if editions else None
     jobs.append(RenderJob("index.html", "index.html", {"edition": latest, "previous": summaries[-2] if len(summaries) > 1 else None}, site.get("title", "")))
     jobs.append(RenderJob("archive.html", "archive.html", {"editions": list(reversed(summaries))}, "Archive"))

@@ -115,10 +115,11 @@ def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
     return Section(
         key="stable",
         title="Stable updates",
-        intro=("Each patch of the stable updates reviewed this week, sorted by the stable_review plugin; the "
-               "security-related fixes are listed (those with a CVE id first, then the surest; all on each review's page)."),
+        intro=("The security-related fixes of each stable update are listed (those with a CVE id first, "
+               "then the surest); every patch is on the update's review page."),
         items=items,
         order=30,
+        template="stable_section.html",
     )
 
 

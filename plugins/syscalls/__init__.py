@@ -138,7 +138,10 @@ def edition_sections(edition, db):
     items = proposals.edition_items(build_records(db), edition, _edition_item)
     if not items:
         return []
-    return [Section(key="syscalls", title="New system calls", items=items, intro="System calls proposed or changed in patches this week.", order=40)]
+    from ..features import TEMPLATE, feature_items
+
+    items = feature_items(db, items, edition, kind="syscall")
+    return [Section(key="syscalls", title="New system calls", items=items, intro="System calls proposed or changed in patches this week.", template=TEMPLATE, order=40)]
 
 
 def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:

@@ -191,7 +191,10 @@ def edition_sections(edition, db):
     items = proposals.edition_items(build_records(db), edition, _edition_item)
     if not items:
         return []
-    return [Section(key="sysctls", title="Sysctl knobs", items=items, intro="Knobs under /proc/sys added, removed or changed in patches this week.", order=41)]
+    from ..features import TEMPLATE, feature_items
+
+    items = feature_items(db, items, edition, kind="sysctl")
+    return [Section(key="sysctls", title="Sysctl knobs", items=items, intro="Knobs under /proc/sys added, removed or changed in patches this week.", template=TEMPLATE, order=41)]
 
 
 def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:

@@ -84,6 +84,15 @@ def edition_sections(edition, db, config):
 
 
 @hookimpl
+def claim_series(edition, db, config):
+    """The watched series are told in "Watched topics"; "Patches and updates" leaves them out."""
+    keys = []
+    for topic in topics(config).values():
+        keys += [item["series_key"] for item in watched_series(db, topic, since=edition["start"], until=edition["end"])]
+    return keys
+
+
+@hookimpl
 def site_pages(db, config):
     from tracker.api import Feed, Page
 

@@ -111,6 +111,12 @@ def edition_sections(edition, db, config):
 
 
 @hookimpl
+def claim_series(edition, db, config):
+    # our section lists these: "Patches and updates" need not list them again
+    return [item["series_key"] for item in io_uring_series(db, config, since=edition["start"], until=edition["end"])]
+
+
+@hookimpl
 def site_pages(db, config):
     from tracker.api import Page
 
