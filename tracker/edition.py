@@ -12,7 +12,7 @@ label of the week that contains that Wednesday.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -192,7 +192,9 @@ def edition_context(app, edition: dict) -> dict[str, Any]:
 def normalize_section(section: Any) -> dict[str, Any] | None:
     """Turn a Section (or a dict with the same keys) into a plain dict with safe items."""
     if is_dataclass(section):
-        data = asdict(section)
+        # Shallow: items are plain data already, and asdict's deep copy of every
+        # item of every section was most of an edition's cost at LKML scale.
+        data = {f.name: getattr(section, f.name) for f in fields(section)}
     elif isinstance(section, dict) and "key" in section and "title" in section:
         data = {"items": [], "intro": "", "order": 50, "template": None, **section}
     else:
@@ -201,7 +203,7 @@ def normalize_section(section: Any) -> dict[str, Any] | None:
     for item in data.get("items") or []:
         if not isinstance(item, dict):
             item = {"text": str(item)}
-        item = dict(item)
+        item = {key: asdict(value) if is_dataclass(value) and not isinstance(value, type) else value for key, value in item.items()}
         item["text"] = str(item.get("text") or "")
         item["link"] = safe_link(item.get("link"))
         if "parts" in item:
