@@ -136,7 +136,13 @@ def split_mbox(path: Path, head: Path, tail: Path, tail_count: int) -> tuple[int
             offset += len(line)
     cut = starts[max(0, len(starts) - tail_count)]
     with open(path, "rb") as src, open(head, "wb") as h, open(tail, "wb") as t:
-        h.write(src.read(cut))
+        # in chunks: a child forked from a process that once held the whole file would report
+        # that peak as its own (Linux carries the hiwater RSS across fork and exec)
+        left = cut
+        while left:
+            chunk = src.read(min(left, 1 << 20))
+            h.write(chunk)
+            left -= len(chunk)
         shutil.copyfileobj(src, t)
     return len(starts) - tail_count, tail_count
 
