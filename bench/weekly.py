@@ -47,6 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 from ingest import generate  # noqa: E402  (bench/ingest.py: the LKML-shaped generator)
 
+from tracker.plugin_host import BUILTIN_PLUGINS  # noqa: E402
+
 CACHE_VERSION = 1  # bump when the generator or the archive layout changes
 SAMPLE_DIR = ROOT / "tracker" / "sample"
 
@@ -83,7 +85,8 @@ class Env:
 
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KTRACK_")}
-        env.update(KTRACK_DB=str(self.db), KTRACK_CONFIG=str(self.config), XDG_CACHE_HOME=str(self.root / "cache"))
+        env.update(KTRACK_DB=str(self.db), KTRACK_CONFIG=str(self.config), XDG_CACHE_HOME=str(self.root / "cache"),
+                   KTRACK_LOAD_PLUGINS=",".join(BUILTIN_PLUGINS))  # a user's install: no example plugins
         return env
 
     def run(self, *args: str, check: bool = True) -> tuple[float, float, str]:
@@ -269,7 +272,8 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="rebuild and re-time the cached archive")
     args = parser.parse_args()
 
-    print("data: synthetic LKML-shaped mail (bench/ingest.py's generator); kernel.org: tracker/sample's recorded files")
+    print("data: synthetic LKML-shaped mail (bench/ingest.py's generator); kernel.org: tracker/sample's recorded files; "
+          "plugins: the built-in ones (KTRACK_LOAD_PLUGINS), as a user's install has")
     server_url, server = serve_sample()
     cache = cache_dir(args.messages, args.week)
     figures_file = cache / "figures.json"
