@@ -248,3 +248,41 @@ def _where(subsystem: str) -> str:
     if subsystem.lower().endswith(("driver", "drivers", "code", "layer", "documentation", "tools", "file")):
         return f"the {subsystem}"
     return f"the {subsystem} code"
+
+
+# How a bug is reached, in the words an advisory uses; first match wins (lower-cased message).
+REACH = [
+    ("on device disconnect", re.compile(r"\b(disconnect(ed|s|ing)?|unplug(ged|s|ging)?|hot-?unplug|surprise remov)")),
+    ("by a malicious or broken USB device", re.compile(r"\b(malicious|broken|bogus|fake|crafted|evil) (usb )?(device|descriptor)")),
+    ("with a crafted filesystem image", re.compile(r"\b(crafted|corrupted|malicious|fuzzed|damaged) (\w+ )?(image|filesystem|file system|fs|disk|superblock)")),
+    ("by a crafted network packet", re.compile(r"\b(crafted|malicious|malformed|short|truncated) (\w+ )?(packet|frame|skb|message from the (peer|network))")),
+    ("through an ioctl", re.compile(r"\bioctl")),
+    ("through netlink", re.compile(r"\bnetlink\b")),
+    ("through the socket API", re.compile(r"\bsetsockopt|getsockopt|sendmsg|recvmsg|\bsocket\(")),
+    ("from user space", re.compile(r"\b(user ?space|unprivileged user|local user)s? (can|could|may|might)\b|copy_(from|to)_user")),
+    ("through sysfs or procfs", re.compile(r"\bsysfs\b|/sys/|\bprocfs\b|/proc/")),
+    ("through debugfs", re.compile(r"\bdebugfs\b")),
+    ("on mount", re.compile(r"\b(during|on|at) mount\b|\bmount(ing)? (a|an|the) ")),
+    ("on suspend or resume", re.compile(r"\b(suspend|resume|hibernat)\w*")),
+    ("on driver probe or removal", re.compile(r"\b(probe|remove|unbind|module unload|rmmod)\b")),
+    ("on an error path", re.compile(r"\berror (path|handling)|\bon error\b|\bfails?\b")),
+]
+INFO_TO_USER = re.compile(r"(leak|leaks|leaking|expose|exposes|copied|copies) .{0,60}(to|into) user ?space|kernel-infoleak|infoleak")
+
+
+def how_reached(text: str, *, found_by: str | None = None) -> str:
+    """Return the clause that says how the bug is reached and who found it, e.g. ", on device disconnect, found by syzbot".
+
+    `text` is the lower-cased commit message; "" when it says neither.
+    """
+    parts = []
+    if INFO_TO_USER.search(text):
+        parts.append("leaking kernel memory to user space")
+    else:
+        for words, rx in REACH:
+            if rx.search(text):
+                parts.append(words)
+                break
+    if found_by:
+        parts.append(f"found by {found_by}")
+    return "".join(", " + p for p in parts)
