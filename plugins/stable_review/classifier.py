@@ -215,8 +215,12 @@ def classify_patch(patch: dict) -> Verdict:
         evidence.append("user-reachable interface named (ioctl, syscall, netlink, fuzzer report...)")
     subsystem = describe.subsystem_of(subject, files)
     summary = describe.impact_line(category, subject, subsystem, text=body[:4000], user_reachable=user_reachable)
-    if category != "enhancement" and reading.has_body:
-        summary += describe.how_reached(body[:8000].lower(), found_by=msg.found_by(reading))
+    if category == "enhancement" and evidence[-1].startswith("the diff only adds device ids"):
+        summary = f"Hardware enablement (new device ids) in {describe._where(subsystem)}"
+    elif category == "enhancement" and evidence[-1].startswith("taken as a dependency"):
+        summary = f"Cleanup or refactoring that a later fix builds on, in {describe._where(subsystem)}"
+    if category != "enhancement" and reading.has_body:  # how it is reached: said of a security fix only
+        summary += describe.how_reached(body[:8000].lower(), found_by=msg.found_by(reading), reach=category == "security")
     confidence = p if category == "security" else 1.0 - p
     return Verdict(
         category=category,
@@ -345,8 +349,6 @@ def input_warnings(patch: dict) -> list[str]:
         out.append("the message carries HTML markup: read as text")
     if patch.get("html_only"):
         out.append("the mail had only an HTML part: read its text")
-    if not body.strip() and not diff.strip():
-        out.append("no commit message and no diff: judged from the subject alone")
     return out
 
 
@@ -355,6 +357,7 @@ def verdict_from(value: Any) -> Verdict | None:
     if isinstance(value, Verdict):
         return value
     if isinstance(value, dict) and value.get("category") in CATEGORIES:
+        confidence = value.get("confidence")
         return Verdict(
             category=value["category"],
             summary=str(value.get("summary") or ""),
@@ -363,6 +366,9 @@ def verdict_from(value: Any) -> Verdict | None:
             evidence=[str(e) for e in value.get("evidence") or []],
             security_score=float(value.get("security_score", value.get("score") if value["category"] == "security" else 0.0) or 0.0),
             by=str(value.get("by") or "plugin"),
+            confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+            message_evidence=[e for e in value.get("message_evidence") or [] if isinstance(e, dict)],
+            warnings=[str(w) for w in value.get("warnings") or []],
         )
     return None
 

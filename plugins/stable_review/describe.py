@@ -230,14 +230,21 @@ def _bug_kind(subject: str, text: str, *, security: bool) -> str | None:
     only", "a typo in the original commit broke ..."): read there, they
     would call a real fix harmless.
     """
-    if not security:
-        said = bug_class(subject.lower())
-        if said in HARMLESS:
-            return said
+    said = bug_class(subject.lower())
+    if not security and said in HARMLESS:
+        return said
+    if said and said not in HARMLESS and said not in VAGUE:  # the subject's own words, when it names the bug
+        return said
     return bug_class((subject + "\n" + text).lower(), skip=HARMLESS)
 
 
+# Classes a subject often names loosely ("fix crash"): the message usually says which bug it was.
+VAGUE = ("crash", "kernel warning", "hang", "missing input validation", "race condition")
+
+
 def _article(noun: str) -> str:
+    if noun.lower().startswith(("use", "user")):  # "a use-after-free": the sound, not the letter
+        return "a"
     return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
@@ -258,6 +265,7 @@ REACH = [
     ("by a crafted network packet", re.compile(r"\b(crafted|malicious|malformed|short|truncated) (\w+ )?(packet|frame|skb|message from the (peer|network))")),
     ("through an ioctl", re.compile(r"\bioctl")),
     ("through netlink", re.compile(r"\bnetlink\b")),
+    ("through a system call", re.compile(r"\bsyscall\b|\bsystem call\b")),
     ("through the socket API", re.compile(r"\bsetsockopt|getsockopt|sendmsg|recvmsg|\bsocket\(")),
     ("from user space", re.compile(r"\b(user ?space|unprivileged user|local user)s? (can|could|may|might)\b|copy_(from|to)_user")),
     ("through sysfs or procfs", re.compile(r"\bsysfs\b|/sys/|\bprocfs\b|/proc/")),
@@ -270,13 +278,15 @@ REACH = [
 INFO_TO_USER = re.compile(r"(leak|leaks|leaking|expose|exposes|copied|copies) .{0,60}(to|into) user ?space|kernel-infoleak|infoleak")
 
 
-def how_reached(text: str, *, found_by: str | None = None) -> str:
+def how_reached(text: str, *, found_by: str | None = None, reach: bool = True) -> str:
     """Return the clause that says how the bug is reached and who found it, e.g. ", on device disconnect, found by syzbot".
 
     `text` is the lower-cased commit message; "" when it says neither.
     """
     parts = []
-    if INFO_TO_USER.search(text):
+    if not reach:
+        pass
+    elif INFO_TO_USER.search(text):
         parts.append("leaking kernel memory to user space")
     else:
         for words, rx in REACH:

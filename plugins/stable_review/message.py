@@ -48,6 +48,9 @@ TRAILER_NAMES = frozenset(
 )
 BACKPORT_LINE = re.compile(r"^\s*(\[\s*upstream commit [0-9a-f]{8,40}\s*\]|commit [0-9a-f]{12,40} upstream\.?)\s*$", re.I)
 FROM_LINE = re.compile(r"^from: .*$", re.I)
+# Greg's review mails open with "6.1-stable review patch.  If anyone has any objections, please let us know."
+# and a "------------------" rule; old ones with "-stable review patch.": the stable process's, not the author's.
+STABLE_PREAMBLE = re.compile(r"^\s*([\d.]*-stable review patch\b.*|-{6,}\s*)$", re.I)
 _WORD = re.compile(r"[a-z][a-z'-]{1,24}")
 STOPWORDS = frozenset(
     "the a an and or of to in on for is it this that be as by with at from are was were has have had which "
@@ -155,7 +158,7 @@ def _prose_and_trailers(body: str) -> tuple[list[str], list[tuple[str, str]]]:
     prose: list[str] = []
     trailers: list[tuple[str, str]] = []
     for line in text.splitlines():
-        if BACKPORT_LINE.match(line) or (not prose and FROM_LINE.match(line)):
+        if BACKPORT_LINE.match(line) or STABLE_PREAMBLE.match(line) or (not any(p.strip() for p in prose) and FROM_LINE.match(line)):
             continue
         m = TRAILER.match(line)
         if m and m.group(1).lower() in TRAILER_NAMES:
