@@ -98,22 +98,19 @@ def out_of_time(rows: list[dict], *, sweep: bool) -> None:
 
 
 def calibration(res: smf.Result) -> None:
-    """How well the confidence reads as a probability, out of time: Brier score and observed rate per bin."""
-    print("\n2. CALIBRATION of the out-of-time scores (logistic of logit - fold threshold, Platt-scaled within each fold)")
-    # The shipped model is Platt-scaled on inner out-of-time scores; here the fold's threshold-relative logits are
-    # mapped the same way, so the bins show whether "0.7" means about 70 %.
-    probs = [1 / (1 + math.exp(-s)) for s in res.scores]
-    a, b = smf.platt(list(zip(res.scores, res.labels)))
-    cal = [1 / (1 + math.exp(-(a * s + b))) for s in res.scores]
-    for name, ps in (("raw", probs), ("Platt (fitted here: reference)", cal)):
-        brier = sum((p - y) ** 2 for p, y in zip(ps, res.labels)) / len(ps)
-        bins = []
-        for lo, hi in ((0, 0.2), (0.2, 0.5), (0.5, 0.8), (0.8, 1.01)):
-            idx = [i for i, p in enumerate(ps) if lo <= p < hi]
-            if idx:
-                bins.append(f"[{lo:.1f},{min(hi, 1):.1f}): n={len(idx)} said {sum(ps[i] for i in idx) / len(idx):.2f} "
-                            f"got {sum(res.labels[i] for i in idx) / len(idx):.2f}")
-        print(f"  {name}: Brier {brier:.3f}; " + "; ".join(bins))
+    """How well `confidence` reads as a probability of a CVE, out of time: Brier score and observed rate per bin."""
+    print("\n2. CALIBRATION of the out-of-time confidence (Platt scaling fitted on each fold's inner scores, as shipped)")
+    probs, labels = res.probs, res.labels
+    brier = sum((p - y) ** 2 for p, y in zip(probs, labels)) / len(probs)
+    base = sum(labels) / len(labels)
+    bins = []
+    for lo, hi in ((0, 0.1), (0.1, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 1.01)):
+        idx = [i for i, p in enumerate(probs) if lo <= p < hi]
+        if idx:
+            bins.append(f"[{lo:.1f},{min(hi, 1):.1f}): n={len(idx)} said {sum(probs[i] for i in idx) / len(idx):.2f} "
+                        f"got {sum(labels[i] for i in idx) / len(idx):.2f}")
+    print(f"  Brier {brier:.3f} (always saying the base rate {base:.2f}: {base * (1 - base):.3f})")
+    print("  " + "\n  ".join(bins))
 
 
 def three_way() -> None:

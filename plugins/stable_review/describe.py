@@ -131,7 +131,7 @@ USER_REACHABLE = re.compile(
 
 ENHANCEMENT = re.compile(
     r"\badd(s|ed|ing)?\b.*\b(support|ids?|quirks?|device|devices|entry|entries|compatible|table|model)\b|"
-    r"\bquirks?\b|device ids?|\bnew (device|id|model)\b|\bsupport (for|of)\b|\benable\b.*\bsupport\b|"
+    r"quirks?\b|device ids?|\bnew (device|id|model)\b|\bsupport (for|of)\b|\benable\b.*\bsupport\b|"
     r"\bexport\b|\bhelpers?\b|\bintroduce\b|performance|speed ?up|\bfaster\b|\boptimi[sz]|"
     r"\bimprove\b|\bmodali(as|sa)\b|\ballow(list)?\b|denylist|blacklist|whitelist"
 )
@@ -175,19 +175,30 @@ def bug_class(text: str, *, skip: tuple[str, ...] = ()) -> str | None:
     """Return the first bug class named in lower-cased `text`, e.g. "fix uaf in x" -> "use-after-free"."""
     if not _ANY_BUG.search(text):  # most subjects name no bug class: one search instead of 19
         return None
-    for name, rx in BUG_CLASSES:
-        if name not in skip and rx.search(text):
+    for name, rx, pre in _BUG_CLASSES_PRE:
+        if name not in skip and pre.search(text) and rx.search(text):
             return name
     return None
+
+
+# Speed (a commit message is thousands of characters): each class is first looked for without its
+# word boundaries, which lets the regex engine skip ahead to a literal; only a hit runs the real pattern.
+_BUG_CLASSES_PRE = tuple((name, rx, loose_precheck(rx.pattern)) for name, rx in BUG_CLASSES)
 
 
 HARMLESS = ("build problem", "comment or typo")  # never the impact of a security-related fix
 
 
 def is_enhancement(subject: str) -> bool:
-    """Say whether a subject reads as new hardware support, a quirk, a helper or performance work."""
+    """Say whether a subject reads as new hardware support, a quirk, a helper, performance work or a cleanup.
+
+    Stable takes cleanups and renames that a later fix builds on ("Stable-dep-of:"):
+    they change no behaviour, so they are not bug fixes.
+    """
     text = subject.lower()
-    return bool(_MAYBE_ENHANCEMENT.search(text) and ENHANCEMENT.search(text)) and not FIXING.search(text)
+    if FIXING.search(text):
+        return False
+    return bool(_MAYBE_ENHANCEMENT.search(text) and ENHANCEMENT.search(text)) or bool(CLEANUP.search(text))
 
 
 def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", user_reachable: bool = False) -> str:
@@ -276,6 +287,9 @@ REACH = [
     ("on an error path", re.compile(r"\berror (path|handling)|\bon error\b|\bfails?\b")),
 ]
 INFO_TO_USER = re.compile(r"(leak|leaks|leaking|expose|exposes|copied|copies) .{0,60}(to|into) user ?space|kernel-infoleak|infoleak")
+_INFO_TO_USER_PRE = re.compile(r"leak|expose|copied|copies")
+_REACH_PRE = tuple((words, rx, loose_precheck(rx.pattern)) for words, rx in REACH)
+_ANY_REACH = loose_precheck(*(rx.pattern for _, rx in REACH))
 
 
 def how_reached(text: str, *, found_by: str | None = None, reach: bool = True) -> str:
@@ -286,11 +300,11 @@ def how_reached(text: str, *, found_by: str | None = None, reach: bool = True) -
     parts = []
     if not reach:
         pass
-    elif INFO_TO_USER.search(text):
+    elif _INFO_TO_USER_PRE.search(text) and INFO_TO_USER.search(text):
         parts.append("leaking kernel memory to user space")
-    else:
-        for words, rx in REACH:
-            if rx.search(text):
+    elif _ANY_REACH.search(text):
+        for words, rx, pre in _REACH_PRE:
+            if pre.search(text) and rx.search(text):
                 parts.append(words)
                 break
     if found_by:

@@ -30,7 +30,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .features import loose_precheck, pattern_features, subject_features
+from .features import _ANY_PHRASE, _TOKEN, _groups_of_word, loose_precheck, subject_features
+from .features import _PHRASES as _GROUP_PHRASES
 
 # A diff this long is read only up to here: a 5 MB firmware blob must not stall a review.
 DIFF_READ_LIMIT = 256 * 1024
@@ -207,6 +208,7 @@ def _read_prose(reading: Reading, lines: list[str]) -> None:
     signatures = [(name, rx) for name, rx, pre in _SIGNATURES_PRE if pre.search(whole) and rx.search(whole)]
     phrases = [(name, rx) for name, rx, pre in _PHRASES_PRE if pre.search(low_whole) and rx.search(low_whole)]
     seen_words: set[str] = set()
+    seen_tokens: set[str] = set()
     for raw in lines:
         line = raw.strip()
         low = line.lower()
@@ -219,8 +221,11 @@ def _read_prose(reading: Reading, lines: list[str]) -> None:
         for name, rx in phrases:
             if rx.search(low):
                 _add(reading, "ph:" + name, line)
-        for g in pattern_features(low):
-            _add(reading, "m" + g, line)
+        for token in _TOKEN.findall(low):  # the word groups of pattern_features, word by word (each word once)
+            if token not in seen_tokens:
+                seen_tokens.add(token)
+                for group in _groups_of_word(token):
+                    _add(reading, "mg:" + group, line)
         words = [w.strip("'-") for w in _WORD.findall(low)]
         words = [w for w in words if len(w) > 1]
         for w in words:
@@ -229,6 +234,12 @@ def _read_prose(reading: Reading, lines: list[str]) -> None:
                 _add(reading, "m:" + w, line)
         for a, b in zip(words, words[1:]):
             _add(reading, f"mb:{a}_{b}", line)
+    if _ANY_PHRASE.search(low_whole):  # groups whose words span words ("use after free"), at the first line saying them
+        for name, rx in _GROUP_PHRASES:
+            if "mg:" + name not in reading.origin and rx.search(low_whole):
+                line = next((raw.strip() for raw in lines if rx.search(raw.lower())), None)
+                if line is not None:
+                    _add(reading, "mg:" + name, line)
     n = len(lines)
     _add(reading, "len:msg_short" if n <= 3 else "len:msg_long" if n > 25 else "len:msg_mid", "(length of the message)")
 
