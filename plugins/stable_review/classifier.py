@@ -214,7 +214,8 @@ def classify_patch(patch: dict) -> Verdict:
     if user_reachable and category == "security":
         evidence.append("user-reachable interface named (ioctl, syscall, netlink, fuzzer report...)")
     subsystem = describe.subsystem_of(subject, files)
-    summary = describe.impact_line(category, subject, subsystem, text=body[:4000], user_reachable=user_reachable)
+    # The bug class is read from the message's first lines: the explanation comes before stack traces and logs.
+    summary = describe.impact_line(category, subject, subsystem, text=body[:BUG_TEXT_CHARS], user_reachable=user_reachable)
     if category == "enhancement" and evidence[-1].startswith("the diff only adds device ids"):
         summary = f"Hardware enablement (new device ids) in {describe._where(subsystem)}"
     elif category == "enhancement" and evidence[-1].startswith("taken as a dependency"):
@@ -236,12 +237,27 @@ def classify_patch(patch: dict) -> Verdict:
     )
 
 
+BUG_TEXT_CHARS = 2500
+
 # What quoting a line costs: enough to recognise it in the mail, short enough for a review line.
 QUOTE_CHARS = 100
 SOURCE_NAMES = {"subject": "subject", "trailer": "trailer", "diff": "diff", "message": "message", "shape": "shape"}
 
 
 def _source_of(feature: str) -> str:
+    """Where a feature was read: subject, trailer, diff, message, or "shape" (size: weighed, not quoted)."""
+    source = _SOURCES.get(feature)
+    if source is None:
+        source = _source_kind(feature)
+        if len(_SOURCES) < 200000:  # a memo, bounded: message words are many
+            _SOURCES[feature] = source
+    return source
+
+
+_SOURCES: dict[str, str] = {}
+
+
+def _source_kind(feature: str) -> str:
     kind = feature.partition(":")[0]
     if kind in SUBJECT_KINDS:
         return "subject"

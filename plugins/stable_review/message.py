@@ -311,25 +311,36 @@ def _read_diff(reading: Reading, diff: str, files: list[str] | None) -> None:
     added_text = "\n".join(added)
     removed_text = "\n".join(removed)
     for name, rx in DIFF_ADDED:
-        if not rx.search(added_text):
-            continue
-        for s in added:
-            if s not in removed_set and rx.search(s):
-                _add(reading, "d:add_" + name, "+ " + s)
-                break
+        line = _first_line(rx, added_text, added, removed_set)
+        if line is not None:
+            _add(reading, "d:add_" + name, "+ " + line)
     for name, rx in DIFF_REMOVED:
-        if not rx.search(removed_text):
-            continue
-        for s in removed:
-            if s not in added_set and rx.search(s):
-                _add(reading, "d:del_" + name, "- " + s)
-                break
+        line = _first_line(rx, removed_text, removed, added_set)
+        if line is not None:
+            _add(reading, "d:del_" + name, "- " + line)
     if "d:add_free" in reading.origin and "d:del_free" in reading.origin:
         _add(reading, "d:free_moved", reading.origin["d:add_free"])
     if added and all(DIFF_ADDED[-1][1].search(s) or s in ("{", "}", "},", "{ }", "};") or s.startswith(("{", ".driver_info", ".name")) for s in added):
         _add(reading, "d:only_ids", "+ " + added[0])
     if added and not removed:
         _add(reading, "d:only_adds", f"{len(added)} lines added, none removed")
+
+
+def _first_line(rx: re.Pattern, text: str, lines: list[str], moved: set[str]) -> str | None:
+    """The first of `lines` (joined as `text`) that `rx` matches and that is not just `moved` from the other side.
+
+    Speed: one scan of the joined text finds the candidates; each is checked on its own line,
+    and only when no candidate holds (a match spanning lines) are the lines tried one by one.
+    """
+    if not rx.search(text):
+        return None
+    for m in rx.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        line = text[start:end if end >= 0 else len(text)]
+        if line not in moved and rx.search(line):
+            return line
+    return next((s for s in lines if s not in moved and rx.search(s)), None)
 
 
 def found_by(reading: Reading) -> str | None:
