@@ -273,3 +273,19 @@ def test_the_review_page_shows_the_quoted_lines_and_the_impact_line(app, ktrack,
     html = env.get_template(page.template).render(**page.context)
     assert "found by syzbot" in html and "probability of a CVE" in html
     assert re.search(r'<ul class="message-evidence"><li>message: <q>[^<]*uninit', html), html
+
+
+def test_a_fixes_commit_the_cna_lists_is_placed_in_its_mainline_release(db):
+    """CVE-2019-25160's fix landed in 5.0: a later patch whose Fixes: names it was broken since 5.0."""
+    from tracker.plugins.stable_review.cves import read_jsonl
+    from tracker.plugins.stable_review.store import commit_placer
+
+    index = read_jsonl(CANDIDATES / "cna-record.jsonl")
+    assert index.mainline_of("5578de4834fe0f2a34fedc7374be691443396d1f") == "5.0"
+    patch = {"subject": "netlabel: fix a NULL pointer dereference in netlbl_bitmap_walk()",
+             "body": "The bounds check added by the commit below dereferences a NULL pointer\n"
+                     "when a crafted CIPSO option is received.\n\n"
+                     "Fixes: 5578de4834fe (\"netlabel: fix out-of-bounds memory accesses\")\n"}
+    [entry] = review_entries([patch], "5.4.100", place=commit_placer(db, index))
+    assert entry["fixes"] == [{"commit": "5578de4834fe", "subject": "netlabel: fix out-of-bounds memory accesses", "since": "5.0"}]
+    assert entry["summary"].endswith("; broken since 5.0") or entry["category"] == "enhancement"

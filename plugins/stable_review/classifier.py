@@ -21,7 +21,7 @@ from typing import Any
 
 from . import describe
 from . import message as msg
-from .features import clean_subject, loose_precheck, pattern_features, subject_features
+from .features import clean_subject, loose_precheck, pattern_features, subject_features  # noqa: F401 (re-exported)
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 MESSAGE_MODEL_PATH = Path(__file__).with_name("model-message.json")
@@ -32,29 +32,8 @@ EVIDENCE_STOPWORDS = frozenset("a an the in on of for to from by with and or at 
 CVE_ID = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.I)
 _MAYBE_USER_REACHABLE = loose_precheck(describe.USER_REACHABLE.pattern)
 
-# (evidence text, logit change, pattern on the lower-cased commit message).
-# Weights are deliberately round numbers: they encode an editor's reading,
-# not a fit to the dev set.
-FIXES_TRAILER = re.compile(r"^fixes:", re.M)
-
-MESSAGE_RULES = [
-    ("Reported-by a fuzzer (syzbot/syzkaller)", 1.5, re.compile(r"reported-by:.*(syzbot|syzkaller)|syzkaller|syzbot")),
-    ("KASAN report in the message", 1.5, re.compile(r"\bkasan\b|bug: kasan")),
-    ("UBSAN report in the message", 1.0, re.compile(r"\bubsan\b")),
-    ("KMSAN report (uninitialised memory) in the message", 1.5, re.compile(r"\bkmsan\b|kernel-infoleak")),
-    ("KCSAN data-race report in the message", 0.5, re.compile(r"\bkcsan\b")),
-    ("memory-safety words in the message (use-after-free, out-of-bounds, double free)", 1.0,
-     re.compile(r"use[- ]after[- ]free|out[- ]of[- ]bounds|double[- ]free|buffer overflow|heap overflow|stack overflow")),
-    ("NULL pointer dereference described in the message", 0.8, re.compile(r"null pointer dereference|null-ptr-deref|unable to handle kernel null")),
-    ("kernel oops/panic trace in the message", 0.6, re.compile(r"call trace:|\boops\b|kernel panic|general protection fault|kernel bug at")),
-    ("information leak described in the message", 1.0, re.compile(r"info(rmation)? leak|leaks? (kernel|uninitiali[sz]ed|stack) (memory|data|bytes)|disclos")),
-    ("privilege or permission check described in the message", 1.0,
-     re.compile(r"privilege escalation|unprivileged|without (the )?(permission|capabilit)|permission check|capable\(|cap_sys_admin|cap_net_admin")),
-    ("denial of service described in the message", 0.7, re.compile(r"denial[- ]of[- ]service|\bdos\b|soft lockup|hung task|infinite loop")),
-    ("user-reachable interface named in the message (ioctl, syscall, netlink, copy_from_user...)", 0.4, describe.USER_REACHABLE),
-    ("Fixes: trailer names the commit that introduced the bug", 0.2, FIXES_TRAILER),
-]
-
+# The subject model's diff rules, for a patch that came with a diff but no message (the message
+# model reads diffs itself). Round weights: an editor's reading, kept from the subject-only days.
 DIFF_RULES = [
     ("diff adds a bounds/length check", 0.4, re.compile(r"^\+.*\bif \(.*(len|size|count|idx|index|offset)\b.*[<>]=?", re.M)),
     ("diff adds a NULL check", 0.3, re.compile(r"^\+\s*if \(!\w+(->\w+)*\)|^\+.*== null\b", re.M)),
