@@ -205,7 +205,7 @@ def later_quarters(rows: list[dict]) -> list[str]:
     return sorted({quarter(r["date"]) for r in rows if quarter(r["date"]) >= first})
 
 
-def out_of_time(rows: list[dict], feats: list[list[str]], name: str, *, grid=C_GRID) -> Result:
+def out_of_time(rows: list[dict], feats: list[list[str]], name: str, *, grid=C_GRID, floors: bool = False) -> Result:
     """Score every later-half quarter with a model trained on the quarters before it (C and threshold chosen inside)."""
     quarters = [quarter(r["date"]) for r in rows]
     labels = [r["security"] for r in rows]
@@ -216,8 +216,11 @@ def out_of_time(rows: list[dict], feats: list[list[str]], name: str, *, grid=C_G
         choice = choose([feats[i] for i in train], [labels[i] for i in train], [quarters[i] for i in train], grid=grid)
         model = fit([feats[i] for i in train], [labels[i] for i in train], choice.C)
         a, b = platt(choice.inner)
+        calibrated = {f: a * w for f, w in model.weights.items()} if floors else {}
         for i in test:
             logit = model.logit(feats[i])
+            if floors:  # as shipped: the editor's floors act on the calibrated scale, after the fit
+                logit += msg.floor_boost(feats[i], calibrated)[0] / a
             z = logit - choice.threshold
             res.scores.append(z)
             res.predicted.append(z >= 0)

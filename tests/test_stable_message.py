@@ -272,7 +272,8 @@ def test_the_review_page_shows_the_quoted_lines_and_the_impact_line(app, ktrack,
     ]), autoescape=True)
     html = env.get_template(page.template).render(**page.context)
     assert "found by syzbot" in html and "probability of a CVE" in html
-    assert re.search(r'<ul class="message-evidence"><li>message: <q>[^<]*uninit', html), html
+    quoted = re.search(r'<ul class="message-evidence">(.*?)</ul>', html, re.S).group(1)
+    assert re.match(r"<li>message: <q>[^<]+</q></li>", quoted) and "KMSAN" in quoted and "uninitialized" in quoted, quoted
 
 
 def test_a_fixes_commit_the_cna_lists_is_placed_in_its_mainline_release(db):
@@ -289,3 +290,16 @@ def test_a_fixes_commit_the_cna_lists_is_placed_in_its_mainline_release(db):
     [entry] = review_entries([patch], "5.4.100", place=commit_placer(db, index))
     assert entry["fixes"] == [{"commit": "5578de4834fe", "subject": "netlabel: fix out-of-bounds memory accesses", "since": "5.0"}]
     assert entry["summary"].endswith("; broken since 5.0") or entry["category"] == "enhancement"
+
+
+def test_an_information_leak_counts_as_security_whatever_the_fit_says():
+    """Rare in 2022-2024 mail, decisive on any kernel: the editor's floor, shown in the evidence (gpio, a CVE)."""
+    p = CANDIDATE_MAILS["ph:infoleak"]["patch"]
+    v = classify_patch(p)
+    assert v.category == "security"
+    assert any(e.startswith("counted as security evidence whatever the 2022-2024 fit says: \u201c") for e in v.evidence)
+    from tracker.plugins.stable_review.message import EDITOR_FLOORS, floor_boost
+
+    weights = {f: -0.5 for f in EDITOR_FLOORS}
+    assert floor_boost(["ph:infoleak", "m:foo"], weights) == (EDITOR_FLOORS["ph:infoleak"] + 0.5, ["ph:infoleak"])
+    assert floor_boost(["ph:infoleak"], {"ph:infoleak": 9.0}) == (0.0, [])  # a floor never lowers a weight

@@ -287,6 +287,11 @@ def _message_verdict(reading: msg.Reading, mmodel: dict) -> tuple[float, float, 
         by_line[key] = by_line.get(key, 0.0) + w
         if f in DIFF_WORDS:
             labels.setdefault(key, []).append(DIFF_WORDS[f])
+    boost, floored = msg.floor_boost(reading.features, weights) if table.get("editor_floors", True) else (0.0, [])
+    z += boost
+    for f in floored:  # the line that said it now weighs at least the floor
+        key = (_source_of(f), reading.origin.get(f, ""))
+        by_line[key] = by_line.get(key, 0.0) + msg.EDITOR_FLOORS[f] - weights.get(f, 0.0)
     ranked = sorted(by_line.items(), key=lambda kv: -abs(kv[1]))
     message_evidence = [
         {"source": source, "text": _quote(line), "weight": round(w, 3), **({"says": ", ".join(labels[(source, line)])} if (source, line) in labels else {})}
@@ -300,6 +305,8 @@ def _message_verdict(reading: msg.Reading, mmodel: dict) -> tuple[float, float, 
     for e in ups + downs:
         says = f" ({e['says']})" if e.get("says") else ""
         evidence.append(f"{e['source']}: \u201c{e['text']}\u201d{says} ({e['weight']:+.2f})")
+    for f in floored:
+        evidence.append(f"counted as security evidence whatever the 2022-2024 fit says: \u201c{_quote(reading.origin.get(f, ''))}\u201d")
     return z, _logit(table["threshold"]), evidence, message_evidence
 
 

@@ -83,8 +83,10 @@ PHRASES = [
     ("local_user", re.compile(r"\b(local|unprivileged|malicious|untrusted|normal) (user|users|attacker|process|guest|vm|device|server|peer|client|usb device|hid device|image|filesystem|file system|packet|firmware)s?\b")),
     ("attacker", re.compile(r"\battack(er|ers|s)?\b|\bexploit(able|ed|s)?\b|\bcrafted\b|\bmalformed\b|\bcorrupted (image|filesystem|fs|disk)\b|\bfuzz(er|ing|ed)?\b")),
     ("user_triggers", re.compile(r"\b(user ?space|userspace|user|users|unprivileged|anyone|root) (can|could|may|might) (trigger|cause|crash|read|write|leak|access|pass|set|call|supply|control)")),
-    ("infoleak", re.compile(r"\b(leak|leaks|leaking|leaked|expose|exposes|exposing|disclose|discloses) (\w+ ){0,3}(kernel|uninitiali[sz]ed|stack|heap|sensitive) (memory|data|bytes|pointers?|information|contents)|\binfo(rmation)?[ -]?leak|\binfoleak\b|to user ?space")),
-    ("privilege", re.compile(r"privilege(d)? escalation|escalat|\bbypass(es|ed|ing)?\b|\bpermission (check|checks)\b|\bcapable\(|\bcap_[a-z_]+\b|\bwithout (the )?(proper )?(permission|privilege|capabilit)")),
+    ("infoleak", re.compile(r"\b(leak|leaks|leaking|leaked|expose|exposes|exposing|disclose|discloses|copies|copied) (\w+ ){0,3}(kernel|uninitiali[sz]ed|stack|heap|sensitive) (memory|data|bytes|pointers?|information|contents)|\binfo(rmation)?[ -]?(leak|disclosure)|\binfoleak\b")),
+    ("to_user", re.compile(r"\bto user ?space\b")),
+    ("privilege", re.compile(r"privilege(d)? escalation|\bescalat\w* (of )?privilege|\bbypass(es|ed|ing)? (the )?(\w+ )?(permission|access|security|capabilit|restriction|check)|\bwithout (the )?(proper |required |any )?(permission|privilege|capabilit)|\bmissing (\w+ )?(permission|capability|access) checks?")),
+    ("capability", re.compile(r"\bcapable\(|\bcap_[a-z_]+\b|\bpermission checks?\b")),
     ("dos", re.compile(r"denial[ -]of[ -]service|\bdos\b|\bpanic(s|ked)?\b|\bcrash(es|ed)? the (kernel|system|machine)|\bsoft lockup\b|\binfinite loop\b|\bhang(s)?\b")),
     ("memsafety", re.compile(r"use[- ]after[- ]free|out[- ]of[- ]bounds|double[- ]free|buffer overflow|heap overflow|stack overflow|overflows? the|write past|read past|beyond the end|memory corruption|corrupts? memory")),
     ("null", re.compile(r"null pointer dereference|null-ptr-deref|null deref|dereferenc(e|es|ing) (a )?null")),
@@ -105,6 +107,35 @@ def _with_precheck(rules: list) -> tuple:
 
 _SIGNATURES_PRE = _with_precheck(SIGNATURES)
 _PHRASES_PRE = _with_precheck(PHRASES)
+# Evidence rare in 2022-2024 mail, so the fit gives it almost no weight, yet decisive for any
+# reader of an older or a later kernel (an LWN-era review counts a user-triggerable bug or an
+# information leak as security): each present feature counts at least this much (calibrated logit).
+# bench/stable_quality.py measures what the floors cost out of time.
+EDITOR_FLOORS = {
+    "ph:infoleak": 1.5,  # "leaks uninitialised kernel memory", "information leak"
+    "ph:privilege": 1.5,  # "privilege escalation", "bypasses the permission check", "without the capability"
+    "ph:local_user": 1.0,  # "a local/unprivileged/malicious user (device, image...)"
+    "ph:user_triggers": 1.0,  # "userspace can trigger", "an unprivileged user could crash"
+    "sig:kmsan": 1.0,  # a KMSAN report: uninitialised memory reaching somewhere
+}
+
+
+def floor_boost(features: list[str], weights: dict[str, float], scale: float = 1.0) -> tuple[float, list[str]]:
+    """What the editor's floors add to a score: (logit added, the floored features).
+
+    `scale` converts the floors to another logit scale (the bench's raw, uncalibrated one).
+    """
+    added, floored = 0.0, []
+    for f in features:
+        floor = EDITOR_FLOORS.get(f)
+        if floor is not None:
+            w = weights.get(f, 0.0)
+            if w < floor * scale:
+                added += floor * scale - w
+                floored.append(f)
+    return added, floored
+
+
 _FUZZ_BOT = re.compile(r"syzbot|syzkaller|syzkaller\.appspotmail|hulkci|oss-fuzz|fuzz", re.I)
 _BUILD_BOT = re.compile(r"kernel test robot|lkp@intel\.com|build bot|coverity|smatch|static checker", re.I)
 _SYZ_LINK = re.compile(r"syzkaller\.appspot\.com|syzbot|bugzilla\.kernel\.org", re.I)
