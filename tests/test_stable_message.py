@@ -303,3 +303,13 @@ def test_an_information_leak_counts_as_security_whatever_the_fit_says():
     weights = {f: -0.5 for f in EDITOR_FLOORS}
     assert floor_boost(["ph:infoleak", "m:foo"], weights) == (EDITOR_FLOORS["ph:infoleak"] + 0.5, ["ph:infoleak"])
     assert floor_boost(["ph:infoleak"], {"ph:infoleak": 9.0}) == (0.0, [])  # a floor never lowers a weight
+
+
+def test_the_markdown_review_quotes_why_a_fix_is_security_related(ktrack, tmp_path):
+    path = _review_mbox(tmp_path, [_plain("sig:gpf"), _plain("d:only_ids")])
+    result = ktrack("stable", "review", path)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("- #1: "))
+    assert lines[at + 1].startswith("  - why: \u201c") and "use-after-free" in lines[at + 1]
+    assert not any(line.startswith("  - why:") for line in lines[lines.index("## Enhancements (1)"):])

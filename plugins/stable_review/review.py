@@ -192,6 +192,16 @@ def entry_line(entry: dict) -> str:
     return line
 
 
+def why_line(entry: dict, *, quotes: int = 2) -> str | None:
+    """The lines of the mail that weighed most for a security verdict, quoted: what a reader checks first."""
+    if entry.get("category") != "security":
+        return None
+    said = [e for e in entry.get("message_evidence") or [] if e.get("weight", 0) > 0 and e.get("source") != "subject"][:quotes]
+    if not said:
+        return None
+    return "why: " + "; ".join(f"\u201c{e['text']}\u201d" for e in said)
+
+
 def unnamed_cves(entry: dict) -> list[str]:
     """The entry's CVE ids its subject does not already name: shown once, not twice on one line."""
     return [c for c in entry.get("cves") or [] if c.upper() not in entry["subject"].upper()]
@@ -236,7 +246,11 @@ def format_markdown(release: str, entries: list[dict]) -> str:
         group = [e for e in entries if e["category"] == key]
         lines.append(f"## {title} ({len(group)})")
         lines.append("")
-        lines.extend(f"- {entry_line(e)}" for e in group)
+        for e in group:
+            lines.append(f"- {entry_line(e)}")
+            why = why_line(e)
+            if why:
+                lines.append(f"  - {why}")
         if not group:
             lines.append("None.")
         lines.append("")
@@ -249,7 +263,11 @@ def format_text(release: str, entries: list[dict]) -> str:
     for key, title in SECTION_TITLES:
         group = [e for e in entries if e["category"] == key]
         lines.append(f"{title} ({len(group)}):")
-        lines.extend(f"  {entry_line(e)}" for e in group)
+        for e in group:
+            lines.append(f"  {entry_line(e)}")
+            why = why_line(e)
+            if why:
+                lines.append(f"      {why}")
         lines.append("")
     lines += ["Conclusions:", conclusions(release, entries)]
     return "\n".join(lines)
