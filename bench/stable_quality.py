@@ -125,7 +125,9 @@ def three_way() -> None:
     print("\n3a. THREE-WAY accuracy (security / bugfix / enhancement) on real old reviews, labels from the messages")
     labels_path = ROOT / "tests" / "data" / "stable-reviews" / "labels.tsv"
     with open(labels_path, newline="", encoding="utf-8") as fh:
-        labels = {(r["release"], int(r["number"])): r["category"] for r in csv.DictReader(fh, delimiter="\t")}
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    labels = {(r["release"], int(r["number"])): r["category"] for r in rows}
+    sure = {(r["release"], int(r["number"])) for r in rows if r["sure"] == "sure"}
     data = ROOT / "tests" / "data" / "stable-reviews"
     patches_2614 = []
     for raw, _ in iter_path(data / "2.6.14.7-review.mbox"):
@@ -140,9 +142,12 @@ def three_way() -> None:
         entries = review_entries(patches, release)
         judged = [(e["category"], labels[(release, e["number"])]) for e in entries if (release, e["number"]) in labels]
         right = sum(1 for said, truth in judged if said == truth)
+        sure_judged = [(e["category"], labels[(release, e["number"])]) for e in entries if (release, e["number"]) in sure]
+        sure_right = sum(1 for said, truth in sure_judged if said == truth)
         wrong = [f"#{e['number']} said {e['category']}, labelled {labels[(release, e['number'])]}"
                  for e in entries if (release, e["number"]) in labels and e["category"] != labels[(release, e["number"])]]
-        print(f"  {release}: acc3 {right}/{len(judged)} = {right / len(judged):.3f}" + (f"; misses: {', '.join(wrong[:12])}" if wrong else ""))
+        print(f"  {release}: acc3 {right}/{len(judged)} = {right / len(judged):.3f} (rows labelled 'sure': "
+              f"{sure_right}/{len(sure_judged)} = {sure_right / len(sure_judged):.3f})" + (f"; misses: {', '.join(wrong)}" if wrong else ""))
 
 
 def flag_rate() -> None:
