@@ -313,3 +313,10 @@ def test_the_markdown_review_quotes_why_a_fix_is_security_related(ktrack, tmp_pa
     at = next(i for i, line in enumerate(lines) if line.startswith("- #1: "))
     assert lines[at + 1].startswith("  - why: \u201c") and "use-after-free" in lines[at + 1]
     assert not any(line.startswith("  - why:") for line in lines[lines.index("## Enhancements (1)"):])
+
+
+def test_an_oversized_message_is_read_in_part_and_says_so():
+    p = CANDIDATE_MAILS["sig:kasan"]["patch"]
+    body = p["body"] + "\n".join(f"[{i:>6}.000000] log line {i}" for i in range(4000))
+    v = classify_patch({**p, "body": body})
+    assert v.category == "security" and any("commit message of" in w and "KiB" in w for w in v.warnings)

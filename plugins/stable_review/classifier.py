@@ -349,8 +349,6 @@ def input_warnings(patch: dict) -> list[str]:
         out.append("undecodable characters in the mail (wrong or unknown charset): read what decoded")
     if HTML_TAGS.search(body):
         out.append("the message carries HTML markup: read as text")
-    if patch.get("html_only"):
-        out.append("the mail had only an HTML part: read its text")
     return out
 
 

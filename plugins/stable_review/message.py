@@ -210,6 +210,8 @@ def read_message(subject: str, body: str = "", diff: str = "", files: list[str] 
                  trailers: list | None = None, *, with_diff: bool = True) -> Reading:
     """Return the features of one patch (subject always; message and diff when given)."""
     reading = Reading(subject=subject)
+    if len(body or "") > BODY_READ_LIMIT:
+        reading.warnings.append(f"commit message of {len(body) // 1024:,} KiB read only to its first {BODY_READ_LIMIT // 1024} KiB")
     for f in subject_features(subject):
         _add(reading, f, "subject")
     prose, found = _prose_and_trailers(body or "")
