@@ -28,6 +28,7 @@ verdict can quote the lines that weighed most instead of listing weights.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from .features import _ANY_PHRASE, _TOKEN, _groups_of_word, loose_precheck, subject_features
@@ -240,20 +241,26 @@ def _read_prose(reading: Reading, lines: list[str]) -> None:
     low_whole = whole.lower()
     signatures = [(name, rx) for name, rx, pre in _SIGNATURES_PRE if pre.search(whole) and rx.search(whole)]
     phrases = [(name, rx) for name, rx, pre in _PHRASES_PRE if pre.search(low_whole) and rx.search(low_whole)]
+    starts = [0]
+    for raw in lines:
+        starts.append(starts[-1] + len(raw) + 1)
+    for name, rx in signatures:
+        if name in ("kasan", "ubsan"):  # and the report's kind, line by line: "BUG: KASAN: slab-use-after-free"
+            for raw in lines:
+                m = rx.search(raw)
+                if m:
+                    _add(reading, "sig:" + name, raw.strip())
+                    if m.lastindex and m.group(1):
+                        _add(reading, f"sig:{name}:{m.group(1).lower()}", raw.strip())
+        else:
+            _add(reading, "sig:" + name, _line_of(rx, whole, lines, starts, lower=False))
+    for name, rx in phrases:
+        _add(reading, "ph:" + name, _line_of(rx, low_whole, lines, starts, lower=True))
     seen_words: set[str] = set()
     seen_tokens: set[str] = set()
     for raw in lines:
         line = raw.strip()
         low = line.lower()
-        for name, rx in signatures:
-            m = rx.search(line)
-            if m:
-                _add(reading, "sig:" + name, line)
-                if name in ("kasan", "ubsan") and m.lastindex and m.group(1):
-                    _add(reading, f"sig:{name}:{m.group(1).lower()}", line)
-        for name, rx in phrases:
-            if rx.search(low):
-                _add(reading, "ph:" + name, line)
         for token in _TOKEN.findall(low):  # the word groups of pattern_features, word by word (each word once)
             if token not in seen_tokens:
                 seen_tokens.add(token)
@@ -275,6 +282,17 @@ def _read_prose(reading: Reading, lines: list[str]) -> None:
                     _add(reading, "mg:" + name, line)
     n = len(lines)
     _add(reading, "len:msg_short" if n <= 3 else "len:msg_long" if n > 25 else "len:msg_mid", "(length of the message)")
+
+
+def _line_of(rx: re.Pattern, text: str, lines: list[str], starts: list[int], *, lower: bool) -> str:
+    """The first of `lines` that `rx` matches (stripped), found from one scan of their join `text`."""
+    m = rx.search(text)
+    if m:
+        i = bisect_right(starts, m.start()) - 1
+        if 0 <= i < len(lines) and rx.search(lines[i].lower() if lower else lines[i]):
+            return lines[i].strip()
+    # a match spanning lines, or lower() changed a length: line by line
+    return next((raw.strip() for raw in lines if rx.search(raw.lower() if lower else raw)), "")
 
 
 def _read_trailers(reading: Reading, trailers: list[tuple[str, str]]) -> None:
