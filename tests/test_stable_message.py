@@ -320,3 +320,14 @@ def test_an_oversized_message_is_read_in_part_and_says_so():
     body = p["body"] + "\n".join(f"[{i:>6}.000000] log line {i}" for i in range(4000))
     v = classify_patch({**p, "body": body})
     assert v.category == "security" and any("commit message of" in w and "KiB" in w for w in v.warnings)
+
+
+def test_cleanups_that_later_fixes_build_on_are_enhancements_but_a_cleanup_path_is_not():
+    """Real 4.19.107 subjects (#57, #58, #69 are cleanups taken for later fixes; #77 fixes a cleanup path)."""
+    from tracker.plugins.stable_review.describe import is_enhancement
+
+    assert is_enhancement("tty: serial: qcom_geni_serial: Remove set_rfr_wm() and related variables")
+    assert is_enhancement("tty: serial: qcom_geni_serial: Remove xfer_mode variable")
+    assert is_enhancement("ext4: rename s_journal_flag_rwsem to s_writepages_rwsem")
+    assert not is_enhancement("btrfs: do not check delayed items are empty for single transaction cleanup")
+    assert not is_enhancement("ext4: fix a data race in EXT4_I(inode)->i_disksize")

@@ -198,7 +198,12 @@ def is_enhancement(subject: str) -> bool:
     text = subject.lower()
     if FIXING.search(text):
         return False
-    return bool(_MAYBE_ENHANCEMENT.search(text) and ENHANCEMENT.search(text)) or bool(CLEANUP.search(text))
+    if _MAYBE_ENHANCEMENT.search(text) and ENHANCEMENT.search(text):
+        return True
+    _, desc = split_subject(subject)
+    m = CLEANUP.search(desc.lower())
+    # "cleanup" as a noun ("for single transaction cleanup") names a code path, not a cleanup patch
+    return bool(m) and not (m.group().startswith("clean") and m.start() > 0)
 
 
 def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", user_reachable: bool = False) -> str:
