@@ -75,12 +75,12 @@ def review_series(db, config: dict, series: dict, *, host, keep_changelog: bool 
         series = get_series(db, series["series_key"]) or series
     patches = [{**p, "warnings": [*(p.get("warnings") or []), *notes[p["message_id"]]]} if notes.get(p.get("message_id")) else p
                for p in series_patches(series)]
-    cve_index = load_cve_index(plugin_config(config))
-    entries = review_entries(patches, release, verdict_for=verdict_caller(host), place=commit_placer(db, cve_index))
+    entries = review_entries(patches, release, verdict_for=verdict_caller(host),
+                             place=commit_placer(db, load_cve_index(plugin_config(config))))  # the index is cached
     save_review(
         db, release, entries,
         series_key=series.get("series_key"), series_date=series.get("date"),
-        cve_index=cve_index,
+        cve_index=load_cve_index(plugin_config(config)),
     )
     return release, entries
 
@@ -93,10 +93,10 @@ def review_changelog(db, config: dict, changelog: dict, *, host) -> tuple[str, l
     from .store import CHANGELOG_KEY, commit_placer, mark_changelog_reviewed, save_review
 
     release = changelog["release"]
-    cve_index = load_cve_index(plugin_config(config))
-    entries = review_entries(changelog["patches"], release, verdict_for=verdict_caller(host), place=commit_placer(db, cve_index))
+    entries = review_entries(changelog["patches"], release, verdict_for=verdict_caller(host),
+                             place=commit_placer(db, load_cve_index(plugin_config(config))))  # the index is cached
     save_review(db, release, entries, series_key=CHANGELOG_KEY + release, series_date=changelog.get("date"),
-                cve_index=cve_index)
+                cve_index=load_cve_index(plugin_config(config)))
     mark_changelog_reviewed(db, release)
     return release, entries
 
