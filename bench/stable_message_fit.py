@@ -43,6 +43,15 @@ INNER = 4  # inner time folds (the last INNER training quarters)
 PRUNE = 0.01  # shipped weights closer to zero than this are dropped
 
 
+def require_train_extra() -> None:
+    """Stop with one line when scikit-learn is missing: fitting needs the `train` extra, verdicts do not."""
+    try:
+        import numpy  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise SystemExit("this needs scikit-learn and numpy: pip install -e '.[train]'") from None
+
+
 def load_mails(mbox: Path = MBOX, tsv: Path = TSV) -> list[dict]:
     """Return the labelled mails, oldest first: label columns + body, diff, files."""
     from tracker.mail import parse_message

@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true", help="also fit every feature-family variant (slow)")
     args = parser.parse_args(argv)
+    smf.require_train_extra()
     start = time.perf_counter()
     rows = smf.load_mails()
     print(f"data (read from ../shared/data, not the repository): {smf.MBOX.name}, {len(rows)} mails "

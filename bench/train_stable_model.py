@@ -70,6 +70,7 @@ def train_subject(out: Path) -> None:
 def train_message(out: Path) -> None:
     import stable_message_fit as smf
 
+    smf.require_train_extra()
     start = time.perf_counter()
     rows = smf.load_mails()
     quarters = [smf.quarter(r["date"]) for r in rows]
