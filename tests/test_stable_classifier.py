@@ -41,7 +41,7 @@ def test_classifier_message_evidence_raises_score_and_names_user_reachability():
     )
     assert full.security_score > alone.security_score
     assert full.category == "security"
-    assert full.summary == "User-triggerable NULL pointer dereference in the NFS code"
+    assert full.summary == "User-triggerable NULL pointer dereference in the NFS code, through a system call, found by syzbot"
     assert any("syzbot" in e for e in full.evidence)
     assert any("KASAN" in e for e in full.evidence)
     assert any("fs/nfs/inode.c" in e for e in full.evidence)
@@ -182,8 +182,9 @@ def test_naming_a_syscall_is_no_evidence_without_a_bug():
     """trusted_for(2)'s syscall-table patch names syscalls everywhere; that alone makes nothing user-triggerable."""
     wire_up = classify_patch(_sample_patch("[PATCH v17 2/3] arch: Wire up trusted_for(2)"))
     assert not any("user-reachable" in e for e in wire_up.evidence)
-    fix = classify_patch({"subject": "nfs: fix a crash", "body": "Reachable through the mount syscall.\n"})
-    assert any("user-reachable" in e for e in fix.evidence)
+    fix = classify_patch({"subject": "nfs: fix a use-after-free", "body": "syzbot reported a use-after-free reachable through the mount syscall.\n"})
+    assert fix.category == "security" and any("user-reachable" in e for e in fix.evidence)
+    assert "through a system call" in fix.summary
 
 
 def test_diff_checks_count_only_in_fix_sized_changes_to_existing_files():

@@ -55,6 +55,7 @@ _EXPORTS = {
     "store_raw_messages": "ingest:store_raw_messages",
     "import_paths": "ingest:import_paths",
     "parse_message": "mail:parse_message",
+    "normalize_message_id": "mail:normalize_message_id",
     "read_trailers": "patch_text:read_trailers",
     "parse_subject": "subjects:parse_subject",
     "stem_key": "subjects:stem_key",

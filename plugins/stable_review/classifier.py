@@ -1,10 +1,12 @@
 """Sort one stable patch into security / bugfix / enhancement, with the reasons shown.
 
-The subject goes through a small logistic model (model.json, trained by
-bench/train_stable_model.py); the commit message, trailers and diff, when
-given, add or remove weight through named rules (a CVE id, Reported-by
-syzbot, a KASAN report, a Documentation-only diff...). Every contribution
-that moved the verdict is listed as evidence a person can check.
+A patch with a commit message goes through the message model
+(model-message.json: logistic regression over the subject, the message, its
+trailers and the diff, fitted with scikit-learn by bench/train_stable_model.py
+and read here as plain JSON). A patch with only a subject (a cover letter's
+shortlog, `git log --oneline`) falls back to the subject model (model.json)
+and says so in its evidence. The evidence quotes the lines that weighed most,
+so a reader can check a verdict against the mail itself.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from . import describe
-from .features import clean_subject, loose_precheck, pattern_features, subject_features
+from . import message as msg
+from .features import clean_subject, loose_precheck, pattern_features, subject_features  # noqa: F401 (re-exported)
 
 MODEL_PATH = Path(__file__).with_name("model.json")
+MESSAGE_MODEL_PATH = Path(__file__).with_name("model-message.json")
 CATEGORIES = ("security", "bugfix", "enhancement")
 
 # Function words still weigh in the score but say nothing to a reader as evidence.
@@ -28,29 +32,8 @@ EVIDENCE_STOPWORDS = frozenset("a an the in on of for to from by with and or at 
 CVE_ID = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.I)
 _MAYBE_USER_REACHABLE = loose_precheck(describe.USER_REACHABLE.pattern)
 
-# (evidence text, logit change, pattern on the lower-cased commit message).
-# Weights are deliberately round numbers: they encode an editor's reading,
-# not a fit to the dev set.
-FIXES_TRAILER = re.compile(r"^fixes:", re.M)
-
-MESSAGE_RULES = [
-    ("Reported-by a fuzzer (syzbot/syzkaller)", 1.5, re.compile(r"reported-by:.*(syzbot|syzkaller)|syzkaller|syzbot")),
-    ("KASAN report in the message", 1.5, re.compile(r"\bkasan\b|bug: kasan")),
-    ("UBSAN report in the message", 1.0, re.compile(r"\bubsan\b")),
-    ("KMSAN report (uninitialised memory) in the message", 1.5, re.compile(r"\bkmsan\b|kernel-infoleak")),
-    ("KCSAN data-race report in the message", 0.5, re.compile(r"\bkcsan\b")),
-    ("memory-safety words in the message (use-after-free, out-of-bounds, double free)", 1.0,
-     re.compile(r"use[- ]after[- ]free|out[- ]of[- ]bounds|double[- ]free|buffer overflow|heap overflow|stack overflow")),
-    ("NULL pointer dereference described in the message", 0.8, re.compile(r"null pointer dereference|null-ptr-deref|unable to handle kernel null")),
-    ("kernel oops/panic trace in the message", 0.6, re.compile(r"call trace:|\boops\b|kernel panic|general protection fault|kernel bug at")),
-    ("information leak described in the message", 1.0, re.compile(r"info(rmation)? leak|leaks? (kernel|uninitiali[sz]ed|stack) (memory|data|bytes)|disclos")),
-    ("privilege or permission check described in the message", 1.0,
-     re.compile(r"privilege escalation|unprivileged|without (the )?(permission|capabilit)|permission check|capable\(|cap_sys_admin|cap_net_admin")),
-    ("denial of service described in the message", 0.7, re.compile(r"denial[- ]of[- ]service|\bdos\b|soft lockup|hung task|infinite loop")),
-    ("user-reachable interface named in the message (ioctl, syscall, netlink, copy_from_user...)", 0.4, describe.USER_REACHABLE),
-    ("Fixes: trailer names the commit that introduced the bug", 0.2, FIXES_TRAILER),
-]
-
+# The subject model's diff rules, for a patch that came with a diff but no message (the message
+# model reads diffs itself). Round weights: an editor's reading, kept from the subject-only days.
 DIFF_RULES = [
     ("diff adds a bounds/length check", 0.4, re.compile(r"^\+.*\bif \(.*(len|size|count|idx|index|offset)\b.*[<>]=?", re.M)),
     ("diff adds a NULL check", 0.3, re.compile(r"^\+\s*if \(!\w+(->\w+)*\)|^\+.*== null\b", re.M)),
@@ -73,6 +56,10 @@ class Verdict:
     evidence: list[str] = field(default_factory=list)
     security_score: float = 0.0  # probability-like score of the security class, 0..1
     by: str = "stable_review"
+    confidence: float | None = None  # calibrated probability that the patch gets a CVE
+    message_evidence: list[dict] = field(default_factory=list)  # {"source", "text", "weight"}: the lines that weighed most
+    warnings: list[str] = field(default_factory=list)  # what could not be read (an oversized diff, an HTML-only mail...)
+    fixes: list[dict] = field(default_factory=list)  # {"commit", "subject"} of each Fixes: trailer
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +70,16 @@ def load_model(path: str = str(MODEL_PATH)) -> dict:
     """Read the shipped weights once: {"bias": b, "threshold": t, "weights": {feature: w}}."""
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+@lru_cache(maxsize=1)
+def load_message_model(path: str = str(MESSAGE_MODEL_PATH)) -> dict | None:
+    """Read the message model once ({"with_diff": table, "message_only": table}); None when it is not shipped."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return None
 
 
 def _sigmoid(z: float) -> float:
@@ -143,49 +140,33 @@ def _as_text(value: Any) -> str:
 
 def classify_patch(patch: dict) -> Verdict:
     """Classify one patch dict (needs "subject"; uses body, diff, files, trailers when present)."""
-    model = load_model()
     subject = clean_subject(_as_text(patch.get("subject")))
     body = _as_text(patch.get("body"))
     diff = _as_text(patch.get("diff"))
     files = [f for f in (patch.get("files") or []) if isinstance(f, str)]
-    trailers = patch.get("trailers") or []
+    trailers = [t for t in (patch.get("trailers") or []) if isinstance(t, (list, tuple)) and len(t) == 2]
+    warnings = input_warnings(patch)
 
-    z, contributions = security_logit(subject, model=model)
-    evidence: list[str] = []
-    shown = [c for c in contributions if c[0].partition(":")[2] not in EVIDENCE_STOPWORDS]
-    top = sorted((c for c in shown if c[1] > 0.15), key=lambda c: -c[1])[:3]
-    low = sorted((c for c in shown if c[1] < -0.15), key=lambda c: c[1])[:2]
-    for f, w in top + low:
-        evidence.append(f"subject: {describe_feature(f)} ({w:+.2f})")
+    reading = msg.read_message(subject, body, diff, files, trailers)
+    warnings += reading.warnings
+    mmodel = load_message_model()
+    message_evidence: list[dict] = []
+    if reading.has_body and mmodel:
+        z, threshold, evidence, message_evidence = _message_verdict(reading, mmodel)
+    else:
+        z, threshold, evidence = _subject_verdict(subject, diff, trailers)
+        why = "no commit message" if not body.strip() else "the message model is not installed" if not mmodel else "no readable commit message"
+        evidence.insert(0, f"{why}: verdict from the subject model only")
 
-    message = body.lower()
-    if trailers:
-        message += "\n" + "\n".join(f"{n}: {v}".lower() for n, v in trailers if isinstance(n, str))
     cves = sorted({c.upper() for c in CVE_ID.findall(subject + "\n" + body)})
     if cves:
         z += 4.0
         evidence.append("CVE id in the patch: " + ", ".join(cves))
-    if message:
-        # Naming an ioctl or a syscall makes a bug user-triggerable; without a bug it is just a feature's description.
-        low = subject.lower()
-        bug_seen = bool(describe.bug_class(low, skip=describe.HARMLESS) or describe.FIXING.search(low) or FIXES_TRAILER.search(message))
-        for text, weight, rx in MESSAGE_RULES:
-            if rx is describe.USER_REACHABLE and not bug_seen:
-                continue
-            if rx.search(message):
-                z += weight
-                bug_seen = True
-                evidence.append(f"{text} ({weight:+.1f})")
-        for name in ("Reported-by", "Fixes"):  # who found it, and the commit that brought the bug: for a reader to check
-            values = [v for n, v in trailers if isinstance(n, str) and n.lower() == name.lower()]
-            if values:
-                evidence.append(f"{name}: " + "; ".join(values[:2]))
-    if diff:
-        changed = fix_evidence_diff(diff)
-        for text, weight, rx in DIFF_RULES:
-            if rx.search(changed):
-                z += weight
-                evidence.append(f"{text} ({weight:+.1f})")
+    for name in ("Reported-by", "Fixes"):  # who found it, and the commit that brought the bug: for a reader to check
+        values = [v for n, v in trailers if isinstance(n, str) and n.lower() == name.lower()] or \
+                 (reading.reported_by if name == "Reported-by" else [f"{sha} (\u201c{title}\u201d)" if title else sha for sha, title in reading.fixes])
+        if values:
+            evidence.append(f"{name}: " + "; ".join(dict.fromkeys(values[:2])))
     if files:
         if all(HARMLESS_PATHS.match(f.lower()) for f in files):
             z -= 3.0
@@ -194,20 +175,32 @@ def classify_patch(patch: dict) -> Verdict:
         evidence.append(f"touched files: {shown}")
 
     p = _sigmoid(z)
-    threshold = model.get("threshold", 0.5)
     text = (subject + "\n" + body).lower()
     user_reachable = bool(_MAYBE_USER_REACHABLE.search(text) and describe.USER_REACHABLE.search(text))
-    if p >= threshold:
+    if z >= threshold:
         category = "security"
     elif describe.is_enhancement(subject):
         category = "enhancement"
         evidence.append("subject reads as hardware enablement, a quirk, a helper or performance work")
+    elif "d:only_ids" in reading.origin and not describe.FIXING.search(subject.lower()):
+        category = "enhancement"
+        evidence.append("the diff only adds device ids or match-table entries")
+    elif "t:stable_dep_of" in reading.origin and not describe.FIXING.search(subject.lower()):
+        category = "enhancement"
+        evidence.append("taken as a dependency of a later fix (Stable-dep-of:), not a fix itself")
     else:
         category = "bugfix"
     if user_reachable and category == "security":
         evidence.append("user-reachable interface named (ioctl, syscall, netlink, fuzzer report...)")
     subsystem = describe.subsystem_of(subject, files)
-    summary = describe.impact_line(category, subject, subsystem, text=body[:4000], user_reachable=user_reachable)
+    # The bug class is read from the message's first lines: the explanation comes before stack traces and logs.
+    summary = describe.impact_line(category, subject, subsystem, text=body[:BUG_TEXT_CHARS], user_reachable=user_reachable)
+    if category == "enhancement" and evidence[-1].startswith("the diff only adds device ids"):
+        summary = f"Hardware enablement (new device ids) in {describe._where(subsystem)}"
+    elif category == "enhancement" and evidence[-1].startswith("taken as a dependency"):
+        summary = f"Cleanup or refactoring that a later fix builds on, in {describe._where(subsystem)}"
+    if category != "enhancement" and reading.has_body:  # how it is reached: said of a security fix only
+        summary += describe.how_reached(body[:8000].lower(), found_by=msg.found_by(reading), reach=category == "security")
     confidence = p if category == "security" else 1.0 - p
     return Verdict(
         category=category,
@@ -216,7 +209,147 @@ def classify_patch(patch: dict) -> Verdict:
         score=round(confidence, 3),
         evidence=evidence,
         security_score=round(p, 4),
+        confidence=round(p, 4),
+        message_evidence=message_evidence,
+        warnings=warnings,
+        fixes=[{"commit": sha, "subject": title} for sha, title in reading.fixes],
     )
+
+
+BUG_TEXT_CHARS = 2500
+
+# What quoting a line costs: enough to recognise it in the mail, short enough for a review line.
+QUOTE_CHARS = 100
+SOURCE_NAMES = {"subject": "subject", "trailer": "trailer", "diff": "diff", "message": "message", "shape": "shape"}
+
+
+def _source_of(feature: str) -> str:
+    """Where a feature was read: subject, trailer, diff, message, or "shape" (size: weighed, not quoted)."""
+    source = _SOURCES.get(feature)
+    if source is None:
+        source = _source_kind(feature)
+        if len(_SOURCES) < 200000:  # a memo, bounded: message words are many
+            _SOURCES[feature] = source
+    return source
+
+
+_SOURCES: dict[str, str] = {}
+
+
+def _source_kind(feature: str) -> str:
+    kind = feature.partition(":")[0]
+    if kind in SUBJECT_KINDS:
+        return "subject"
+    if kind == "t":
+        return "trailer"
+    if kind == "len" or feature.startswith(("d:size_", "d:many_files", "d:only_adds")):
+        return "shape"  # the mail's size and shape: weighed, but no line to quote
+    if kind == "d":
+        return "diff"
+    return "message"
+
+
+SUBJECT_KINDS = frozenset({"w", "b", "p", "p0", "w0", "g", "f"})
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "\u2026"
+
+
+DIFF_WORDS = {
+    "d:add_bounds_check": "adds a bounds check", "d:add_null_check": "adds a NULL check",
+    "d:add_overflow_check": "adds an overflow check or clamp", "d:add_refcount": "takes or drops a reference",
+    "d:del_refcount": "removes a reference get/put", "d:add_lock": "adds locking", "d:del_lock": "removes locking",
+    "d:add_free": "adds a free", "d:del_free": "removes a free", "d:free_moved": "moves a free",
+    "d:add_zero_init": "zeroes memory", "d:add_user_copy": "changes a user copy", "d:add_error_return": "adds an error return",
+    "d:add_capability": "adds a capability check", "d:add_barrier": "adds a barrier or a sync",
+    "d:add_set_null": "clears a pointer", "d:add_device_id": "adds a device id", "d:only_ids": "only adds device ids",
+    "d:docs_only": "only documentation", "d:new_file": "adds a new file", "d:many_files": "touches many files",
+    "d:only_adds": "only adds lines",
+}
+
+
+def _message_verdict(reading: msg.Reading, mmodel: dict) -> tuple[float, float, list[str], list[dict]]:
+    """Score a patch with its message: (logit, threshold, evidence lines, message_evidence)."""
+    table = mmodel["with_diff" if reading.has_diff else "message_only"]
+    weights = table["weights"]
+    z = table["bias"]
+    by_line: dict[tuple[str, str], float] = {}
+    labels: dict[tuple[str, str], list[str]] = {}
+    for f in reading.features:
+        w = weights.get(f)
+        if not w:
+            continue
+        z += w
+        source = _source_of(f)
+        key = (source, reading.subject if source == "subject" else reading.origin.get(f, ""))
+        by_line[key] = by_line.get(key, 0.0) + w
+        if f in DIFF_WORDS:
+            labels.setdefault(key, []).append(DIFF_WORDS[f])
+    boost, floored = msg.floor_boost(reading.features, weights) if table.get("editor_floors", True) else (0.0, [])
+    z += boost
+    for f in floored:  # the line that said it now weighs at least the floor
+        key = (_source_of(f), reading.origin.get(f, ""))
+        by_line[key] = by_line.get(key, 0.0) + msg.EDITOR_FLOORS[f] - weights.get(f, 0.0)
+    ranked = sorted(by_line.items(), key=lambda kv: -abs(kv[1]))
+    message_evidence = [
+        {"source": source, "text": _quote(line), "weight": round(w, 3), **({"says": ", ".join(labels[(source, line)])} if (source, line) in labels else {})}
+        for (source, line), w in ranked
+        if abs(w) >= 0.05 and source != "shape"
+    ][:8]
+    read = "subject, commit message and diff" if reading.has_diff else "subject and commit message (no diff)"
+    evidence = [f"read: {read}; message model, probability of a CVE {_sigmoid(z):.2f} (threshold {table['threshold']:.2f})"]
+    ups = [e for e in message_evidence if e["weight"] > 0][:3]
+    downs = [e for e in message_evidence if e["weight"] < 0][:2]
+    for e in ups + downs:
+        says = f" ({e['says']})" if e.get("says") else ""
+        evidence.append(f"{e['source']}: \u201c{e['text']}\u201d{says} ({e['weight']:+.2f})")
+    for f in floored:
+        evidence.append(f"counted as security evidence whatever the 2022-2024 fit says: \u201c{_quote(reading.origin.get(f, ''))}\u201d")
+    return z, _logit(table["threshold"]), evidence, message_evidence
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _subject_verdict(subject: str, diff: str, trailers: list) -> tuple[float, float, list[str]]:
+    """Score a patch from its subject (and diff rules when a diff came without a message)."""
+    model = load_model()
+    z, contributions = security_logit(subject, model=model)
+    evidence: list[str] = []
+    shown = [c for c in contributions if c[0].partition(":")[2] not in EVIDENCE_STOPWORDS]
+    top = sorted((c for c in shown if c[1] > 0.15), key=lambda c: -c[1])[:3]
+    low = sorted((c for c in shown if c[1] < -0.15), key=lambda c: c[1])[:2]
+    for f, w in top + low:
+        evidence.append(f"subject: {describe_feature(f)} ({w:+.2f})")
+    if diff:
+        changed = fix_evidence_diff(diff)
+        for text, weight, rx in DIFF_RULES:
+            if rx.search(changed):
+                z += weight
+                evidence.append(f"{text} ({weight:+.1f})")
+    return z, _logit(model.get("threshold", 0.5)), evidence
+
+
+REPLACEMENT = "\ufffd"
+HTML_TAGS = re.compile(r"<(html|body|div|p|br|span|table|font)\b[^>]*>", re.I)
+
+
+def input_warnings(patch: dict) -> list[str]:
+    """Say what of a patch could not be read: the review goes on with the rest, but a reader must know."""
+    out = list(w for w in (patch.get("warnings") or []) if isinstance(w, str))
+    body = _as_text(patch.get("body"))
+    diff = _as_text(patch.get("diff"))
+    if patch.get("from_shortlog"):
+        return out
+    if body.count(REPLACEMENT) + diff.count(REPLACEMENT) >= 3:
+        out.append("undecodable characters in the mail (wrong or unknown charset): read what decoded")
+    if HTML_TAGS.search(body):
+        out.append("the message carries HTML markup: read as text")
+    return out
 
 
 def verdict_from(value: Any) -> Verdict | None:
@@ -224,6 +357,7 @@ def verdict_from(value: Any) -> Verdict | None:
     if isinstance(value, Verdict):
         return value
     if isinstance(value, dict) and value.get("category") in CATEGORIES:
+        confidence = value.get("confidence")
         return Verdict(
             category=value["category"],
             summary=str(value.get("summary") or ""),
@@ -232,6 +366,9 @@ def verdict_from(value: Any) -> Verdict | None:
             evidence=[str(e) for e in value.get("evidence") or []],
             security_score=float(value.get("security_score", value.get("score") if value["category"] == "security" else 0.0) or 0.0),
             by=str(value.get("by") or "plugin"),
+            confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+            message_evidence=[e for e in value.get("message_evidence") or [] if isinstance(e, dict)],
+            warnings=[str(w) for w in value.get("warnings") or []],
         )
     return None
 

@@ -60,7 +60,7 @@ def review_series(db, config: dict, series: dict, *, host, keep_changelog: bool 
     from . import plugin_config
     from .cves import load_cve_index
     from .review import review_entries, review_release
-    from .store import load_review, reviewed_from_changelog, save_review
+    from .store import commit_placer, load_review, reviewed_from_changelog, save_review
 
     release = series.get("stable_release") or review_release(series.get("subject") or "")
     if not release:
@@ -68,11 +68,15 @@ def review_series(db, config: dict, series: dict, *, host, keep_changelog: bool 
     release = re.sub(r"-rc\d+$", "", release)
     if keep_changelog and reviewed_from_changelog(db, release):
         return release, load_review(db, release)
+    notes = series.get("mail_notes") or {}
     if "patches" not in series and series.get("series_key"):
         from tracker.api import get_series
 
         series = get_series(db, series["series_key"]) or series
-    entries = review_entries(series_patches(series), release, verdict_for=verdict_caller(host))
+    patches = [{**p, "warnings": [*(p.get("warnings") or []), *notes[p["message_id"]]]} if notes.get(p.get("message_id")) else p
+               for p in series_patches(series)]
+    entries = review_entries(patches, release, verdict_for=verdict_caller(host),
+                             place=commit_placer(db, load_cve_index(plugin_config(config))))  # the index is cached
     save_review(
         db, release, entries,
         series_key=series.get("series_key"), series_date=series.get("date"),
@@ -86,10 +90,11 @@ def review_changelog(db, config: dict, changelog: dict, *, host) -> tuple[str, l
     from . import plugin_config
     from .cves import load_cve_index
     from .review import review_entries
-    from .store import CHANGELOG_KEY, mark_changelog_reviewed, save_review
+    from .store import CHANGELOG_KEY, commit_placer, mark_changelog_reviewed, save_review
 
     release = changelog["release"]
-    entries = review_entries(changelog["patches"], release, verdict_for=verdict_caller(host))
+    entries = review_entries(changelog["patches"], release, verdict_for=verdict_caller(host),
+                             place=commit_placer(db, load_cve_index(plugin_config(config))))  # the index is cached
     save_review(db, release, entries, series_key=CHANGELOG_KEY + release, series_date=changelog.get("date"),
                 cve_index=load_cve_index(plugin_config(config)))
     mark_changelog_reviewed(db, release)
@@ -109,14 +114,19 @@ def _series_from_path(db, path: Path) -> dict:
     from tracker.api import parse_message
     from tracker.api import iter_path
 
+    from .intake import mail_notes
     from .review import review_release
 
     releases = []
+    notes: dict[str, list[str]] = {}
     try:
         for raw, _ in iter_path(path):
             release = review_release(parse_message(raw).subject)
             if release and release not in releases:
                 releases.append(release)
+            message_id, said = mail_notes(raw)
+            if message_id and said:
+                notes[message_id] = said
     except KtrackError:
         raise
     except (OSError, ValueError) as exc:
@@ -129,7 +139,7 @@ def _series_from_path(db, path: Path) -> dict:
     series = stored_review(db, releases[0])
     if series is None:
         raise KtrackError(f"{path}: the {releases[0]} review was not stored by the import")
-    return series
+    return {**series, "mail_notes": notes}
 
 
 def fetch_review(app, release: str, *, progress=None) -> dict | None:
@@ -301,6 +311,10 @@ def add_commands(cli: click.Group) -> None:
             reviews = _reviews_of_range(app, *span.groups(), fetch=fetch)
         else:
             raise KtrackError(f"{source}: no such file, and not a stable version (e.g. 6.1.119) or range (6.1.112..6.1.119)")
+        for r, entries in reviews:  # what could not be read: one line per patch, never silent
+            for e in entries:
+                for warning in e.get("warnings") or []:
+                    click.echo(f"warning: {r} #{e['number']} \u201c{e['subject'][:80]}\u201d: {warning}", err=True)
         if as_json:
             shaped = [{"release": r, "patch_count": len(entries), "patches": entries} for r, entries in reviews]
             print_json(shaped[0] if len(shaped) == 1 and not span else shaped)  # a range: always a list

@@ -35,6 +35,11 @@ class CveIndex:
     by_sha: dict[str, set[str]] = field(default_factory=dict)
     by_subject: dict[str, set[str]] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    mainline: dict[str, str] = field(default_factory=dict)  # SHA prefix -> the mainline release its fix landed in
+
+    def mainline_of(self, sha: str) -> str | None:
+        """The mainline release ("5.10") a commit the CNA lists as a fix landed in, if it does."""
+        return self.mainline.get((sha or "").strip().lower()[:SHA_PREFIX])
 
     def add(self, cve: str, subject: str | None, shas) -> None:
         for sha in shas or []:
@@ -75,6 +80,7 @@ def read_jsonl(path: str | Path, index: CveIndex | None = None) -> CveIndex:
                     raise KtrackError(f"{path}:{lineno}: not a JSON line") from None
                 if isinstance(rec, dict) and rec.get("cve"):
                     index.add(rec["cve"], rec.get("subject"), rec.get("mainline_fix") or [])
+                    _note_mainline(index, rec)
     except OSError as exc:
         raise KtrackError(f"cannot read CVE export {path}: {exc.strerror}") from None
     index.sources.append(str(path))
@@ -152,3 +158,14 @@ def load_cve_index(plugin_config: dict) -> CveIndex | None:
         _CACHE.clear()
         _CACHE[key] = index
     return _CACHE[key]
+
+
+def _note_mainline(index: CveIndex, rec: dict) -> None:
+    """Remember the mainline release ("6.1", two numbers in `fixed_in`) each fix landed in."""
+    versions = [v for v in rec.get("fixed_in") or [] if isinstance(v, str) and re.fullmatch(r"\d+\.\d+", v)]
+    if not versions:
+        return
+    first = min(versions, key=lambda v: tuple(int(x) for x in v.split(".")))
+    for sha in rec.get("mainline_fix") or []:
+        if isinstance(sha, str) and SHA.fullmatch(sha.strip().lower()):
+            index.mainline.setdefault(sha.strip().lower()[:SHA_PREFIX], first)

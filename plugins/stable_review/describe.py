@@ -131,7 +131,7 @@ USER_REACHABLE = re.compile(
 
 ENHANCEMENT = re.compile(
     r"\badd(s|ed|ing)?\b.*\b(support|ids?|quirks?|device|devices|entry|entries|compatible|table|model)\b|"
-    r"\bquirks?\b|device ids?|\bnew (device|id|model)\b|\bsupport (for|of)\b|\benable\b.*\bsupport\b|"
+    r"quirks?\b|device ids?|\bnew (device|id|model)\b|\bsupport (for|of)\b|\benable\b.*\bsupport\b|"
     r"\bexport\b|\bhelpers?\b|\bintroduce\b|performance|speed ?up|\bfaster\b|\boptimi[sz]|"
     r"\bimprove\b|\bmodali(as|sa)\b|\ballow(list)?\b|denylist|blacklist|whitelist"
 )
@@ -175,19 +175,35 @@ def bug_class(text: str, *, skip: tuple[str, ...] = ()) -> str | None:
     """Return the first bug class named in lower-cased `text`, e.g. "fix uaf in x" -> "use-after-free"."""
     if not _ANY_BUG.search(text):  # most subjects name no bug class: one search instead of 19
         return None
-    for name, rx in BUG_CLASSES:
-        if name not in skip and rx.search(text):
+    for name, rx, pre in _BUG_CLASSES_PRE:
+        if name not in skip and pre.search(text) and rx.search(text):
             return name
     return None
+
+
+# Speed (a commit message is thousands of characters): each class is first looked for without its
+# word boundaries, which lets the regex engine skip ahead to a literal; only a hit runs the real pattern.
+_BUG_CLASSES_PRE = tuple((name, rx, loose_precheck(rx.pattern)) for name, rx in BUG_CLASSES)
 
 
 HARMLESS = ("build problem", "comment or typo")  # never the impact of a security-related fix
 
 
 def is_enhancement(subject: str) -> bool:
-    """Say whether a subject reads as new hardware support, a quirk, a helper or performance work."""
+    """Say whether a subject reads as new hardware support, a quirk, a helper, performance work or a cleanup.
+
+    Stable takes cleanups and renames that a later fix builds on ("Stable-dep-of:"):
+    they change no behaviour, so they are not bug fixes.
+    """
     text = subject.lower()
-    return bool(_MAYBE_ENHANCEMENT.search(text) and ENHANCEMENT.search(text)) and not FIXING.search(text)
+    if FIXING.search(text):
+        return False
+    if _MAYBE_ENHANCEMENT.search(text) and ENHANCEMENT.search(text):
+        return True
+    _, desc = split_subject(subject)
+    m = CLEANUP.search(desc.lower())
+    # "cleanup" as a noun ("for single transaction cleanup") names a code path, not a cleanup patch
+    return bool(m) and not (m.group().startswith("clean") and m.start() > 0)
 
 
 def impact_line(category: str, subject: str, subsystem: str, *, text: str = "", user_reachable: bool = False) -> str:
@@ -230,14 +246,21 @@ def _bug_kind(subject: str, text: str, *, security: bool) -> str | None:
     only", "a typo in the original commit broke ..."): read there, they
     would call a real fix harmless.
     """
-    if not security:
-        said = bug_class(subject.lower())
-        if said in HARMLESS:
-            return said
+    said = bug_class(subject.lower())
+    if not security and said in HARMLESS:
+        return said
+    if said and said not in HARMLESS and said not in VAGUE:  # the subject's own words, when it names the bug
+        return said
     return bug_class((subject + "\n" + text).lower(), skip=HARMLESS)
 
 
+# Classes a subject often names loosely ("fix crash"): the message usually says which bug it was.
+VAGUE = ("crash", "kernel warning", "hang", "missing input validation", "race condition")
+
+
 def _article(noun: str) -> str:
+    if noun.lower().startswith(("use", "user")):  # "a use-after-free": the sound, not the letter
+        return "a"
     return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
@@ -248,3 +271,47 @@ def _where(subsystem: str) -> str:
     if subsystem.lower().endswith(("driver", "drivers", "code", "layer", "documentation", "tools", "file")):
         return f"the {subsystem}"
     return f"the {subsystem} code"
+
+
+# How a bug is reached, in the words an advisory uses; first match wins (lower-cased message).
+REACH = [
+    ("on device disconnect", re.compile(r"\b(disconnect(ed|s|ing)?|unplug(ged|s|ging)?|hot-?unplug|surprise remov)")),
+    ("by a malicious or broken USB device", re.compile(r"\b(malicious|broken|bogus|fake|crafted|evil) (usb )?(device|descriptor)")),
+    ("with a crafted filesystem image", re.compile(r"\b(crafted|corrupted|malicious|fuzzed|damaged) (\w+ )?(image|filesystem|file system|fs|disk|superblock)")),
+    ("by a crafted network packet", re.compile(r"\b(crafted|malicious|malformed|short|truncated) (\w+ )?(packet|frame|skb|message from the (peer|network))")),
+    ("through an ioctl", re.compile(r"\bioctl")),
+    ("through netlink", re.compile(r"\bnetlink\b")),
+    ("through a system call", re.compile(r"\bsyscall\b|\bsystem call\b")),
+    ("through the socket API", re.compile(r"\bsetsockopt|getsockopt|sendmsg|recvmsg|\bsocket\(")),
+    ("from user space", re.compile(r"\b(user ?space|unprivileged user|local user)s? (can|could|may|might)\b|copy_(from|to)_user")),
+    ("through sysfs or procfs", re.compile(r"\bsysfs\b|/sys/|\bprocfs\b|/proc/")),
+    ("through debugfs", re.compile(r"\bdebugfs\b")),
+    ("on mount", re.compile(r"\b(during|on|at) mount\b|\bmount(ing)? (a|an|the) ")),
+    ("on suspend or resume", re.compile(r"\b(suspend|resume|hibernat)\w*")),
+    ("on driver probe or removal", re.compile(r"\b(probe|remove|unbind|module unload|rmmod)\b")),
+    ("on an error path", re.compile(r"\berror (path|handling)|\bon error\b|\bfails?\b")),
+]
+INFO_TO_USER = re.compile(r"(leak|leaks|leaking|expose|exposes|copied|copies) .{0,60}(to|into) user ?space|kernel-infoleak|infoleak")
+_INFO_TO_USER_PRE = re.compile(r"leak|expose|copied|copies")
+_REACH_PRE = tuple((words, rx, loose_precheck(rx.pattern)) for words, rx in REACH)
+_ANY_REACH = loose_precheck(*(rx.pattern for _, rx in REACH))
+
+
+def how_reached(text: str, *, found_by: str | None = None, reach: bool = True) -> str:
+    """Return the clause that says how the bug is reached and who found it, e.g. ", on device disconnect, found by syzbot".
+
+    `text` is the lower-cased commit message; "" when it says neither.
+    """
+    parts = []
+    if not reach:
+        pass
+    elif _INFO_TO_USER_PRE.search(text) and INFO_TO_USER.search(text):
+        parts.append("leaking kernel memory to user space")
+    elif _ANY_REACH.search(text):
+        for words, rx, pre in _REACH_PRE:
+            if pre.search(text) and rx.search(text):
+                parts.append(words)
+                break
+    if found_by:
+        parts.append(f"found by {found_by}")
+    return "".join(", " + p for p in parts)

@@ -99,9 +99,15 @@ def shortlog_patches(cover_body: str) -> list[dict]:
     return patches
 
 
-def review_entries(patches: list[dict], release: str, *, verdict_for: Callable[[dict, str], Any] | None = None) -> list[dict]:
-    """Classify each patch; `verdict_for(patch, release)` may pre-empt the built-in classifier."""
+def review_entries(patches: list[dict], release: str, *, verdict_for: Callable[[dict, str], Any] | None = None,
+                   place: Callable[[str, str], str | None] | None = None) -> list[dict]:
+    """Classify each patch; `verdict_for(patch, release)` may pre-empt the built-in classifier.
+
+    `place(sha, subject)` names the release a Fixes: commit came with, when the
+    store knows it; the impact line then says "broken since" it.
+    """
     entries = []
+    modern = _has_upstream_lines(release)
     for position, patch in enumerate(patches, 1):
         subject = patch.get("subject") or ""
         number = patch.get("patch_number") or patch_number(subject) or position
@@ -112,9 +118,33 @@ def review_entries(patches: list[dict], release: str, *, verdict_for: Callable[[
         verdict = verdict_from(verdict_for(patch, release)) if verdict_for else None
         if verdict is None:
             verdict = classify_patch(patch)
+        if modern and not commit and (patch.get("body") or "").strip() and not patch.get("from_shortlog"):
+            verdict.warnings.append("no upstream commit line: CVEs linked by subject only")
+        if place and verdict.fixes:
+            _say_since(verdict, place)
         entries.append(entry_dict(number, patch, verdict))
     entries.sort(key=lambda e: e["number"])
     return entries
+
+
+def _has_upstream_lines(release: str) -> bool:
+    """Backports name their upstream commit since the 2.6.2x days; a 2006 review has none, and that is no fault."""
+    head = release.split(".")[0]
+    return head.isdigit() and int(head) >= 3
+
+
+def _say_since(verdict: Verdict, place: Callable[[str, str], str | None]) -> None:
+    """Add "broken since X" to the impact line when a Fixes: commit can be placed in a release."""
+    found = []
+    for fix in verdict.fixes:
+        since = place(fix.get("commit") or "", fix.get("subject") or "")
+        if since:
+            fix["since"] = since
+            found.append(since)
+    if found and verdict.category != "enhancement":
+        from tracker.api import version_sort_key
+
+        verdict.summary += f"; broken since {min(found, key=version_sort_key)}"
 
 
 def entry_dict(number: int, patch: dict, verdict: Verdict) -> dict:
@@ -134,6 +164,12 @@ def entry_dict(number: int, patch: dict, verdict: Verdict) -> dict:
         "cves": list(patch.get("cves") or []),
         "message_id": patch.get("message_id"),
         "verdict_by": verdict.by,
+        # added by the message model (issue 17): a calibrated probability of a CVE, the lines that
+        # weighed most, what could not be read, and the Fixes: commits (with the release each came in)
+        "confidence": None if verdict.confidence is None else round(float(verdict.confidence), 4),
+        "message_evidence": list(verdict.message_evidence),
+        "warnings": list(verdict.warnings),
+        "fixes": list(verdict.fixes),
     }
 
 
@@ -154,6 +190,16 @@ def entry_line(entry: dict) -> str:
     if unnamed:
         line += " (" + ", ".join(unnamed) + ")"
     return line
+
+
+def why_line(entry: dict, *, quotes: int = 2) -> str | None:
+    """The lines of the mail that weighed most for a security verdict, quoted: what a reader checks first."""
+    if entry.get("category") != "security":
+        return None
+    said = [e for e in entry.get("message_evidence") or [] if e.get("weight", 0) > 0 and e.get("source") != "subject"][:quotes]
+    if not said:
+        return None
+    return "why: " + "; ".join(f"\u201c{e['text']}\u201d" for e in said)
 
 
 def unnamed_cves(entry: dict) -> list[str]:
@@ -200,7 +246,11 @@ def format_markdown(release: str, entries: list[dict]) -> str:
         group = [e for e in entries if e["category"] == key]
         lines.append(f"## {title} ({len(group)})")
         lines.append("")
-        lines.extend(f"- {entry_line(e)}" for e in group)
+        for e in group:
+            lines.append(f"- {entry_line(e)}")
+            why = why_line(e)
+            if why:
+                lines.append(f"  - {why}")
         if not group:
             lines.append("None.")
         lines.append("")
@@ -213,7 +263,11 @@ def format_text(release: str, entries: list[dict]) -> str:
     for key, title in SECTION_TITLES:
         group = [e for e in entries if e["category"] == key]
         lines.append(f"{title} ({len(group)}):")
-        lines.extend(f"  {entry_line(e)}" for e in group)
+        for e in group:
+            lines.append(f"  {entry_line(e)}")
+            why = why_line(e)
+            if why:
+                lines.append(f"      {why}")
         lines.append("")
     lines += ["Conclusions:", conclusions(release, entries)]
     return "\n".join(lines)

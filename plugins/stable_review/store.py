@@ -78,6 +78,15 @@ def m002_changelogs(db):
     )
 
 
+@migrations()
+def m003_message_verdicts(db):
+    # Issue 17: what the message model adds to a verdict (additive columns; older rows read as empty).
+    table = db["stable_review_verdicts"]
+    for column, kind in (("confidence", float), ("message_evidence_json", str), ("warnings_json", str), ("fixes_json", str)):
+        if column not in table.columns_dict:
+            table.add_column(column, kind)
+
+
 CHANGELOG_KEY = "changelog:"  # series_key prefix of a review read from a ChangeLog, not a review thread
 
 
@@ -162,6 +171,10 @@ def save_review(db: Database, release: str, entries: list[dict], *, series_key: 
                 "score": entry["score"],
                 "security_score": entry.get("security_score"),
                 "evidence_json": json.dumps(entry["evidence"]),
+                "confidence": entry.get("confidence"),
+                "message_evidence_json": json.dumps(entry.get("message_evidence") or []),
+                "warnings_json": json.dumps(entry.get("warnings") or []),
+                "fixes_json": json.dumps(entry.get("fixes") or []),
                 "verdict_by": entry.get("verdict_by"),
                 "cves_json": json.dumps(cves),
                 "cve_match": how or (existing or {}).get("cve_match"),
@@ -244,6 +257,10 @@ def _entry(row: dict) -> dict:
         "cves": json.loads(row["cves_json"] or "[]"),
         "message_id": row["message_id"],
         "verdict_by": row["verdict_by"],
+        "confidence": row.get("confidence"),
+        "message_evidence": json.loads(row.get("message_evidence_json") or "[]"),
+        "warnings": json.loads(row.get("warnings_json") or "[]"),
+        "fixes": json.loads(row.get("fixes_json") or "[]"),
     }
 
 
@@ -311,3 +328,57 @@ def scorecard_totals(rows: list[dict]) -> dict:
     totals["recall"] = round(totals["flagged_with_cve"] / totals["with_cve"], 3) if totals["with_cve"] else None
     totals["precision"] = round(totals["flagged_with_cve"] / totals["flagged"], 3) if totals["flagged"] else None
     return totals
+
+
+def commit_placer(db: Database, cve_index: CveIndex | None = None):
+    """Return place(sha, subject) -> the release a commit came with, from the stored reviews (or None).
+
+    A Fixes: trailer names the commit that brought the bug. When that commit
+    was itself reviewed here (its upstream SHA, or its subject, in a stored
+    verdict), the earliest release carrying it is where the bug came in; when
+    the CNA's records list it as a fix, the mainline release it landed in.
+    The table is read once, on the first question.
+    """
+    from tracker.api import version_sort_key
+
+    by_sha: dict[str, set[str]] = {}
+    by_subject: dict[str, set[str]] = {}
+    loaded = False
+
+    def load() -> None:
+        nonlocal loaded
+        loaded = True
+        if not db["stable_review_verdicts"].exists():
+            return
+        for sha, subject, release in db.execute("select upstream_commit, subject, release from stable_review_verdicts"):
+            if sha:
+                by_sha.setdefault(sha[:12].lower(), set()).add(release)
+            if subject:
+                by_subject.setdefault(" ".join(subject.lower().split()), set()).add(release)
+
+    def earliest(releases) -> str | None:
+        try:
+            return min(releases, key=version_sort_key) if releases else None
+        except ValueError:
+            return sorted(releases)[0] if releases else None
+
+    def place(sha: str, subject: str) -> str | None:
+        if not loaded:
+            load()
+        sha = (sha or "").lower()
+        if len(sha) >= 8:
+            hits = {r for key, rs in by_sha.items() if key.startswith(sha[:12]) or sha.startswith(key) for r in rs} \
+                if len(sha) < 12 else by_sha.get(sha[:12], set())
+            if hits:
+                return earliest(hits)
+            if cve_index is not None:
+                mainline = cve_index.mainline_of(sha)
+                if mainline:
+                    return mainline
+        if subject:
+            hits = by_subject.get(" ".join(subject.lower().split()))
+            if hits:
+                return earliest(hits)
+        return None
+
+    return place
