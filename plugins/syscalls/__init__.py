@@ -67,20 +67,29 @@ def syscall_findings(series: dict) -> list:
     if series.get("is_stable_review"):
         return []  # backports of merged code, not proposals
     from .. import proposals
-    from .detect import find_syscall_events, summarize_events
+    from .detect import slot_of, find_syscall_events, summarize_events
 
     events, first_patch = [], {}
     patches = proposals.series_patches(series)
+    added: set[tuple] = set()
     for patch in patches:
         for ev in find_syscall_events(patch["diff"]):
+            if ev.sign == 0 and slot_of(ev) in added:
+                continue  # context of a later patch showing what an earlier one added: not "already there"
+            if ev.sign > 0:
+                added.add(slot_of(ev))
             events.append(ev)
             if ev.sign and ev.name:
                 first_patch.setdefault((ev.name, ev.sign), patch)
     merged_change = proposals.is_merged_change(series, patches)
+    changes = summarize_events(events)
+    mentions = proposals.rename_mentions(proposals.series_text(series)) if changes else []
     findings = []
-    for change in summarize_events(events):
+    for change in changes:
         patch = first_patch.get((change["name"], 1 if change["change"] == "added" else -1)) or (patches[0] if patches else series)
         evidence = change.pop("evidence")
+        # "renamed X to Y" in this series' cover letter or changelogs, where this name is X or Y
+        change["renames"] = [pair for pair in mentions if change["name"] in pair]
         findings.append(proposals.proposal_finding("syscall", change, series, patch, evidence, merged_change))
     return findings
 

@@ -140,3 +140,53 @@ def numbers_taken(name: str, abis: dict[str, int], aliases: list[str] = ()) -> l
             entry = taken.setdefault(holder[0], {"taken_by": holder[0], "in": holder[1], "number": nr, "abis": []})
             entry["abis"].append(abi)
     return list(taken.values())
+
+
+MERGE_WINDOW_DAYS = 14  # a release's new syscalls are in mainline two weeks after the release before it
+
+
+@lru_cache(maxsize=1)
+def release_dates() -> dict[str, str]:
+    """Return {version: "YYYY-MM-DD"} of mainline releases (data/mainline_release_dates.tsv)."""
+    with open(DATA / "mainline_release_dates.tsv", encoding="utf-8") as fh:
+        return {row["version"]: row["released"] for row in csv.DictReader(fh, delimiter="\t")}
+
+
+def mainline_since(version: str | None) -> str | None:
+    """Return the date code bound for `version` was in mainline: the close of its merge window.
+
+    "6.8" -> 6.7's release date + 14 days ("2024-01-21"). A version older than
+    the dates we keep returns "0000" (before any mail we read); None stays None.
+    """
+    if not version:
+        return None
+    from datetime import date, timedelta
+
+    dates = release_dates()
+    ordered = sorted(dates, key=version_key)
+    if version not in dates:
+        return "0000" if version_key(version) < version_key(ordered[0]) else None
+    i = ordered.index(version)
+    if i == 0:
+        return "0000"
+    return (date.fromisoformat(dates[ordered[i - 1]]) + timedelta(days=MERGE_WINDOW_DAYS)).isoformat()
+
+
+def existed_before(name: str, when: str | None) -> bool:
+    """Whether syscall `name` was in mainline already at `when` (an ISO date), per the shipped history."""
+    since = mainline_since(merged_in(name))
+    return bool(since and when and since <= when[:10])
+
+
+def gone_before(name: str, when: str | None) -> bool:
+    """Whether a release had dropped syscall `name` already at `when`: a later removal patch only tidies up."""
+    since = mainline_since(removed_in(name))
+    return bool(since and when and since <= when[:10])
+
+
+def on_abi(name: str, abi: str) -> bool | None:
+    """Whether the newest recorded table of a proposal's ABI has `name`; None for ABIs without recorded tables."""
+    table = PROPOSAL_TABLES.get(abi)
+    if not table:
+        return None
+    return name in first_seen_in_tables(table)

@@ -14,6 +14,7 @@ from tracker.findings import load_findings
 
 from .. import proposals
 from . import PLUGIN, history
+from .detect import COMPAT_ABIS
 
 
 def similarity(a: str, b: str) -> float:
@@ -27,72 +28,129 @@ def safe_name(name: str) -> str:
     return cleaned or "_"
 
 
-def rename_pairs(findings: list[dict], merged: set[str], *, similar=similarity) -> dict[str, str]:
+def _plain_subject(subject: str | None) -> str:
+    """A patch subject without its [PATCH ...] tags, lower case."""
+    return re.sub(r"^(?:\s*\[[^\]]*\]\s*)+", "", subject or "").strip().lower()
+
+
+def masked_subject(subject: str | None, name: str) -> str:
+    """A patch subject with the name it adds masked, e.g. "lsm: {} syscall for lsm self attributes"."""
+    return re.sub(rf"\b{re.escape(name.lower())}\b", "{}", _plain_subject(subject))
+
+
+def arg_types(signature: str | None) -> tuple | None:
+    """The argument types of a signature, names and qualifiers dropped: "x(int fd, const char __user *p)" -> ("int", "char*")."""
+    if not signature or "(" not in signature:
+        return None
+    inner = signature.split("(", 1)[1].rsplit(")", 1)[0]
+    out = []
+    for arg in inner.split(","):
+        words = re.sub(r"\b(?:const|__user|volatile)\b", " ", arg).replace("*", " * ").split()
+        if len(words) > 1 and words[-1] != "*":
+            words = words[:-1]  # the parameter's name
+        out.append("".join(w if w == "*" else " " + w for w in words).strip())
+    return tuple(out)
+
+
+def shares_number(old: dict, new: dict) -> bool:
+    """Whether two postings put their syscall at the same number in one ABI's table."""
+    a, b = old.get("abis") or {}, new.get("abis") or {}
+    return any(abi in b and b[abi] == nr for abi, nr in a.items())
+
+
+def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_number) -> dict[str, str]:
     """Return {old_name: new_name} for proposals renamed on their way.
 
-    Evidence, strongest first: one series removing an unmerged name while
-    adding a similar one (an incremental rename diff); within one lineage, a
-    name that stops appearing in the version where a similar one starts; the
-    same author later proposing a very similar name. Names ever proposed
-    together in one series are distinct syscalls and never aliased.
+    The signals a maintainer reads, never name likeness alone:
+    1. the author says so: "renamed X to Y", "X -> Y", "Y (was X)" in a cover
+       letter or changelog of a series that carries one of the names;
+    2. a rename diff: one series removes an unmerged name and adds another in
+       the same slot (`same_slot`: the table number for a syscall);
+    3. the same author's next posting gives the old name's slot to the new one,
+       the old name is never posted again, and the two are kin: the same series
+       lineage (b4 change-id or subject), the same patch subject with the name
+       masked, or the same argument types; only one-to-one matches count.
+    Names ever proposed together in one series are distinct and never aliased
+    (get_mempolicy2 and set_mempolicy2).
     """
-    by_series: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"added": set(), "removed": set()})
-    info: dict[str, dict] = {}
-    for f in findings:
-        d = f["data"]
-        by_series[f["series_key"]][d["change"]].add(d["name"])
-        info.setdefault(f["series_key"], d)
-    together: set[frozenset] = set()
-    for names in by_series.values():
-        for a in names["added"]:
-            for b in names["added"]:
-                if a != b:
-                    together.add(frozenset((a, b)))
-    pairs: dict[str, str] = {}
-
-    def propose(old: str, new: str, threshold: float) -> None:
-        if old == new or old in merged or old in pairs or frozenset((old, new)) in together:
-            return
-        if similar(old, new) >= threshold:
-            pairs[old] = new
-
-    for names in by_series.values():
-        for old in names["removed"] - merged:
-            for new in names["added"]:
-                propose(old, new, 0.6)
-    # Within a lineage: versions in order, names per version.
-    lineages: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for key, names in by_series.items():
-        d = info[key]
-        if d.get("lineage"):
-            lineages[d["lineage"]][d.get("version") or 1] |= names["added"]
-    for versions in lineages.values():
-        order = sorted(versions)
-        for i, v in enumerate(order):
-            later = set().union(*(versions[w] for w in order[i + 1:])) if i + 1 < len(order) else set()
-            if not later:
-                continue
-            # One-to-one, most similar first: two dropped names do not both become one new name.
-            candidates = sorted(
-                ((similar(old, new), old, new) for old in versions[v] - later for new in later - versions[v]),
-                reverse=True,
-            )
-            taken: set[str] = set()
-            for _, old, new in candidates:
-                if old not in taken and new not in taken and old not in pairs:
-                    propose(old, new, 0.6)
-                    if pairs.get(old) == new:
-                        taken |= {old, new}
-    # Same author, a very similar name first seen later (a re-posted proposal under a new subject).
-    first_by_name: dict[str, tuple[str, str]] = {}
+    by_series: dict[str, dict[str, list[dict]]] = defaultdict(lambda: {"added": [], "removed": []})
+    by_name: dict[str, list[dict]] = defaultdict(list)
     for f in sorted(findings, key=lambda f: f["date"] or ""):
         d = f["data"]
+        if d["change"] in ("added", "removed"):
+            by_series[f["series_key"]][d["change"]].append(f)
         if d["change"] == "added":
-            first_by_name.setdefault(d["name"], (f["date"] or "", (d.get("author_email") or "").lower()))
-    for old, (old_date, old_author) in first_by_name.items():
-        for new, (new_date, new_author) in first_by_name.items():
-            if old_author and old_author == new_author and new_date > old_date:
-                propose(old, new, 0.75)
+            by_name[d["name"]].append(f)
+    together: set[frozenset] = set()
+    for group in by_series.values():
+        names = {f["data"]["name"] for f in group["added"]}
+        together.update(frozenset((a, b)) for a in names for b in names if a != b)
+    pairs: dict[str, str] = {}
+
+    def day(f: dict) -> str:
+        return (f["date"] or "")[:10]
+
+    def propose(old: str, new: str) -> None:
+        if old != new and old not in merged and old not in pairs and frozenset((old, new)) not in together:
+            pairs[old] = new
+
+    for f in findings:
+        for old, new in f["data"].get("renames") or []:
+            if old in by_name and new in by_name and day(by_name[old][0]) <= day(by_name[new][0]):
+                propose(old, new)
+    for group in by_series.values():
+        for gone in group["removed"]:
+            for came in group["added"]:
+                if same_slot(gone["data"], came["data"]):
+                    propose(gone["data"]["name"], came["data"]["name"])
+    candidates: dict[str, set[str]] = defaultdict(set)
+    for old, olds in by_name.items():
+        last = olds[-1]
+        author = (last["data"].get("author_email") or "").lower()
+        for new, news in by_name.items():
+            first = news[0]
+            if new == old or not author or (first["data"].get("author_email") or "").lower() != author:
+                continue
+            if not (day(olds[0]) <= day(first) and day(last) <= day(first) and (olds[0]["date"] or "") < (first["date"] or "")):
+                continue  # the old name goes on after the new one came: two interfaces
+            if not same_slot(last["data"], first["data"]):
+                continue
+            od, nd = last["data"], first["data"]
+            kin = (
+                (od.get("lineage") and od.get("lineage") == nd.get("lineage"))
+                or masked_subject(od.get("subject"), old) == masked_subject(nd.get("subject"), new)
+                or (arg_types(od.get("signature")) is not None and arg_types(od.get("signature")) == arg_types(nd.get("signature")))
+            )
+            if kin:
+                candidates[old].add(new)
+    takers: dict[str, set[str]] = defaultdict(set)
+    for old, news in candidates.items():
+        for new in news:
+            takers[new].add(old)
+    for old, news in candidates.items():
+        if len(news) == 1 and len(takers[next(iter(news))]) == 1:
+            propose(old, next(iter(news)))
+    # 4. Within one lineage (the versions of one series), names that stop at one version
+    #    while others start at the next: the likeliest pairs, one to one (v2's
+    #    name_to_handle/open_by_handle became v3's name_to_handle_at/open_by_handle_at).
+    lineages: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for name, fs in by_name.items():
+        for f in fs:
+            d = f["data"]
+            if d.get("lineage"):
+                lineages[d["lineage"]][d.get("version") or 1].add(name)
+    for versions in lineages.values():
+        order = sorted(versions)
+        for prev, nxt in zip(order, order[1:]):
+            later = set().union(*(versions[w] for w in order[order.index(nxt):]))
+            gone = versions[prev] - later
+            came = versions[nxt] - set().union(*(versions[w] for w in order[: order.index(nxt)]))
+            ranked = sorted(((similarity(o, n), o, n) for o in gone for n in came), reverse=True)
+            taken: set[str] = set()
+            for score, o, n in ranked:
+                if score >= 0.6 and o not in taken and n not in taken:
+                    propose(o, n)
+                    taken |= {o, n}
     # Follow chains: a -> b -> c becomes a -> c.
     for old in list(pairs):
         seen = {old}
@@ -104,11 +162,38 @@ def rename_pairs(findings: list[dict], merged: set[str], *, similar=similarity) 
     return pairs
 
 
+def classify(f: dict) -> dict | None:
+    """Return a finding as the record should count it, or None when it is no change of a syscall.
+
+    A posting that "adds" a syscall mainline already had (per the shipped
+    history, at the posting's date) adds no syscall: when it wires the call up
+    on an ABI whose recorded table lacks it, it is a "wired_up" change of that
+    syscall; otherwise (a cleanup, a rework, an ABI-column edit, a typo) it is
+    nothing. A removal dated after a release dropped the name only tidies up.
+    """
+    d = f["data"]
+    if d.get("compat_only") or d.get("native") is False:
+        return None
+    name, when = d["name"], f["date"]
+    if d["change"] == "removed":
+        return None if history.gone_before(name, when) else f
+    if d["change"] != "added" or not history.existed_before(name, when):
+        return f
+    wired = {}
+    for abi, forms in (d.get("abi_forms") or {}).items():
+        wires = bool({"table", "asm_table"} & set(forms)) or {"unistd", "unistd_call"} <= set(forms)
+        if wires and abi not in COMPAT_ABIS and history.on_abi(name, abi) is not True and abi in (d.get("abis") or {}):
+            wired[abi] = d["abis"][abi]
+    if not wired:
+        return None
+    return {**f, "data": {**d, "change": "wired_up", "abis": wired}}
+
+
 def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     """Return one record per system call seen in patches, newest activity first."""
     if findings is None:
         findings = load_findings(db, plugin=PLUGIN, kind="syscall")
-    findings = [f for f in findings if not f["data"].get("compat_only")]
+    findings = [c for c in (classify(f) for f in findings) if c is not None]
     names = {f["data"]["name"] for f in findings}
     merged = {n for n in names if history.merged_in(n)}
     renames = rename_pairs(findings, merged)
@@ -116,7 +201,8 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     kept = [f for f in findings if not (f["data"]["change"] == "removed" and f["data"]["name"] not in merged)]
     records = []
     for name, group in proposals.group_by_name(kept, renames).items():
-        last = group[-1]
+        changes = [f for f in group if f["data"]["change"] != "wired_up"]
+        last = (changes or group)[-1]
         added_in = history.merged_in(name)
         if last["data"]["change"] == "removed":
             # A removal is "merged" when a release's table lost the name, not when it was added.
@@ -126,7 +212,7 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
         abis: dict[str, int] = {}
         signature = None
         for f in group:  # later proposals override earlier numbers and signatures
-            if f["data"]["change"] == "added":
+            if f["data"]["change"] in ("added", "wired_up"):
                 abis.update(f["data"].get("abis") or {})
                 signature = f["data"].get("signature") or signature
         if merged_in:
@@ -146,8 +232,13 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
                 "aliases": aliases,
                 "numbers_taken": [] if merged_in else history.numbers_taken(name, abis, aliases),
                 "change": last["data"]["change"],
-                "last_activity": last["date"],
+                "last_activity": group[-1]["date"],
                 "page": f"syscalls/{safe_name(name)}.html",
+                "wired_up": [
+                    {"date": f["date"], "abis": f["data"]["abis"], "message_id": f["message_id"], "subject": f["data"].get("subject")}
+                    for f in group if f["data"]["change"] == "wired_up"
+                ],
+                "evidence": proposals.evidence(group),
             }
         )
     return proposals.newest_first(records)
