@@ -66,10 +66,13 @@ def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_num
        letter or changelog of a series that carries one of the names;
     2. a rename diff: one series removes an unmerged name and adds another in
        the same slot (`same_slot`: the table number for a syscall);
-    3. the same author's next posting gives the old name's slot to the new one,
-       the old name is never posted again, and the two are kin: the same series
-       lineage (b4 change-id or subject), the same patch subject with the name
-       masked, or the same argument types; only one-to-one matches count.
+    3. the same author's next posting carries the new name, the old one is never
+       posted again, and two of these hold: the same slot (table number), the
+       same series lineage (b4 change-id or subject), the same patch subject with
+       the name masked ("mm: introduce {} system call"), the same argument types;
+       only one-to-one matches count;
+    4. within one lineage, names that stop at one version while a like-named
+       one starts at the next, one to one.
     Names ever proposed together in one series are distinct and never aliased
     (get_mempolicy2 and set_mempolicy2).
     """
@@ -113,15 +116,14 @@ def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_num
                 continue
             if not (day(olds[0]) <= day(first) and day(last) <= day(first) and (olds[0]["date"] or "") < (first["date"] or "")):
                 continue  # the old name goes on after the new one came: two interfaces
-            if not same_slot(last["data"], first["data"]):
-                continue
             od, nd = last["data"], first["data"]
-            kin = (
-                (od.get("lineage") and od.get("lineage") == nd.get("lineage"))
-                or masked_subject(od.get("subject"), old) == masked_subject(nd.get("subject"), new)
-                or (arg_types(od.get("signature")) is not None and arg_types(od.get("signature")) == arg_types(nd.get("signature")))
+            signals = (
+                same_slot(od, nd),
+                bool(od.get("lineage")) and od.get("lineage") == nd.get("lineage"),
+                masked_subject(od.get("subject"), old) == masked_subject(nd.get("subject"), new),
+                arg_types(od.get("signature")) is not None and arg_types(od.get("signature")) == arg_types(nd.get("signature")),
             )
-            if kin:
+            if sum(signals) >= 2:
                 candidates[old].add(new)
     takers: dict[str, set[str]] = defaultdict(set)
     for old, news in candidates.items():

@@ -1,0 +1,128 @@
+"""Real linux-api messages that only look like new system calls, and real renames (issue 16).
+
+Each mbox under tests/data/syscalls/ is a byte-exact excerpt of the list's
+archive (see tests/data/syscalls/PROVENANCE.md); the tests store it, run every
+analyzer and read `ktrack syscalls --json` as a user would.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data" / "syscalls"
+
+
+def analysed(app, *names):
+    from tracker.analyze import run_analysis
+    from tracker.ingest import store_raw_messages
+    from tracker.mailbox_io import iter_mbox
+
+    for name in names:
+        store_raw_messages(app.db, list(iter_mbox(DATA / name)), list_id="linux-api.vger.kernel.org")
+    assert run_analysis(app, full=True) == []
+    return app
+
+
+def records(ktrack) -> dict:
+    return {r["name"]: r for r in json.loads(ktrack("syscalls", "--json").output)}
+
+
+def findings_of(app, message_id: str) -> list[dict]:
+    from tracker.findings import load_findings
+
+    return [f for f in load_findings(app.db, plugin="syscalls") if f["message_id"] == message_id]
+
+
+def test_real_messages_that_add_no_syscall_give_no_record(app, ktrack):
+    # 2023 "[PATCH AUTOSEL 6.6 38/39] posix-timers: Get rid of [COMPAT_]SYS_NI() uses" (COND_SYSCALL
+    # stubs of timer_*, alarm, getitimer, setitimer, clock_adjtime: a rework of existing syscalls),
+    # Arnd's "syscalls: add sys_ni_posix_timers prototype" (a prototype of a stub), "syscalls: Cleanup
+    # references to sys_lookup_dcookie()" (leftovers of a syscall 5.12 removed), "tools headers UAPI:
+    # Sync fchmodat2() syscall table entries" (tools/ copies), "procfs: add syscall statistics"
+    # (SYSCALL_DEFINE macros redefined) and "landlock: Change landlock_restrict_self(2) check ordering".
+    analysed(app, "not-new-syscalls-2023.mbox")
+    assert records(ktrack) == {}
+    assert "No system calls found" in ktrack("syscalls").output
+
+
+def test_stub_and_prototype_lines_are_read_but_not_enough(app):
+    from tracker.plugins.syscalls.tracking import classify
+
+    analysed(app, "not-new-syscalls-2023.mbox")
+    autosel = findings_of(app, "20231226002021.4776-38-sashal@kernel.org")
+    names = {f["data"]["name"] for f in autosel}
+    assert {"timer_create", "getitimer", "setitimer"} <= names
+    # "-SYS_NI(alarm)" in the x86 wrapper and "+COND_SYSCALL(alarm)" are the same stub moved
+    assert "alarm" not in names and "clock_adjtime" not in names
+    assert {f["data"]["change"] for f in autosel} == {"removed"}  # stubs dropped, the syscalls stay
+    assert all(f["data"]["native"] is False and classify(f) is None for f in autosel)  # COND_SYSCALL only
+    # "sys_ni_posix_timers" names a stub: not a syscall called ni_posix_timers
+    assert findings_of(app, "20230607142925.3126422-1-arnd@kernel.org") == []
+    # its arm64 compat row is rewritten to sys_ni_syscall: an edit of a stub, no removal
+    assert findings_of(app, "20230628230935.1196180-1-sohil.mehta@intel.com") == []
+
+
+def test_existing_syscall_wired_up_on_more_architectures_is_a_change_of_its_record(app, ktrack):
+    # "[PATCH v2] arch: Reserve map_shadow_stack() syscall number for all architectures" (2023-09-14),
+    # after map_shadow_stack was merged for 6.6 (x86 only).
+    analysed(app, "map-shadow-stack-reserve-2023-09.mbox")
+    r = records(ktrack)["map_shadow_stack"]
+    assert (r["change"], r["status"], r["merged_in"]) == ("wired_up", "merged", "6.6")
+    [wired] = r["wired_up"]
+    assert wired["message_id"] == "20230914185804.2000497-1-sohil.mehta@intel.com"
+    assert wired["abis"]["alpha"] == 563 and wired["abis"]["arm"] == 453
+    assert "x86_64" not in wired["abis"]  # it had it already
+    assert r["series"][0]["change"] == "wired_up"
+    assert any("map_shadow_stack" in line for line in r["evidence"][0]["lines"])
+
+
+def test_get_and_set_mempolicy2_stay_two_records_and_typos_are_no_syscalls(app, ktrack):
+    # Gregory Price's mempolicy2 RFC (Sep 2023) adds both, with a typo "#define __NR_set_mempolicy 454";
+    # his task-mempolicy RFC (Nov) adds four other syscalls; mempolicy2 v5 (Dec) adds them again, and
+    # v4 10/11 has "__NR_get_mbind2" only in arm64's compat unistd32.h.
+    analysed(app, "mempolicy2-2023.mbox")
+    recs = records(ktrack)
+    assert {"get_mempolicy2", "set_mempolicy2"} <= set(recs)
+    assert recs["get_mempolicy2"]["aliases"] == [] and recs["set_mempolicy2"]["aliases"] == []
+    assert {"get_task_mempolicy", "set_task_mempolicy", "set_task_mempolicy_home_node", "task_mbind"} <= set(recs)
+    assert all(r["aliases"] == [] for r in recs.values())
+    assert "set_mempolicy" not in recs  # merged in 2.6.6; the +#define was a typo for set_mempolicy2
+    assert "get_mbind2" not in recs  # compat table only: a typo, no syscall of its own
+    assert recs["get_mempolicy2"]["first_seen"]["message_id"] == "20230914235457.482710-3-gregory.price@memverge.com"
+    assert [s["version"] for s in recs["set_mempolicy2"]["series"]] == [1, 5]
+
+
+def test_listmnt_renamed_listmount_is_one_record_from_its_first_version(app, ktrack):
+    # "[RFC PATCH 0/3] quering mount attributes" adds statmnt/listmnt; v3's cover says
+    # "rename statmnt(2) -> statmount(2)" and "rename listmnt(2) -> listmount(2)"; merged in 6.8.
+    analysed(app, "listmount-2023.mbox")
+    recs = records(ktrack)
+    assert set(recs) == {"listmount", "statmount"}
+    for new, old in (("listmount", "listmnt"), ("statmount", "statmnt")):
+        r = recs[new]
+        assert r["aliases"] == [old]
+        assert (r["status"], r["merged_in"]) == ("merged", "6.8")
+        assert r["first_seen"]["date"].startswith("2023-09-13")
+        assert [s["name"] for s in r["series"]] == [old, new]
+        assert [e["name"] for e in r["evidence"]] == [old, new]
+    page = ktrack("site", "--out", str(Path(app.db_path).parent / "site")).output
+    assert "Traceback" not in page
+
+
+@pytest.mark.parametrize(
+    "text,pairs",
+    [
+        ("- Renamed process_reap to process_mrelease, per majority of votes", [["process_reap", "process_mrelease"]]),
+        (" - rename statmnt(2) -> statmount(2)", [["statmnt", "statmount"]]),
+        ("* Syscall renamed fchmodat4 -> fchmodat2 as suggested by Christian Brauner.", [["fchmodat4", "fchmodat2"]]),
+        ("landlock_enforce_ruleset_self(2) is renamed to\nlandlock_restrict_self(2) to", [["landlock_enforce_ruleset_self", "landlock_restrict_self"]]),
+        ('* Rename sysctl from "trust_policy" to "trusted_for_policy" (suggested', [["trust_policy", "trusted_for_policy"]]),
+        ("statmount(2) (was statmnt) returns", [["statmnt", "statmount"]]),
+        ("> - rename statmnt(2) -> statmount(2)", []),  # a reviewer quoting it is not the author's word
+    ],
+)
+def test_rename_mentions_from_real_changelog_lines(text, pairs):
+    from tracker.plugins.proposals import rename_mentions
+
+    assert rename_mentions(text) == pairs
