@@ -78,6 +78,7 @@ class Threader:
         self._batch_keys: set[str] = set()  # series keys some row of this batch has
         self._refs = RefIndex(self.conn)  # series_refs, read for the whole batch in expect_batch
         self._lineages: dict[tuple, list] = {}  # (author_email, stem_key) -> [(series_key, lineage, date)]
+        self._by_change_id: dict[str, str] = {}  # b4 change-id -> the lineage a stored series of it has
 
     def expect_batch(self, rows: list[dict]) -> None:
         """Note the batch about to be added (not inserted yet): find which may have unthreaded replies.
@@ -361,7 +362,9 @@ class Threader:
         date = head[4] or (min(dates) if dates else None)
         stem = subject.stem
         skey = stem_key(stem)
-        lineage = self._lineage(key, change_id_of(head[10]), head[3], skey, date)
+        # b4 puts the change-id trailer in the cover letter and the X-Change-ID header on every mail
+        change_id = change_id_of(head[10]) or next((c for c in map(change_id_of, (m[10] for m in members)) if c), None)
+        lineage = self._lineage(key, change_id, head[3], skey, date)
         release = stable_release_of(stem) if cover else None
         self._write_series(
             key,
@@ -382,6 +385,7 @@ class Threader:
                 release,
                 skey,
                 self.now,
+                change_id,
             ),
         )
         self.touched.add(key)
@@ -437,9 +441,35 @@ class Threader:
         self._deferred.clear()
 
     def _lineage(self, key: str, change_id: str | None, author: str | None, skey: str, date: str | None) -> str:
-        """Name what all versions of one series share: b4's change-id, else author + stem within a year."""
+        """Name what all versions of one series share: b4's change-id, else author + stem within a year.
+
+        The two join: a series with a change-id takes the lineage of an earlier
+        version with the same change-id, else of the same author's series with
+        the same subject stem (a v7 sent without b4, then v9 with it), and a
+        series without one finds theirs by author and stem as before.
+        """
         if change_id:
-            return f"change-id:{change_id}"
+            lineage = self._by_change_id.get(change_id)
+            if lineage is None:
+                row = self._one(
+                    "SELECT lineage FROM series WHERE change_id = ? AND series_key != ? AND lineage IS NOT NULL "
+                    "ORDER BY date LIMIT 1",
+                    (change_id, key),
+                )
+                lineage = row[0] if row else self._stem_lineage(key, author, skey, date)
+                if lineage is None:
+                    lineage = f"change-id:{change_id}"
+                if row:
+                    self._by_change_id[change_id] = lineage
+            return lineage
+        lineage = self._stem_lineage(key, author, skey, date)
+        if lineage is not None:
+            return lineage
+        seed = f"{author}\n{skey}\n{(date or '')[:10]}"
+        return "stem:" + hashlib.sha1(seed.encode()).hexdigest()[:16]
+
+    def _stem_lineage(self, key: str, author: str | None, skey: str, date: str | None) -> str | None:
+        """The lineage of another series of this author with this subject stem within LINEAGE_WINDOW, or None."""
         when = parse_dt(date)
         if author and skey and when is not None:
             rows = self._lineages.get((author, skey))
@@ -455,8 +485,7 @@ class Threader:
                 other_dt = parse_dt(other)
                 if other_dt is not None and abs(other_dt - when) <= LINEAGE_WINDOW:
                     return lineage
-        seed = f"{author}\n{skey}\n{(date or '')[:10]}"
-        return "stem:" + hashlib.sha1(seed.encode()).hexdigest()[:16]
+        return None
 
     def _rekey(self, old: str, new: str) -> None:
         self.conn.execute("UPDATE series SET series_key = ? WHERE series_key = ?", (new, old))
