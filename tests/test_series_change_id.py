@@ -71,3 +71,11 @@ def test_subject_lineage_and_change_id_lineage_become_one(db):
     series = list_series(db)
     assert len(series) == 3
     assert len({s["lineage"] for s in series}) == 1  # one work: subject lineage and change-id lineage joined
+
+
+def test_in_reply_to_an_older_version_joins_the_lineage_under_a_new_subject(db):
+    # Real 2021 covers: v4 "siginfo: ABI fixes for TRAP_PERF" answers v3 "signal: sort out si_trapno and si_perf".
+    store_raw_messages(db, [raw for raw, _ in iter_mbox(Path(__file__).parent / "data" / "series" / "siginfo-v3-v4-covers-2021.mbox")])
+    v3, v4 = sorted(list_series(db), key=lambda s: s["version"])
+    assert (v3["version"], v4["version"]) == (3, 4) and v3["subject"] != v4["subject"]
+    assert v3["lineage"] == v4["lineage"]

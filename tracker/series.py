@@ -364,7 +364,7 @@ class Threader:
         skey = stem_key(stem)
         # b4 puts the change-id trailer in the cover letter and the X-Change-ID header on every mail
         change_id = change_id_of(head[10]) or next((c for c in map(change_id_of, (m[10] for m in members)) if c), None)
-        lineage = self._lineage(key, change_id, head[3], skey, date)
+        lineage = self._lineage(key, change_id, head[3], skey, date, self._previous_version(key, head))
         release = stable_release_of(stem) if cover else None
         self._write_series(
             key,
@@ -440,7 +440,25 @@ class Threader:
             )
         self._deferred.clear()
 
-    def _lineage(self, key: str, change_id: str | None, author: str | None, skey: str, date: str | None) -> str:
+    def _previous_version(self, key: str, head: tuple) -> str | None:
+        """The lineage of the series a head answers (In-Reply-To), when that is an older version of it.
+
+        "[PATCH v2 0/3]" sent as a reply to v1's cover is v1's next version, even
+        under a new subject (process_reap's v1 -> process_mrelease's v2).
+        """
+        parent = head[11]
+        if not parent:
+            return None
+        other = self._member_series(parent)
+        if not other or other == key:
+            return None
+        row = self._one("SELECT version, lineage FROM series WHERE series_key = ?", (other,))
+        if row is None or not row[1] or (row[0] or 1) >= (head[8] or 1):
+            return None
+        return row[1]
+
+    def _lineage(self, key: str, change_id: str | None, author: str | None, skey: str, date: str | None,
+                 previous: str | None = None) -> str:
         """Name what all versions of one series share: b4's change-id, else author + stem within a year.
 
         The two join: a series with a change-id takes the lineage of an earlier
@@ -448,6 +466,8 @@ class Threader:
         the same subject stem (a v7 sent without b4, then v9 with it), and a
         series without one finds theirs by author and stem as before.
         """
+        if change_id and previous and not self._one("SELECT 1 FROM series WHERE change_id = ? AND series_key != ?", (change_id, key)):
+            return previous  # the first b4 posting of a work whose earlier version it answers
         if change_id:
             lineage = self._by_change_id.get(change_id)
             if lineage is None:
@@ -462,6 +482,8 @@ class Threader:
                 if row:
                     self._by_change_id[change_id] = lineage
             return lineage
+        if previous:
+            return previous
         lineage = self._stem_lineage(key, author, skey, date)
         if lineage is not None:
             return lineage
