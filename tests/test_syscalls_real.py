@@ -126,3 +126,30 @@ def test_rename_mentions_from_real_changelog_lines(text, pairs):
     from tracker.plugins.proposals import rename_mentions
 
     assert rename_mentions(text) == pairs
+
+
+def test_compat_only_wiring_of_a_proposed_syscall_is_a_wired_up_change(app, ktrack):
+    # "arm64: wire up cachestat for arm64" adds it to arm64's unistd32.h only: no syscall of its own,
+    # but one more ABI for cachestat, which v6 2/3 defines and wires up natively.
+    analysed(app, "cachestat-2023.mbox")
+    r = records(ktrack)["cachestat"]
+    assert (r["change"], r["merged_in"]) == ("added", "6.5")
+    assert [(w["message_id"], w["abis"]) for w in r["wired_up"]] == [
+        ("20230511092843.3896327-1-nphamcs@gmail.com", {"arm64-compat": 451})
+    ]
+    assert [s["change"] for s in r["series"]] == ["added", "wired_up"]
+
+
+def test_removal_after_a_release_dropped_the_syscall_is_no_record():
+    from tracker.plugins.syscalls import history
+    from tracker.plugins.syscalls.tracking import classify
+
+    # lookup_dcookie left the tables in 5.12; a 2023 patch removing what is left of it only tidies up
+    finding = {"date": "2023-07-10T18:51:24+00:00", "message_id": "m", "data": {"name": "lookup_dcookie", "change": "removed", "native": True}}
+    assert history.removed_in("lookup_dcookie") == "5.12"
+    assert classify(finding) is None
+    assert classify({**finding, "date": "2020-12-01T00:00:00+00:00"}) == {**finding, "date": "2020-12-01T00:00:00+00:00"}
+    # and "adding" a syscall mainline has had for years wires nothing new up
+    old = {"date": "2023-09-14T00:00:00+00:00", "message_id": "m", "data": {
+        "name": "set_mempolicy", "change": "added", "native": True, "abis": {"generic": 454}, "abi_forms": {"generic": ["unistd"]}}}
+    assert classify(old) is None

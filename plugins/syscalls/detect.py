@@ -301,6 +301,7 @@ def summarize_events(events: list[SyscallEvent]) -> list[dict]:
             continue  # rows rewritten (an ABI column, an entry point): an edit, not a removal
         # Only lines whose form and ABI changed in the deciding direction explain the change.
         live = [e for e in evs if e.sign == sign and nets.get(slot_of(e), 0) * sign > 0]
+        live.sort(key=lambda e: FORMS.index(e.form) if e.form in FORMS else 99)  # strongest evidence first
         abis: dict[str, int] = {}
         for e in live:  # the last number wins: a later patch may renumber
             if e.abi and e.number is not None:

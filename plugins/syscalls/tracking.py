@@ -164,6 +164,38 @@ def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_num
     return pairs
 
 
+def _wired_compat(f: dict) -> dict | None:
+    """A posting that wires a syscall up only on a compat ABI ("arm64: wire up cachestat for arm64"), as a wired_up change."""
+    d = f["data"]
+    wired = {
+        abi: d["abis"][abi]
+        for abi, forms in (d.get("abi_forms") or {}).items()
+        if abi in COMPAT_ABIS and {"unistd", "unistd_call"} <= set(forms) and abi in (d.get("abis") or {})
+    }
+    if d["change"] != "added" or not wired:
+        return None
+    return {**f, "data": {**d, "change": "wired_up", "abis": wired}}
+
+
+def classify_all(findings: list[dict]) -> list[dict]:
+    """Classify every finding (see classify); a compat-only wiring counts for a syscall defined elsewhere.
+
+    "__NR_get_mbind2" in arm64's unistd32.h alone is a typo; the same lines for
+    cachestat, defined and wired up natively in other postings, wire it up on
+    one more ABI.
+    """
+    kept = [c for c in (classify(f) for f in findings) if c is not None]
+    native = {c["data"]["name"] for c in kept}
+    for f in findings:
+        d = f["data"]
+        if d.get("native") is False and not d.get("compat_only") and d["name"] in native:
+            wired = _wired_compat(f)
+            if wired is not None:
+                kept.append(wired)
+    kept.sort(key=lambda f: (f["date"] or "", f.get("id") or 0))
+    return kept
+
+
 def classify(f: dict) -> dict | None:
     """Return a finding as the record should count it, or None when it is no change of a syscall.
 
@@ -195,7 +227,7 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     """Return one record per system call seen in patches, newest activity first."""
     if findings is None:
         findings = load_findings(db, plugin=PLUGIN, kind="syscall")
-    findings = [c for c in (classify(f) for f in findings) if c is not None]
+    findings = classify_all(findings)
     names = {f["data"]["name"] for f in findings}
     merged = {n for n in names if history.merged_in(n)}
     renames = rename_pairs(findings, merged)
