@@ -190,3 +190,19 @@ def on_abi(name: str, abi: str) -> bool | None:
     if not table:
         return None
     return name in first_seen_in_tables(table)
+
+
+@lru_cache(maxsize=None)
+def signatures(abi: str) -> dict[str, list[str]]:
+    """Return {name: ["int dfd", "const char *name", ...]} of one ABI's newest full table (v6.17)."""
+    with gzip.open(DATA / f"{TABLES[abi]}.v6.17.signatures.json.gz", "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def merged_signature(name: str) -> list[str] | None:
+    """The argument list of merged syscall `name` as the recorded full tables give it, or None."""
+    for abi in TABLES:
+        sig = signatures(abi).get(name)
+        if sig is not None:
+            return sig
+    return None

@@ -196,6 +196,59 @@ def classify_all(findings: list[dict]) -> list[dict]:
     return kept
 
 
+def arg_names(args) -> tuple:
+    """The parameter names of a signature ("x(int dfd, char __user *name)") or an argument list, e.g. ("dfd", "name")."""
+    if isinstance(args, str):
+        if "(" not in args:
+            return ()
+        args = args.split("(", 1)[1].rsplit(")", 1)[0].split(",")
+    names = []
+    for arg in args:
+        words = arg.replace("*", " ").split()
+        if words and words != ["void"]:
+            names.append(words[-1])
+    return tuple(names)
+
+
+MERGE_LINK_YEARS = 3  # a proposal is linked only to a syscall merged within this many years of its first posting
+
+
+def merged_as(name: str, group: list[dict], taken: set[str]) -> str | None:
+    """Return the merged syscall a never-merged proposal became under another name, or None.
+
+    The 2010 case: name_to_handle/open_by_handle were merged in 2.6.39 as
+    name_to_handle_at/open_by_handle_at. Linked when one merged syscall, first
+    released after the proposal and within MERGE_LINK_YEARS, has the
+    proposal's parameters (names, in order) and either holds one of its
+    numbers or contains its name; never when two could be meant.
+    """
+    added = [f for f in group if f["data"]["change"] == "added"]
+    if not added:
+        return None
+    first = (group[0]["date"] or "")[:10]
+    signature = next((f["data"].get("signature") for f in reversed(added) if f["data"].get("signature")), None)
+    params = arg_names(signature) if signature else ()
+    numbers = {}
+    for f in added:
+        numbers.update(f["data"].get("abis") or {})
+    if not params or not first:
+        return None
+    horizon = f"{int(first[:4]) + MERGE_LINK_YEARS}{first[4:]}"
+    found = set()
+    for abi in history.TABLES:
+        for other, args in history.signatures(abi).items():
+            if other in taken or other == name or arg_names(args) != params:
+                continue
+            since = history.mainline_since(history.merged_in(other))
+            if not since or not (first < since <= horizon):
+                continue
+            slot = any(history.on_abi(other, a) and history.known_numbers(other).get(history.PROPOSAL_TABLES.get(a)) == nr
+                       for a, nr in numbers.items())
+            if slot or name in other:
+                found.add(other)
+    return found.pop() if len(found) == 1 else None
+
+
 def classify(f: dict) -> dict | None:
     """Return a finding as the record should count it, or None when it is no change of a syscall.
 
@@ -233,8 +286,19 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     renames = rename_pairs(findings, merged)
     # Removing a name that never merged is part of a rename, not a removal.
     kept = [f for f in findings if not (f["data"]["change"] == "removed" and f["data"]["name"] not in merged)]
+    groups = proposals.group_by_name(kept, renames)
+    # A proposal merged under another name (and the names it went by) joins that syscall's record.
+    linked = False
+    for name in [n for n in groups if not history.merged_in(n)]:
+        target = merged_as(name, groups[name], set(groups) - {name})
+        if target:
+            linked = True
+            for old in {f["data"]["name"] for f in groups[name]}:
+                renames[old] = target
+    if linked:
+        groups = proposals.group_by_name(kept, renames)
     records = []
-    for name, group in proposals.group_by_name(kept, renames).items():
+    for name, group in groups.items():
         changes = [f for f in group if f["data"]["change"] != "wired_up"]
         last = (changes or group)[-1]
         added_in = history.merged_in(name)
