@@ -41,6 +41,12 @@ def m001_syscalls(db):
     )
 
 
+@migrations()
+def m002_syscall_tables(db):
+    # Per-release syscall tables newer than the shipped data, from `ktrack syscalls update-tables`.
+    db["syscall_tables"].create({"version": str, "abi": str, "nr": int, "name": str}, pk=("version", "abi", "nr"))
+
+
 @hookimpl
 def register_migrations(register):
     register(migrations)
@@ -114,15 +120,18 @@ def filter_records(records: list[dict], *, status: str | None = None) -> list[di
 def register_commands(cli):
     from tracker.cli import print_json
 
-    @cli.command(name="syscalls")
+    @cli.group(name="syscalls", invoke_without_command=True)
     @click.option("--status", type=click.Choice(["proposed", "merged"]), help="Only proposals still open, or merged ones.")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-    @click.pass_obj
-    def syscalls_command(app, status, as_json):
+    @click.pass_context
+    def syscalls_command(ctx, status, as_json):
         """List system calls added or removed by patches, with the release that merged each.
 
         Example: ktrack syscalls --status proposed --json
         """
+        if ctx.invoked_subcommand is not None:
+            return
+        app = ctx.obj
         from .tracking import build_records
 
         records = filter_records(build_records(app.db), status=status)
@@ -135,6 +144,51 @@ def register_commands(cli):
             state = f"merged in {r['merged_in']}" if r["merged_in"] else f"proposed, last activity {(r['last_activity'] or '')[:10]}"
             aliases = f" (also {', '.join(r['aliases'])})" if r["aliases"] else ""
             click.echo(f"{r['name']}{aliases}: {r['change']}, {state}, {len(r['series'])} series")
+
+
+    @syscalls_command.command(name="update-tables")
+    @click.option("--from-git", "git_repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                  help="Read the tables from this local kernel git checkout instead of git.kernel.org.")
+    @click.option("--version", "versions", multiple=True, metavar="X.Y",
+                  help="Release to read (repeatable); default: every known release newer than the recorded tables.")
+    @click.option("--url", default=None, metavar="URL", help="Base URL of the tree's plain files (default: git.kernel.org, Linus's tree).")
+    @click.pass_obj
+    def update_tables_command(app, git_repo, versions, url):
+        """Refresh the per-release syscall tables so that new releases show what they merged.
+
+        Without --version: the mainline releases `ktrack fetch` knows (or the
+        checkout's release tags) newer than the newest recorded table.
+
+        Example: ktrack syscalls update-tables --from-git ~/src/linux
+        """
+        from tracker.errors import KtrackError
+
+        from . import history, tables
+
+        history.use_stored(app.db)
+        if versions:
+            wanted = [v.removeprefix("v") for v in versions]
+            bad = [v for v in wanted if not tables._RELEASE_TAG.match(v)]
+            if bad:
+                raise KtrackError(f"not a mainline release version: {bad[0]} (expected X.Y, e.g. 6.19)")
+        elif git_repo:
+            wanted = tables.newer_than_recorded(tables.git_release_tags(git_repo))
+        else:
+            known = [r[0] for r in app.db.execute("select version from releases where kind = 'mainline'")] if app.db["releases"].exists() else []
+            wanted = tables.newer_than_recorded(known)
+        if not wanted:
+            click.echo(f"Syscall tables are up to date (newest: {history.newest_recorded_version()}).")
+            return
+        client = None
+        if not git_repo:
+            from tracker.fetch import HttpClient
+
+            client = HttpClient(app.db)  # a FetchError is one line, like every fetch
+        for version in wanted:
+            found = tables.from_git(git_repo, version) if git_repo else tables.from_git_web(client, version, url or tables.GIT_WEB)
+            rows = tables.store(app.db, version, found)
+            click.echo(f"v{version}: {rows} syscalls ({', '.join(f'{abi} {len(t)}' for abi, t in found.items())})")
+        history.use_stored(app.db)
 
 
 @hookimpl

@@ -42,11 +42,42 @@ def man_pages_added_in() -> dict[str, dict]:
     return out
 
 
+# What `ktrack syscalls update-tables` stored and the releases plugin knows, on top of the
+# shipped files: {"tables": {abi: {"v6.19": [[nr, name], ...]}}, "dates": {"6.19": "2026-..."}}.
+_STORED: dict = {"tables": {}, "dates": {}}
+
+
+def use_stored(db) -> None:
+    """Read the tables and release dates stored in `db` into the history (cheap; call before reading it)."""
+    import re
+
+    tables: dict = {}
+    if db["syscall_tables"].exists():
+        for version, abi, nr, name in db.execute("select version, abi, nr, name from syscall_tables order by version, abi, nr"):
+            tables.setdefault(abi, {}).setdefault(f"v{version}", []).append([nr, name])
+    dates = {}
+    if db["releases"].exists():
+        for version, released in db.execute("select version, released_at from releases where kind = 'mainline' and released_at is not null"):
+            if re.fullmatch(r"\d+\.\d+", version or ""):
+                dates[version] = released[:10]
+    stored = {"tables": tables, "dates": dates}
+    if stored != _STORED:
+        _STORED.clear()
+        _STORED.update(stored)
+        for cached in (table_versions, first_seen_in_tables, number_holders, release_dates):
+            cached.cache_clear()
+
+
 @lru_cache(maxsize=None)
-def table_versions(abi: str) -> dict[str, list[list]]:
-    """Return {version: [[nr, name], ...]} of one ABI's recorded tables."""
+def _shipped_versions(abi: str) -> dict[str, list[list]]:
     with gzip.open(DATA / f"{TABLES[abi]}.names_by_version.json.gz", "rt", encoding="utf-8") as fh:
         return json.load(fh)
+
+
+@lru_cache(maxsize=None)
+def table_versions(abi: str) -> dict[str, list[list]]:
+    """Return {version: [[nr, name], ...]} of one ABI's recorded tables: shipped, then stored by update-tables."""
+    return {**_shipped_versions(abi), **_STORED["tables"].get(abi, {})}
 
 
 @lru_cache(maxsize=None)
@@ -149,7 +180,8 @@ MERGE_WINDOW_DAYS = 14  # a release's new syscalls are in mainline two weeks aft
 def release_dates() -> dict[str, str]:
     """Return {version: "YYYY-MM-DD"} of mainline releases (data/mainline_release_dates.tsv)."""
     with open(DATA / "mainline_release_dates.tsv", encoding="utf-8") as fh:
-        return {row["version"]: row["released"] for row in csv.DictReader(fh, delimiter="\t")}
+        shipped = {row["version"]: row["released"] for row in csv.DictReader(fh, delimiter="\t")}
+    return {**shipped, **_STORED["dates"]}
 
 
 def mainline_since(version: str | None) -> str | None:
@@ -169,7 +201,13 @@ def mainline_since(version: str | None) -> str | None:
     i = ordered.index(version)
     if i == 0:
         return "0000"
-    return (date.fromisoformat(dates[ordered[i - 1]]) + timedelta(days=MERGE_WINDOW_DAYS)).isoformat()
+    major, minor = (int(x) for x in version.split(".")[:2]) if version.count(".") == 1 else (None, None)
+    previous = ordered[i - 1]
+    direct = major is None or previous == f"{major}.{minor - 1}" or (minor == 0 and previous.startswith(f"{major - 1}."))
+    if direct:
+        return (date.fromisoformat(dates[previous][:10]) + timedelta(days=MERGE_WINDOW_DAYS)).isoformat()
+    # the release before is unknown: its merge window closed about eight weeks before this release
+    return (date.fromisoformat(dates[version][:10]) - timedelta(days=56)).isoformat()
 
 
 def existed_before(name: str, when: str | None) -> bool:

@@ -278,6 +278,7 @@ def classify(f: dict) -> dict | None:
 
 def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     """Return one record per system call seen in patches, newest activity first."""
+    history.use_stored(db)  # tables from `ktrack syscalls update-tables`, release dates from kernel.org
     if findings is None:
         findings = load_findings(db, plugin=PLUGIN, kind="syscall")
     findings = classify_all(findings)
