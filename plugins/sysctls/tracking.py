@@ -29,6 +29,19 @@ def knob_similarity(a: str, b: str) -> float:
     return similarity(la, lb) if pa == pb else 0.0
 
 
+def _code_first(group: list[dict]) -> list[dict]:
+    """The group from the first posting that adds or removes the knob in code, when there is one.
+
+    A patch that only edits a knob's documentation is no knob's first sighting:
+    `first_seen` points at the patch with the ctl_table entry.
+    """
+    for i, f in enumerate(group):
+        d = f["data"]
+        if d.get("change") in ("added", "removed") and not (d.get("file") or "").startswith("Documentation/"):
+            return group[i:]
+    return group
+
+
 def same_knob_slot(old: dict, new: dict) -> bool:
     """Whether two postings' knobs sit in one /proc/sys directory with the same handler (a .procname change)."""
     return (
@@ -69,7 +82,7 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
                 "doc": latest.get("doc"),
                 "default": latest.get("default"),
                 "changes": last["data"].get("changes") or {},
-                "first_seen": proposals.first_seen(group),
+                "first_seen": proposals.first_seen(_code_first(group)),
                 "series": series,
                 "merged_in": merged_in,
                 "aliases": proposals.aliases(group, name),
