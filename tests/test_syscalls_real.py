@@ -106,8 +106,12 @@ def test_listmnt_renamed_listmount_is_one_record_from_its_first_version(app, ktr
         assert r["first_seen"]["date"].startswith("2023-09-13")
         assert [s["name"] for s in r["series"]] == [old, new]
         assert [e["name"] for e in r["evidence"]] == [old, new]
-    page = ktrack("site", "--out", str(Path(app.db_path).parent / "site")).output
-    assert "Traceback" not in page
+    out = Path(app.db_path).parent / "site"
+    result = ktrack("site", "build", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    page = (out / "syscalls" / "listmount.html").read_text()
+    assert "proposed as listmnt v1" in page and "proposed as listmount v3 (renamed from listmnt)" in page
+    assert "Also proposed as" in page and "merged in Linux 6.8" in page
 
 
 @pytest.mark.parametrize(

@@ -215,8 +215,13 @@ def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:
 
 
 def _describe_posting(s: dict) -> str:
-    """Say what one series posting did to a syscall, e.g. "proposed as process_reap v2: mm: ..."."""
-    return f"{'removed' if s['change'] == 'removed' else 'proposed'} as {s['name']}{' v' + str(s['version']) if s.get('version') else ''}: {s['subject']}"
+    """Say what one series posting did to a syscall, e.g. "proposed as process_mrelease v2 (renamed from process_reap): mm: ..."."""
+    version = f" v{s['version']}" if s.get("version") else ""
+    if s["change"] == "wired_up":
+        abis = ", ".join(f"{abi} {nr}" for abi, nr in (s.get("abis") or {}).items())
+        return f"wired up on {abis or 'more architectures'}{version}: {s['subject']}"
+    renamed = f" (renamed from {s['renamed_from']})" if s.get("renamed_from") else ""
+    return f"{'removed' if s['change'] == 'removed' else 'proposed'} as {s['name']}{version}{renamed}: {s['subject']}"
 
 
 def syscall_timeline(record: dict) -> list[dict]:

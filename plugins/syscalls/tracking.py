@@ -317,6 +317,9 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
         if merged_in:
             abis.update(history.known_numbers(name))
         series = proposals.series_list(group, _series_extra)
+        for prev, entry in zip(series, series[1:]):
+            if entry["name"] != prev["name"] and entry["change"] != "wired_up":
+                entry["renamed_from"] = prev["name"]  # the timeline says where the name changed
         aliases = proposals.aliases(group, name)
         records.append(
             {
@@ -346,7 +349,10 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
 def _series_extra(f: dict) -> dict:
     """A syscall's series entry also names the syscall as that series spelled it, and the list it came from."""
     d = f["data"]
-    return {"name": d["name"], "author": d.get("author_name") or d.get("author_email"), "list_id": d.get("list_id")}
+    extra = {"name": d["name"], "author": d.get("author_name") or d.get("author_email"), "list_id": d.get("list_id")}
+    if d["change"] == "wired_up":
+        extra["abis"] = d.get("abis") or {}
+    return extra
 
 
 def save_records(db, records: list[dict]) -> None:
