@@ -42,7 +42,7 @@ def series_patches(series: dict) -> list[dict]:
     return sorted(patches, key=lambda p: (p.get("patch_number") or 0, p.get("date") or ""))
 
 
-_NAME = r"[\"'`]?([A-Za-z_][\w.]*?)[\"'`]?(?:\(\d?\))?"
+_NAME = r"[\"'`]?([A-Za-z_](?:[\w.]*\w)?)[\"'`]?(?:\(\d?\))?"
 _RENAMES = [
     # "Renamed process_reap to process_mrelease", "rename statmnt(2) -> statmount(2)",
     # 'Rename sysctl from "trust_policy" to "trusted_for_policy"'
@@ -55,6 +55,9 @@ _RENAMES = [
 _WAS = re.compile(_NAME + r"\s*\(\s*(?:was|formerly|previously|née)\s+" + _NAME + r"\s*\)", re.I)
 
 
+_RENAME_WORDS = re.compile(r"renam|->|=>|→|\((?:was|formerly|previously|née)\b", re.I)
+
+
 def rename_mentions(text: str) -> list[list[str]]:
     """Return [old, new] pairs a cover letter or changelog states, e.g. "Renamed process_reap to process_mrelease".
 
@@ -62,17 +65,31 @@ def rename_mentions(text: str) -> list[list[str]]:
     first diff on are left out. Callers keep the pairs whose names they know.
     """
     text = (text or "").split("\ndiff --git ", 1)[0]
+    low = text.lower()
+    if not any(word in low for word in ("renam", "->", "=>", "→", "was ", "formerly", "previously", "née")):
+        return []
     text = " ".join(line.strip() for line in text.splitlines() if not line.lstrip().startswith(">"))
+    # Only the text around the words a rename is stated with: the patterns start at a name,
+    # and trying them at every position of a long cover letter costs more than the rest.
+    spans: list[list[int]] = []
+    for m in _RENAME_WORDS.finditer(text):
+        start, end = max(m.start() - 160, 0), m.end() + 160
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end  # overlapping windows become one, so no statement is cut in two
+        else:
+            spans.append([start, end])
+    windows = [text[start:end] for start, end in spans]
     pairs: list[list[str]] = []
-    for rx in _RENAMES:
-        for m in rx.finditer(text):
-            pair = [m.group(1).strip("."), m.group(2).strip(".")]
+    for window in windows:
+        for rx in _RENAMES:
+            for m in rx.finditer(window):
+                pair = [m.group(1).strip("."), m.group(2).strip(".")]
+                if pair[0] != pair[1] and pair not in pairs:
+                    pairs.append(pair)
+        for m in _WAS.finditer(window):
+            pair = [m.group(2).strip("."), m.group(1).strip(".")]
             if pair[0] != pair[1] and pair not in pairs:
                 pairs.append(pair)
-    for m in _WAS.finditer(text):
-        pair = [m.group(2).strip("."), m.group(1).strip(".")]
-        if pair[0] != pair[1] and pair not in pairs:
-            pairs.append(pair)
     return pairs
 
 

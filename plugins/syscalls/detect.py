@@ -219,8 +219,8 @@ def events_in_file(fd: FileDiff) -> list[SyscallEvent]:
                     number = int(m.group(3)) if m.group(3) else None
                     events.append(SyscallEvent(m.group(2), sign, "asm_table", path, stripped, abi_for_path(path), number))
                 continue
-            if not is_c:
-                continue
+            if not is_c or not ("SYSCALL" in line or "sys_" in line or "SYS_NI" in line):
+                continue  # the C forms all name SYSCALL_*, sys_* or SYS_NI
             m = _DEFINE.match(line)
             if m and not not_a_syscall(m.group(3)) and not _in_macro(hunk.lines, idx):
                 text = _collect_call(hunk.lines, idx, tag, stripped)
