@@ -244,3 +244,35 @@ def test_proposal_after_the_merge_is_not_linked_back(db):
                      [handle_patch("name_to_handle", 338)], lineage="late"))
     records = {r["name"]: r for r in build_records(db)}
     assert records["name_to_handle"]["status"] == "proposed"
+
+
+def fsxattr_patch(get, set_, nr):
+    return f"""\
+diff --git a/fs/file_attr.c b/fs/file_attr.c
+--- a/fs/file_attr.c
++++ b/fs/file_attr.c
+@@ -1,1 +1,7 @@
+ #include <linux/syscalls.h>
++SYSCALL_DEFINE4({get}, int, dfd, const char __user *, filename, struct fsxattr __user *, fsx, unsigned int, at_flags)
++{{
++}}
++SYSCALL_DEFINE4({set_}, int, dfd, const char __user *, filename, struct fsxattr __user *, fsx, unsigned int, at_flags)
++{{
++}}
+""" + table_row(get, nr) + table_row(set_, nr + 1).replace("@@ -339,1 +339,2 @@", "@@ -340,1 +340,2 @@")
+
+
+def test_b4_lineage_follows_a_rename_of_two_syscalls_at_once(db):
+    # getfsxattrat/setfsxattrat (v1-v4) became file_getattr/file_setattr (v5) in one b4 lineage: the
+    # change-id, the same slots and the same patch subject with both names masked say so, not the names.
+    subject = "fs: introduce {} and {} syscalls"
+    for v, (get, set_), date in ((3, ("getfsxattrat", "setfsxattrat"), "2025-01-27"), (4, ("getfsxattrat", "setfsxattrat"), "2025-03-21"),
+                                 (5, ("file_getattr", "file_setattr"), "2025-06-02")):
+        s = series(f"v{v}", subject.format(get, set_), v, f"{date}T10:00:00+00:00", [fsxattr_patch(get, set_, 468)],
+                   lineage="change-id:20250114-xattrat-syscall-6a1136d2db59", author="aalbersh@redhat.com")
+        store(db, s)
+    records = {r["name"]: r for r in build_records(db)}
+    assert records["file_getattr"]["aliases"] == ["getfsxattrat"]
+    assert records["file_setattr"]["aliases"] == ["setfsxattrat"]
+    assert records["file_getattr"]["first_seen"]["date"].startswith("2025-01-27")
+    assert "getfsxattrat" not in records and "setfsxattrat" not in records

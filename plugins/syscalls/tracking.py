@@ -33,9 +33,12 @@ def _plain_subject(subject: str | None) -> str:
     return re.sub(r"^(?:\s*\[[^\]]*\]\s*)+", "", subject or "").strip().lower()
 
 
-def masked_subject(subject: str | None, name: str) -> str:
-    """A patch subject with the name it adds masked, e.g. "lsm: {} syscall for lsm self attributes"."""
-    return re.sub(rf"\b{re.escape(name.lower())}\b", "{}", _plain_subject(subject))
+def masked_subject(subject: str | None, *names: str) -> str:
+    """A patch subject with the names its series adds masked, e.g. "lsm: {} syscall for lsm self attributes"."""
+    out = _plain_subject(subject)
+    for name in sorted(names, key=len, reverse=True):
+        out = re.sub(rf"\b{re.escape(name.lower())}\b", "{}", out)
+    return out
 
 
 def arg_types(signature: str | None) -> tuple | None:
@@ -50,6 +53,12 @@ def arg_types(signature: str | None) -> tuple | None:
             words = words[:-1]  # the parameter's name
         out.append("".join(w if w == "*" else " " + w for w in words).strip())
     return tuple(out)
+
+
+def _same_distinct_types(a: str | None, b: str | None) -> bool:
+    """Whether two signatures take the same argument types, and those say something (a pointer or a struct, not three ints)."""
+    ta = arg_types(a)
+    return ta is not None and ta == arg_types(b) and any("*" in t or "struct" in t for t in ta)
 
 
 def shares_number(old: dict, new: dict) -> bool:
@@ -85,8 +94,9 @@ def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_num
         if d["change"] == "added":
             by_name[d["name"]].append(f)
     together: set[frozenset] = set()
-    for group in by_series.values():
-        names = {f["data"]["name"] for f in group["added"]}
+    series_names: dict[str, set[str]] = {}
+    for key, group in by_series.items():
+        names = series_names[key] = {f["data"]["name"] for f in group["added"]}
         together.update(frozenset((a, b)) for a in names for b in names if a != b)
     pairs: dict[str, str] = {}
 
@@ -106,7 +116,7 @@ def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_num
             for came in group["added"]:
                 if same_slot(gone["data"], came["data"]):
                     propose(gone["data"]["name"], came["data"]["name"])
-    candidates: dict[str, set[str]] = defaultdict(set)
+    candidates: dict[str, dict[str, int]] = defaultdict(dict)
     for old, olds in by_name.items():
         last = olds[-1]
         author = (last["data"].get("author_email") or "").lower()
@@ -120,18 +130,26 @@ def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_num
             signals = (
                 same_slot(od, nd),
                 bool(od.get("lineage")) and od.get("lineage") == nd.get("lineage"),
-                masked_subject(od.get("subject"), old) == masked_subject(nd.get("subject"), new),
-                arg_types(od.get("signature")) is not None and arg_types(od.get("signature")) == arg_types(nd.get("signature")),
+                masked_subject(od.get("subject"), old, *series_names.get(last["series_key"], ()))
+                == masked_subject(nd.get("subject"), new, *series_names.get(first["series_key"], ())),
+                _same_distinct_types(od.get("signature"), nd.get("signature")),
             )
             if sum(signals) >= 2:
-                candidates[old].add(new)
-    takers: dict[str, set[str]] = defaultdict(set)
+                candidates[old][new] = sum(signals)
+
+    def best(scores: dict[str, int]) -> str | None:
+        top = max(scores.values())
+        winners = [n for n, score in scores.items() if score == top]
+        return winners[0] if len(winners) == 1 else None
+
+    takers: dict[str, dict[str, int]] = defaultdict(dict)
     for old, news in candidates.items():
-        for new in news:
-            takers[new].add(old)
+        for new, score in news.items():
+            takers[new][old] = score
     for old, news in candidates.items():
-        if len(news) == 1 and len(takers[next(iter(news))]) == 1:
-            propose(old, next(iter(news)))
+        new = best(news)  # one to one: the clearest match each way (getfsxattrat's slot is file_getattr's)
+        if new is not None and best(takers[new]) == old:
+            propose(old, new)
     # 4. Within one lineage (the versions of one series), names that stop at one version
     #    while others start at the next: the likeliest pairs, one to one (v2's
     #    name_to_handle/open_by_handle became v3's name_to_handle_at/open_by_handle_at).
