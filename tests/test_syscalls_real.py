@@ -157,3 +157,34 @@ def test_removal_after_a_release_dropped_the_syscall_is_no_record():
     old = {"date": "2023-09-14T00:00:00+00:00", "message_id": "m", "data": {
         "name": "set_mempolicy", "change": "added", "native": True, "abis": {"generic": 454}, "abi_forms": {"generic": ["unistd"]}}}
     assert classify(old) is None
+
+
+def test_upgrade_drops_old_detector_findings_and_reanalyses(app, tmp_path):
+    """A store analysed before issue 16 (a stale ni_posix_timers finding) gets every series re-read."""
+    import sqlite3
+
+    from tracker.analyze import WATERMARK_KEY, get_meta
+    from tracker.app import App
+    from tracker.plugins.syscalls import migrations
+
+    analysed(app, "not-new-syscalls-2023.mbox")
+    db = app.db
+    db["findings"].insert({"plugin": "syscalls", "kind": "syscall", "key": "ni_posix_timers@x", "data_json": '{"name": "ni_posix_timers", "change": "added"}'})
+    db.execute("delete from _sqlite_migrations where migration_set = ? and name = ?", [migrations.name, "m003_redetect"])
+    db.conn.commit()
+    assert get_meta(db, WATERMARK_KEY)
+    again = App(db_path=app.db_path)  # opening applies the migration
+    assert again.db.execute("select count(*) from findings where plugin = 'syscalls'").fetchone()[0] == 0
+    assert not get_meta(again.db, WATERMARK_KEY)
+    assert sqlite3.connect(app.db_path).execute("select count(*) from messages").fetchone()[0] == 6  # nothing else lost
+
+
+def test_edition_says_wired_up_not_merged(app):
+    from tracker.plugins import proposals
+    from tracker.plugins.syscalls import _edition_item
+    from tracker.plugins.syscalls.tracking import build_records
+
+    analysed(app, "map-shadow-stack-reserve-2023-09.mbox")
+    (item,) = proposals.edition_items(build_records(app.db), {"start": "2023-09-11", "end": "2023-09-18"}, _edition_item)
+    assert "map_shadow_stack" in item["text"] and "wired up on alpha, arm" in item["text"]
+    assert "merged in" not in item["text"]

@@ -47,6 +47,16 @@ def m002_syscall_tables(db):
     db["syscall_tables"].create({"version": str, "abi": str, "nr": int, "name": str}, pk=("version", "abi", "nr"))
 
 
+@migrations()
+def m003_redetect(db):
+    # Issue 16 changed what counts as a syscall (stubs, macros, compat-only names): findings of the
+    # old detector are dropped and the next `ktrack analyze` re-reads every series.
+    if db["findings"].exists():
+        db.execute("delete from findings where plugin = 'syscalls'")
+    if db["meta"].exists():
+        db.execute("delete from meta where key = 'analysis_watermark'")
+
+
 @hookimpl
 def register_migrations(register):
     register(migrations)
@@ -210,6 +220,8 @@ def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:
     version = f" v{latest['version']}" if (latest.get("version") or 1) > 1 else ""
     state = f"merged in {r['merged_in']}" if r["merged_in"] else ("new proposal" if r["first_seen"]["date"] == recent[0]["date"] else "updated proposal")
     verb = "removal" if r["change"] == "removed" else state
+    if latest["change"] == "wired_up":  # an existing syscall on more architectures: not a new one
+        verb = f"wired up on {', '.join(latest.get('abis') or {}) or 'more architectures'}"
     text = f"{r['signature'] or r['name']} — {verb}{version}: {latest.get('series_subject') or latest['subject']}"
     return text, {"status": r["status"], "merged_in": r["merged_in"]}
 
