@@ -34,8 +34,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-CNA = ROOT.parent / "shared" / "data" / "stable-labels" / "kernel-cna-cve-fixes.jsonl"
+from recorded import announce, recorded  # noqa: E402
+
+CNA = recorded("stable-labels/kernel-cna-cve-fixes.jsonl")
 COMMITS = 3000
 TARGET = 500.0  # patches/s for a whole ChangeLog review
 
@@ -64,6 +67,7 @@ def rate(count: int, seconds: float) -> str:
 
 
 def main() -> int:
+    announce(CNA)
     from tracker.app import App
     from tracker.plugins.stable_review.changelog import read_changelog_text
     from tracker.plugins.stable_review.classifier import classify_patch

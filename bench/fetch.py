@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "formats"
+DATA = ROOT / "tests" / "data" / "formats"  # shipped: byte-exact copies of the recorded files
 EMPTY_ATOM = (
     b'<?xml version="1.0" encoding="us-ascii"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
     b"<title>empty</title><id>mailto:bench@vger.kernel.org</id><updated>2025-01-01T00:00:00Z</updated></feed>"
@@ -71,6 +71,7 @@ def child_cpu(args: list[str], env: dict) -> float:
 
 
 def main() -> None:
+    print(f"data: {DATA.relative_to(ROOT)}/kernel.org (shipped with the repo)")
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"

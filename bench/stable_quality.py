@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from recorded import announce, recorded  # noqa: E402
 from train_stable_model import CNA, TSV  # noqa: E402
 
 from tracker.plugins.stable_review import features, training  # noqa: E402
@@ -85,10 +86,11 @@ def message_effect(cna: list[dict]) -> None:
     with_message = flagged([{"subject": r["subject"], "body": r.get("description") or "", "files": r.get("files") or []} for r in judged])
     print(f"recall on {len(judged):,} CNA fixes of 6.1.y updates outside the dev set: subject {subject_only:.3f}, "
           f"subject + commit message + files {with_message:.3f}")
-    archive = ROOT.parent / "shared" / "data" / "lists" / "linux-api-2021.mbox.gz"
+    archive = recorded("lists/linux-api-2021.mbox.gz")
     if not archive.exists():
         print(f"(skipped the flag rate: {archive} not found)")
         return
+    announce(archive)
     rows = [message_row(parse_message(raw), list_id=None, origin="linux-api") for raw, _ in iter_path(archive)]
     patches = [r for r in rows if r["is_patch"] and r["diff"]]
     by_subject = flagged([{"subject": r["subject"]} for r in patches])
@@ -99,6 +101,7 @@ def message_effect(cna: list[dict]) -> None:
 
 
 def main() -> int:
+    announce(TSV, CNA)
     items = training.read_items(TSV)
     cna = training.read_cna(CNA)
     print(f"data: {TSV.name} ({len(items)} items), subjects only, CVE links off")

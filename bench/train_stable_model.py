@@ -25,9 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from tracker.plugins.stable_review import training  # noqa: E402
 
-LABELS = ROOT.parent / "shared" / "data" / "stable-labels"
-TSV = LABELS / "debian-6.1-stable-items-dev.tsv"
-CNA = LABELS / "kernel-cna-cve-fixes.jsonl"
+sys.path.insert(0, str(ROOT / "bench"))
+from recorded import announce, recorded  # noqa: E402
+
+TSV = recorded("stable-labels/debian-6.1-stable-items-dev.tsv")
+CNA = recorded("stable-labels/kernel-cna-cve-fixes.jsonl")
 OUT = ROOT / "plugins" / "stable_review" / "model.json"
 
 
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
+    announce(TSV, CNA, file=sys.stderr)
     start = time.perf_counter()
     items = training.read_items(TSV)
     cna = training.read_cna(CNA)

@@ -28,8 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-ARCHIVE = ROOT.parent / "shared" / "data" / "lists" / "linux-api-2021.mbox.gz"
+from recorded import announce, recorded  # noqa: E402
+
+ARCHIVE = recorded("lists/linux-api-2021.mbox.gz")
 MAINTAINERS = ROOT / "tests" / "data" / "MAINTAINERS.excerpt"
 TOPICS = f"""
 [plugins.categories]
@@ -70,6 +73,7 @@ def timed(fn, labels: list[str]) -> tuple[float, int]:
 
 
 def main() -> None:
+    announce(ARCHIVE)
     from tracker.app import App
     from tracker.edition import edition_for
     from tracker.ingest import store_raw_messages

@@ -56,33 +56,54 @@ def _toml_value(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _toml_table(name: str, table: dict) -> list[str]:
+def _what(spec) -> str:
+    """Say what a key accepts beyond its default's type: a Setting's type when unset, its choices."""
+    from tracker.config import Setting, _expected
+
+    if not isinstance(spec, Setting):
+        return ""
+    if spec.choices:
+        return "one of " + ", ".join(_toml_value(c) for c in spec.choices)
+    if spec.expected:
+        return spec.expected
+    if spec.type is not None:
+        return _expected(spec.types(), spec.item_types())
+    return ""
+
+
+def _toml_table(name: str, table: dict, schema: dict | None = None) -> list[str]:
+    from tracker.config import defaults_of
+
+    schema = schema if schema is not None else table
     lines = [f"[{name}]"]
     nested = []
-    for key, value in table.items():
+    for key, spec in schema.items():
+        value = defaults_of(spec)
+        what = _what(spec)
         if isinstance(value, dict) and value:
-            nested.append((f"{name}.{key}", value))
+            nested.append((f"{name}.{key}", spec))
         elif value is None:
-            lines.append(f"# {key} = ...  (not set by default)")
+            lines.append(f"# {key} = ...  ({what + '; ' if what else ''}not set by default)")
         else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for sub, value in nested:
-        lines += [""] + _toml_table(sub, value)
+            lines.append(f"{key} = {_toml_value(value)}" + (f"  # {what}" if what else ""))
+    for sub, spec in nested:
+        lines += [""] + _toml_table(sub, spec)
     return lines
 
 
 def config_reference() -> str:
     """Return every config table with its default values, core tables first, then each plugin's."""
-    from tracker.config import CORE_DEFAULTS
+    from tracker.config import CORE_SCHEMA
 
-    config = _app().config
+    app = _app()
+    app.config  # built and checked, as at every start
     out = ["```toml"]
-    top = _toml_table("", {k: v for k, v in CORE_DEFAULTS.items() if not isinstance(v, dict)})[1:]
+    top = _toml_table("", {k: v for k, v in CORE_SCHEMA.items() if not isinstance(v, dict)})[1:]
     out += top + [""]
-    for key, value in CORE_DEFAULTS.items():
+    for key, value in CORE_SCHEMA.items():
         if isinstance(value, dict) and key != "plugins":
             out += _toml_table(key, value) + [""]
-    for name, table in sorted(config["plugins"].items()):
-        out += _toml_table(f"plugins.{name}", table) + [""]
+    for name, schema in sorted(app.config_schemas.items()):
+        out += _toml_table(f"plugins.{name}", {"enabled": True, **schema}) + [""]
     out[-1] = "```"
     return "\n".join(out)

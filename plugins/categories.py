@@ -274,7 +274,9 @@ def series_prefixes(series: dict) -> list[str]:
 
 def maintainers_from_config(config: dict) -> Maintainers | None:
     """Load the MAINTAINERS file named by `[plugins.categories] maintainers`, if any."""
-    path = ((config or {}).get("plugins", {}).get("categories") or {}).get("maintainers")
+    from tracker.config import maintainers_file
+
+    path = maintainers_file(config)
     if not path:
         return None
     from .categories_maintainers import load_maintainers

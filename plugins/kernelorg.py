@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 import click
 
 from tracker import hookimpl
+from tracker.config import plugin_config
 from tracker.db import utcnow
 from tracker.errors import KtrackError
 from tracker.sources import Source
@@ -31,8 +32,8 @@ def config_defaults():
 
 @hookimpl
 def register_sources(register, config):
-    table = config.get("plugins", {}).get("kernelorg", {})
-    interval = int(table.get("interval_seconds", 3600))
+    table = plugin_config(config, "kernelorg")
+    interval = int(table["interval_seconds"])
     if table.get("releases_url"):
         register(ReleasesJsonSource(table["releases_url"], interval_seconds=interval))
     if table.get("feed_url"):

@@ -39,36 +39,75 @@ def register_commands(cli):
     @cli.command(name="import")
     @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
     @click.option("--list", "list_id", help="List the mail came from (default: each message's List-Id).")
+    @click.option("--no-analyze", is_flag=True, help="Only store the mail; leave the analysis to `ktrack analyze`.")
     @click.option("--json", "as_json", is_flag=True, help="Output the summary as JSON.")
     @click.pass_obj
-    def import_command(app, paths, list_id, as_json):
-        """Import mail files: mbox, mbox.gz, Maildir, .eml/.patch, git format-patch directories.
+    def import_command(app, paths, list_id, no_analyze, as_json):
+        """Import mail: mbox, mbox.gz, Maildir, .eml/.patch, git format-patch directories, public-inbox git.
 
-        Re-importing stores nothing twice; an interrupted import resumes.
-        Example: ktrack import linux-api-2021.mbox.gz --list linux-api
+        A public-inbox v2 archive is read offline: an epoch (`git clone --mirror
+        https://lore.kernel.org/LIST/0`), a `.bundle` of one, or a whole inbox
+        directory (`git/<N>.git`); a second import reads only the new commits.
+        Re-importing stores nothing twice; an interrupted import resumes. New
+        series are then analysed (syscalls, sysctls, stable reviews...) unless
+        --no-analyze. Example: ktrack import linux-api-2021.mbox.gz --list linux-api
         """
-        from tracker.errors import KtrackError
-        from tracker.ingest import import_paths
+        import os
 
+        from tracker.errors import KtrackError
+        from tracker.ingest import import_paths, plural
+
+        missing = [p for p in paths if not os.path.lexists(p)]
+        if missing:  # before importing anything: no summary line ahead of the error
+            for path in missing[:-1]:
+                click.echo(f"Error: {path}: no such file or directory", err=True)
+            raise KtrackError(f"{missing[-1]}: no such file or directory")
         db = app.db
         if sys.stderr.isatty() and not as_json:
             with click.progressbar(length=0, label="importing", file=sys.stderr, show_pos=True) as bar:
                 stats = import_paths(db, paths, list_id=list_id, progress=bar.update)
         else:
             stats = import_paths(db, paths, list_id=list_id)
+        analysed, problems = _analyse_after_import(app, stats, skip=no_analyze)
+        result = {**stats.as_dict(), "analysed": analysed}
         if as_json:
-            print_json(stats.as_dict())
+            print_json(result)
         else:
             for line in stats.warnings:
                 click.echo(f"warning: {line}", err=True)
-            click.echo(
-                f"{stats.read} messages read, {stats.new} new, {stats.series} series, {len(stats.warnings)} warnings"
+        for line in problems:
+            click.echo(line, err=True)
+        for line in stats.errors:
+            click.echo(f"Error: {line}", err=True)
+        nothing_readable = stats.read == stats.unreadable and not stats.skipped
+        if not as_json and not (stats.errors and nothing_readable):
+            summary = (
+                f"{plural(stats.read, 'message')} read, {stats.new} new, {plural(stats.series, 'series', 'series')}, "
+                f"{plural(len(stats.warnings), 'warning')}"
             )
-        if stats.errors:
-            if len(stats.errors) > 1:
-                for line in stats.errors[:-1]:
-                    click.echo(f"Error: {line}", err=True)
-            raise KtrackError(stats.errors[-1])
+            if analysed:
+                summary += f", {plural(analysed, 'series', 'series')} analysed"
+            elif no_analyze:
+                pending = _unanalysed(app)
+                if pending:
+                    summary += f"; {plural(pending, 'series', 'series')} not analysed yet: run `ktrack analyze`"
+            click.echo(summary)
+        if stats.errors or problems:
+            raise SystemExit(1)
+
+    def _unanalysed(app) -> int:
+        from tracker.analyze import count_unanalysed
+
+        return count_unanalysed(app.db)
+
+    def _analyse_after_import(app, stats, *, skip: bool) -> tuple[int, list[str]]:
+        """Analyse the series the import changed (and any left from before); return (how many, problem lines)."""
+        if skip or not stats.new:
+            return 0, []
+        from tracker.analyze import count_unanalysed, run_analysis
+
+        pending = count_unanalysed(app.db)
+        return pending, run_analysis(app)
 
     @cli.command(name="series")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from tracker import hookimpl
+from tracker.config import Setting, defaults_of, lore_base_url, plugin_config
 from tracker.errors import KtrackError
 from tracker.sources import Source
 
@@ -35,8 +36,8 @@ def config_defaults():
         "base_url": BASE_URL,
         "lists": ["lkml", "stable", "linux-api"],
         "interval_seconds": 1800,
-        "backfill": "query",  # "query" (search mbox download) or "git" (local epoch clones)
-        "git_dir": None,  # with backfill = "git": <git_dir>/<list>/git/<N>.git
+        "backfill": Setting("query", choices=("query", "git")),  # search mbox download, or local epoch clones
+        "git_dir": Setting(None, str),  # with backfill = "git": <git_dir>/<list>/git/<N>.git
         "initial_days": 0,  # first run: also backfill this many days before the feed
         "overlap_seconds": 3600,  # widen gap windows: Date headers and receive times differ
         "query_cap": 10000,  # a search mbox with this many messages is treated as truncated
@@ -47,8 +48,8 @@ def config_defaults():
 
 @hookimpl
 def register_sources(register, config):
-    table = config.get("plugins", {}).get("lore", {})
-    for name in table.get("lists") or []:
+    table = plugin_config(config, "lore")
+    for name in table["lists"]:
         register(LoreListSource(name, table))
 
 
@@ -191,7 +192,7 @@ class LoreListSource(Source):
     kind = "lore"
 
     def __init__(self, list_name: str, table: dict | None = None):
-        table = {**config_defaults(), **(table or {})}
+        table = {**defaults_of(config_defaults()), **(table or {})}
         self.list_name = list_name
         self.name = f"lore:{list_name}"
         self.base = (table["base_url"] or BASE_URL).rstrip("/")
@@ -343,7 +344,7 @@ class LoreQuerySource(Source):
     def fetch(self, ctx) -> None:
         base = self.base
         if self.base == BASE_URL:  # follow the configured lore mirror unless given one explicitly
-            base = (ctx.config.get("plugins", {}).get("lore", {}).get("base_url") or BASE_URL).rstrip("/")
+            base = lore_base_url(ctx.config)
         url = f"{base}/{self.inbox}/?{urlencode({'q': self.full_query, 'x': 'A'}, quote_via=quote, safe=':.')}"
         # conditional: an unchanged result costs nothing; a search with no hits is a 404
         response = ctx.http.get(url, expect="feed", accept_status=(404,))

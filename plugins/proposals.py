@@ -23,15 +23,17 @@ TEMPLATES = str(Path(__file__).parent / "templates")  # proposals/timeline.html,
 
 def lore_query_sources(register, config: dict, plugin: str) -> None:
     """Register one lore search source per query in `[plugins.<plugin>] lore_queries`, if the lore plugin is there."""
-    settings = config.get("plugins", {}).get(plugin) or {}
-    if not settings.get("lore_queries"):
+    from tracker.config import plugin_config
+
+    settings = plugin_config(config, plugin)
+    if not settings["lore_queries"]:
         return
     try:
         from tracker.plugins.lore import LoreQuerySource
     except ImportError:  # the lore plugin is not installed or disabled
         return
     for query in settings["lore_queries"]:
-        register(LoreQuerySource(f"lore-query:{plugin}:{query}", query, days=settings.get("lore_days", 14)))
+        register(LoreQuerySource(f"lore-query:{plugin}:{query}", query, days=settings["lore_days"]))
 
 
 def series_patches(series: dict) -> list[dict]:

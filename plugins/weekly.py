@@ -17,13 +17,24 @@ def _edition(app, week: str | None) -> dict:
     if week is None:
         weeks = edition_weeks(app.db, weekday=edition_weekday(app.config))
         if not weeks:
-            raise KtrackError("no editions yet: the database has no series, releases or findings (try `ktrack run --sample`)")
+            raise KtrackError(_no_editions(app))
         week = weeks[-1]
     try:
         week_bounds(week)
     except ValueError as exc:
         raise KtrackError(str(exc)) from None
     return assemble_edition(app, week)
+
+
+def _no_editions(app) -> str:
+    """The one line for an empty database; it names the sample's database when that is elsewhere (issue 14)."""
+    from tracker.job import sample_hint
+
+    where = app.resolved_db_path()
+    hint = sample_hint(app, "digest")
+    if hint:
+        return f"no editions yet in {where}; {hint}"
+    return f"no editions yet in {where}: it has no series, releases or findings (try `ktrack run --sample`)"
 
 
 def digest_for(app, week: str | None, fmt: str, *, categories=(), stable=(), sections=()) -> tuple[dict, str]:
@@ -132,9 +143,12 @@ def register_commands(cli):
         if not out:
             raise KtrackError("no output directory: pass --out DIR or set [site] out in the config")
         out = Path(out).expanduser()
+        sample_db = None
         if sample and app.db_path is None:
+            from tracker.job import sample_db_path
+
             # Keep the sample's database beside the site: re-runs are then incremental.
-            app.db_path = out.absolute().parent / f".{out.name}.sample.db"
+            app.db_path = sample_db = sample_db_path(out)
         talk = verbose or sys.stdout.isatty()
         with _lock(app):
             report = run_job(app, out=out, sample=sample, week=week, base_url=base_url)
@@ -151,6 +165,15 @@ def register_commands(cli):
                 site = report.site or {}
                 click.echo(f"Site: {site.get('out')}/index.html ({site.get('pages')} pages, {site.get('rendered')} rendered)")
                 click.echo(f"Browse it with search: python3 -m http.server -d {site.get('out')} 8000")
+                if sample_db is not None:
+                    import shlex
+
+                    db = shlex.quote(str(sample_db))
+                    click.echo(f"Its database: {sample_db} (e.g. ktrack --db {db} digest, ktrack --db {db} syscalls)")
+            if sample_db is not None:
+                from tracker.job import remember_sample_db
+
+                remember_sample_db(sample_db)
             if report.nothing_read:
                 raise KtrackError("no source could be read")
 

@@ -19,10 +19,10 @@ from pathlib import Path
 REVIEW = "stable-reviews/2.6.14.7-review.mbox"
 
 
-def review_commits(shared_data: Path) -> list[dict]:
+def review_commits(data_dir: Path) -> list[dict]:
     """The 2.6.14.7 patches as commits (oldest first): subject, author, date, message."""
     commits = []
-    for msg in mailbox.mbox(str(shared_data / REVIEW)):
+    for msg in mailbox.mbox(str(data_dir / REVIEW)):
         m = re.match(r"\[patch (\d+)/\d+\] (.*)", " ".join(str(msg["Subject"]).split()))
         if not m or m.group(1) == "0":
             continue
@@ -46,11 +46,11 @@ def _commit(repo: Path, message: str, author: tuple[str, str], date: str) -> Non
                    input=message.encode(), env=env, check=True)
 
 
-def make_changelog(shared_data: Path, out_dir: Path, *log_args: str) -> Path:
+def make_changelog(data_dir: Path, out_dir: Path, *log_args: str) -> Path:
     """Write out_dir/ChangeLog-2.6.14.7 with `git log [log_args]` and return its path."""
     repo = out_dir / "linux-stable"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    for commit in review_commits(shared_data):
+    for commit in review_commits(data_dir):
         _commit(repo, commit["message"], commit["author"], commit["date"])
     _commit(repo, "Linux 2.6.14.7\n", ("Chris Wright", "chrisw@sous-sol.org"), "2006-01-30T17:36:05-08:00")
     path = out_dir / "ChangeLog-2.6.14.7"

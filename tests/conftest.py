@@ -1,4 +1,4 @@
-"""Shared fixtures: the real recorded data, a temporary store, the CLI in-process."""
+"""Shared fixtures: the real recorded data in tests/data, a temporary store, the CLI in-process."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "", None}
@@ -33,11 +33,9 @@ def no_internet(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """../shared/data: the recorded real kernel material (see its README)."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"real data folder missing: {SHARED_DATA}")
-    return SHARED_DATA
+def data_dir() -> Path:
+    """tests/data: excerpts of recorded real kernel material, shipped with the repository (see its README)."""
+    return DATA
 
 
 @pytest.fixture

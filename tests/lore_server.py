@@ -1,6 +1,6 @@
 """A small public-inbox stand-in for the lore tests, serving REAL linux-api mail.
 
-It reads the first messages of ../shared/data/lists/linux-api-2021.mbox.gz and
+It reads the first messages of tests/data/lists/linux-api-2021-excerpt.mbox.gz and
 answers like lore does: `new.atom` (the newest 25 "arrived" messages, in
 public-inbox's Atom shape: thr:in-reply-to, Message-ID in the link),
 `<msgid>/t.mbox.gz` (the whole thread) and `POST /?q=rt:A..B&x=m` (the
@@ -45,9 +45,10 @@ class Mail:
     root: str = ""
 
 
-def load_mails(shared_data, count: int) -> list[Mail]:
+def load_mails(data_dir, count: int) -> list[Mail]:
+    """The excerpt's first `count` dated messages (it starts with the archive's first 170, unbroken), oldest first."""
     mails: list[Mail] = []
-    for raw, _ in iter_mbox(shared_data / "lists/linux-api-2021.mbox.gz"):
+    for raw, _ in iter_mbox(data_dir / "lists/linux-api-2021-excerpt.mbox.gz"):
         msg = message_from_bytes(raw, policy=compat32)
         mid = _ID.search(msg.get("Message-ID", ""))
         try:

@@ -1,7 +1,7 @@
 """A real public-inbox server for the lore tests: Debian's public-inbox, serving real linux-api mail.
 
 The inbox is built the way a mirror builds one: the list's first git epoch
-(../shared/data/lists/linux-api-epoch0-first400.bundle, 400 real messages of
+(tests/data/lists/linux-api-epoch0-first400.bundle, 400 real messages of
 2019) fetched into `git/0.git`, indexed with Xapian by public-inbox-index,
 served by public-inbox-httpd on a free loopback port. What the lore source
 sends (rt: ranges, search downloads, thread mboxes, query feeds) is then

@@ -41,7 +41,9 @@ def test_analysis_sees_each_changed_series_once_and_upserts(app, db):
     problems = run_analysis(app)
     assert sorted(analyzer.seen) == ["a@x", "b@x"]
     assert analyzer.after == 1
-    assert len(problems) == 2 and all("broken" in p and "analyzer bug" in p for p in problems)
+    # One line per failure per run (issue 14.3), though it failed on both series.
+    assert problems == ["plugin broken failed in analyze_series: RuntimeError: analyzer bug"]
+    assert [(p.plugin, p.count) for p in app.host.problems] == [("broken", 2)]
 
     assert run_analysis(app) == []  # no changed series: the broken analyzer is not even called
     assert sorted(analyzer.seen) == ["a@x", "b@x"]  # nothing changed, nothing re-analysed

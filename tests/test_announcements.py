@@ -2,7 +2,7 @@
 
 tests/data/announcements/*.eml follow Linus's rc mails (prose, "Linus", ---,
 git shortlog) and the stable team's (prose, "greg k-h", diffstat, shortlog);
-/work/shared/data holds no real announcement (the linux-api archive has none).
+the recorded data they were written from held no real announcement (the linux-api archive has none).
 """
 
 import json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -18,10 +19,11 @@ MAINTAINERS = DATA / "MAINTAINERS.excerpt"
 
 
 @pytest.fixture(scope="module")
-def cna_records(shared_data):
+def cna_records(data_dir):
     """Real fixes with their files: the kernel CNA's CVE records, keyed by CVE id."""
-    path = shared_data / "stable-labels" / "kernel-cna-cve-fixes.jsonl"
-    return {r["cve"]: r for r in map(json.loads, path.open())}
+    path = data_dir / "stable-labels" / "kernel-cna-cve-fixes-slim.jsonl.gz"  # every record: cve, subject, files, fixed_in
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return {r["cve"]: r for r in map(json.loads, fh)}
 
 
 @pytest.fixture(scope="module")
@@ -334,14 +336,14 @@ def test_series_json_carries_the_category(app, ktrack):
     assert got["io-wq: provi"] == "filesystems"
 
 
-def test_patches_section_tells_a_series_reposted_in_one_week_once(app, tmp_path, shared_data):
+def test_patches_section_tells_a_series_reposted_in_one_week_once(app, tmp_path, data_dir):
     """memfd_secret v15 (Jan 20, 2021) and v16 (Jan 21) on linux-api: one item, the latest, naming the other."""
     from tracker.mailbox_io import iter_path
     from tracker.testing import import_mbox
 
     mbox = tmp_path / "memfd_secret.mbox"
     with open(mbox, "wb") as fh:
-        for raw, _ in iter_path(shared_data / "lists/linux-api-2021.mbox.gz"):
+        for raw, _ in iter_path(data_dir / "lists/linux-api-2021-excerpt.mbox.gz"):
             if b"memfd_secret" in raw[:4000] and b"Jan 2021" in raw[:4000]:
                 fh.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + raw.replace(b"\nFrom ", b"\n>From ") + b"\n")
     import_mbox(app, mbox)

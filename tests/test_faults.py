@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 import pytest
-
-LINUX_API = "lists/linux-api-2021.mbox.gz"
+from linux_api import LINUX_API
 
 
 def ktrack(*args, env_extra=None):
@@ -24,7 +23,7 @@ def ktrack(*args, env_extra=None):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real 3 MB file system: the linux-api archive (about 60 MB stored) cannot fit."""
+    """A real 3 MB file system: the linux-api excerpt (about 6 MB stored) cannot fit."""
     mnt = tmp_path / "small"
     mnt.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True).returncode:
@@ -33,9 +32,9 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
-def test_full_disk_is_one_line_and_leaves_a_valid_store(small_disk, shared_data):
+def test_full_disk_is_one_line_and_leaves_a_valid_store(small_disk):
     db = small_disk / "k.db"
-    proc = ktrack("--db", db, "import", shared_data / LINUX_API, env_extra={"KTRACK_IMPORT_BATCH": "100"})
+    proc = ktrack("--db", db, "import", LINUX_API, env_extra={"KTRACK_IMPORT_BATCH": "100"})
     out, err = proc.communicate(timeout=300)
     assert proc.returncode != 0
     assert "Traceback" not in err
@@ -48,10 +47,10 @@ def test_full_disk_is_one_line_and_leaves_a_valid_store(small_disk, shared_data)
     assert conn.execute("select count(*) from messages where is_patch = 1 and series_key is null").fetchone()[0] == 0
 
 
-def test_two_imports_at_once_store_everything_once(tmp_path, shared_data):
+def test_two_imports_at_once_store_everything_once(tmp_path, data_dir):
     db = tmp_path / "k.db"
-    mbox = shared_data / "formats/b4/trailers-thread-with-followups.mbox"
-    series_dir = shared_data / "formats/patchwork/patchwork/tests/data/series"
+    mbox = data_dir / "formats/b4/trailers-thread-with-followups.mbox"
+    series_dir = data_dir / "formats/patchwork/series"
     inputs = [mbox, *sorted(series_dir.glob("base-*.mbox"))]
     first = ktrack("--db", db, "import", *inputs)
     second = ktrack("--db", db, "import", *reversed(inputs))

@@ -18,8 +18,8 @@ ANUBIS_PAGE = b"""<!doctype html><html lang="en"><head><title>Making sure you&#3
 
 
 @pytest.fixture
-def kdist(shared_data):
-    return (shared_data / "formats/kernel.org/kdist-2020-05-06.xml").read_bytes()
+def kdist(data_dir):
+    return (data_dir / "formats/kernel.org/kdist-2020-05-06.xml").read_bytes()
 
 
 def client(db=None, **overrides):
@@ -178,8 +178,8 @@ def test_fetch_html_instead_of_mbox_is_an_error(httpserver):
         c.get(httpserver.url_for("/t.mbox.gz"), expect="mbox")
 
 
-def test_fetch_feed_is_not_mistaken_for_challenge(httpserver, shared_data):
-    atom = (shared_data / "formats/lore/util-linux-new-2020-05-17.atom").read_bytes()
+def test_fetch_feed_is_not_mistaken_for_challenge(httpserver, data_dir):
+    atom = (data_dir / "formats/lore/util-linux-new-2020-05-17.atom").read_bytes()
     httpserver.expect_request("/util-linux/new.atom").respond_with_data(atom, content_type="text/html")
     c, _ = client()
     assert c.get(httpserver.url_for("/util-linux/new.atom"), expect="feed").content == atom

@@ -70,11 +70,11 @@ def test_run_sources_saves_state_and_respects_due_time(app, tmp_path):
     assert row["next_due_at"] > row["last_success_at"]
 
 
-def test_fetch_command_reports_failures_and_exit_code(app, tmp_path, httpserver, ktrack, shared_data):
+def test_fetch_command_reports_failures_and_exit_code(app, tmp_path, httpserver, ktrack, data_dir):
     configure(app, tmp_path, kernelorg_config(httpserver))
     httpserver.expect_request("/releases.json").respond_with_data("gone", status=404)
     httpserver.expect_request("/feeds/kdist.xml").respond_with_data(
-        (shared_data / "formats/kernel.org/kdist-2020-05-06.xml").read_bytes()
+        (data_dir / "formats/kernel.org/kdist-2020-05-06.xml").read_bytes()
     )
     result = ktrack("fetch", "kernel.org")
     assert result.exit_code == 0
@@ -111,7 +111,7 @@ def test_sources_command_json_shape(app, tmp_path, httpserver, ktrack):
     assert "kernel.org:releases (kernel.org)" in ktrack("sources").output
 
 
-def test_fetch_command_refuses_to_run_beside_another_run(app, tmp_path, httpserver, ktrack, shared_data):
+def test_fetch_command_refuses_to_run_beside_another_run(app, tmp_path, httpserver, ktrack, data_dir):
     from tracker.job import lock_path_for, run_lock
 
     configure(app, tmp_path, kernelorg_config(httpserver))

@@ -3,13 +3,12 @@
 import gzip
 
 import pytest
+from linux_api import LINUX_API, messages
 
 import tracker.ingest as ingest
 from tracker.db import open_db
 from tracker.ingest import import_paths
 from tracker.mailbox_io import iter_path
-
-LINUX_API = "lists/linux-api-2021.mbox.gz"
 
 
 def _snapshot(db):
@@ -25,17 +24,15 @@ def _snapshot(db):
 
 
 @pytest.fixture(scope="module")
-def part_mbox(shared_data, tmp_path_factory):
-    """600 real messages; the last 10 again at once (still in flight), 100 again later, the first 50 changed."""
-    raws = []
-    for raw, _ in iter_path(shared_data / LINUX_API):
-        raws.append(raw)
-        if len(raws) == 600:
-            break
+def part_mbox(tmp_path_factory):
+    """The 350 real messages of the excerpt; the last 10 again at once (still in flight), 100 again later,
+    the first 50 changed."""
+    raws = messages()
+    assert len(raws) == 350
     changed = [raw.replace(b"\n\n", b"\n\n ", 1) for raw in raws[:50]]  # same Message-ID, other bytes
     mbox = tmp_path_factory.mktemp("mbox") / "part.mbox.gz"
     with gzip.open(mbox, "wb") as fh:
-        for raw in raws + raws[590:] + raws[300:400] + changed:
+        for raw in raws + raws[340:] + raws[60:160] + changed:
             fh.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + raw.replace(b"\nFrom ", b"\n>From ") + b"\n")
     return mbox
 
@@ -52,16 +49,16 @@ def test_import_parallel_equals_serial(tmp_path, part_mbox, monkeypatch):
     serial_db, serial = _import(tmp_path, "serial", part_mbox, monkeypatch, parallel_after=10**9)
     parallel_db, parallel = _import(tmp_path, "parallel", part_mbox, monkeypatch, parallel_after=0)
     assert parallel.as_dict() == serial.as_dict()
-    assert (parallel.read, parallel.new, parallel.skipped, parallel.duplicates) == (760, 598, 110, 52)  # the archive repeats two Message-IDs
+    assert (parallel.read, parallel.new, parallel.skipped, parallel.duplicates) == (510, 347, 110, 53)  # the archive repeats three Message-IDs
     assert _snapshot(parallel_db) == _snapshot(serial_db)
 
 
 def test_import_parallel_again_skips_everything(tmp_path, part_mbox, monkeypatch):
     db, first = _import(tmp_path, "again", part_mbox, monkeypatch, parallel_after=0)
     again = import_paths(db, [part_mbox])
-    assert first.new == 598
+    assert first.new == 347
     # the changed 50 are parsed (new bytes) and then skipped: their Message-IDs are stored
-    assert (again.read, again.new, again.skipped, again.duplicates, again.series) == (760, 0, 760, 0, 0)
+    assert (again.read, again.new, again.skipped, again.duplicates, again.series) == (510, 0, 510, 0, 0)
 
 
 class _Rows(list):
@@ -88,12 +85,12 @@ class _RecordingConnection:
         self._conn.close()
 
 
-def test_import_checkpoints_wal_while_writing(tmp_path, shared_data, monkeypatch):
+def test_import_checkpoints_wal_while_writing(tmp_path, monkeypatch):
     """The WAL is copied into the database during the import (by a second connection), not only at the end.
 
     The import turns SQLite's own auto-checkpoint off while it runs; without
-    the checkpointing thread the WAL would hold every page written (1.75 times
-    the database here), and with passive checkpoints alone it can still grow
+    the checkpointing thread the WAL would hold every page written (more than
+    the database itself), and with passive checkpoints alone it can still grow
     while batches keep coming, so past WAL_MAX_PAGES the thread RESTARTs it.
     What the thread did is recorded rather than the WAL's final size, which
     depends on how the thread was scheduled (a loaded machine lets it lag).
@@ -105,13 +102,15 @@ def test_import_checkpoints_wal_while_writing(tmp_path, shared_data, monkeypatch
             super().__init__(_RecordingConnection(conn, checkpoints))
 
     monkeypatch.setattr(ingest, "_Checkpointer", Recorded)
-    monkeypatch.setattr(ingest, "BATCH_SIZE", 250)
-    monkeypatch.setattr(ingest, "WAL_MAX_PAGES", 500)  # 2 MB: checkpoint RESTARTs happen here too
+    # Scaled to the excerpt (350 messages, about 6 MB stored): batches of 25 and a WAL limit of
+    # 100 pages (400 kB) give the thread as many turns, and RESTARTs, as a year's archive gets.
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 25)
+    monkeypatch.setattr(ingest, "WAL_MAX_PAGES", 100)
     path = tmp_path / "wal.db"
     db = open_db(path)
     before = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    stats = import_paths(db, [shared_data / LINUX_API])
-    assert stats.new > 5000 and not stats.errors
+    stats = import_paths(db, [LINUX_API])
+    assert stats.new == 347 and not stats.errors
     assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before  # restored
     copied = [result for sql, result in checkpoints if result[2] > 0]
     assert len(copied) >= 2, checkpoints  # pages went into the database while the import went on
@@ -125,8 +124,8 @@ def test_reimport_starts_no_worker_and_still_reports_progress(tmp_path, part_mbo
     real_start = ingest._start_pool
     monkeypatch.setattr(ingest, "_start_pool", lambda: started.append(1) or real_start())
     db, first = _import(tmp_path, "re", part_mbox, monkeypatch, parallel_after=100)
-    assert first.new == 598 and len(started) == 1
+    assert first.new == 347 and len(started) == 1
     done = []
     again = ingest.store_raw_messages(db, iter_path(part_mbox), origin="again", progress=done.append)
-    assert (again.new, again.skipped, len(started)) == (0, 760, 1)
-    assert sum(done) == 760  # every batch reported, none held back
+    assert (again.new, again.skipped, len(started)) == (0, 510, 1)
+    assert sum(done) == 510  # every batch reported, none held back

@@ -9,13 +9,13 @@ from tracker.fetching import run_sources
 
 
 @pytest.fixture
-def releases_json(shared_data):
-    return (shared_data / "formats/kernel.org/releases-excerpt-2020-12-14.json").read_bytes()
+def releases_json(data_dir):
+    return (data_dir / "formats/kernel.org/releases-excerpt-2020-12-14.json").read_bytes()
 
 
 @pytest.fixture
-def kdist(shared_data):
-    return (shared_data / "formats/kernel.org/kdist-2020-05-06.xml").read_bytes()
+def kdist(data_dir):
+    return (data_dir / "formats/kernel.org/kdist-2020-05-06.xml").read_bytes()
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ ANUBIS_PAGE = b"""<!doctype html><html><head><title>Making sure you&#39;re not a
 
 
 @pytest.fixture(scope="module")
-def mails(shared_data):
-    return load_mails(shared_data, 160)
+def mails(data_dir):
+    return load_mails(data_dir, 160)
 
 
 @pytest.fixture
@@ -38,8 +38,8 @@ def stored_ids(db):
     return {r["message_id"] for r in db.query("select message_id from messages")}
 
 
-def test_read_feed_entries_recorded_lore_feed(shared_data):
-    content = (shared_data / "formats/lore/util-linux-new-2020-05-17.atom").read_bytes()
+def test_read_feed_entries_recorded_lore_feed(data_dir):
+    content = (data_dir / "formats/lore/util-linux-new-2020-05-17.atom").read_bytes()
     entries, list_id = read_feed_entries("https://lore.kernel.org/util-linux/new.atom", content)
     assert list_id == "util-linux.vger.kernel.org"
     assert len(entries) == 25
@@ -159,8 +159,8 @@ def test_lore_challenge_on_feed_fails_source_without_rows(app, tmp_path, httpser
     assert app.db["messages"].count == 0
 
 
-def test_lore_malformed_feed_is_one_line(app, tmp_path, httpserver, shared_data):
-    content = (shared_data / "formats/lore/util-linux-new-later.atom").read_bytes()
+def test_lore_malformed_feed_is_one_line(app, tmp_path, httpserver, data_dir):
+    content = (data_dir / "formats/lore/util-linux-new-later.atom").read_bytes()
     httpserver.expect_request("/util-linux/new.atom").respond_with_data(content[: len(content) // 2])
     configure(app, tmp_path, f'[plugins.lore]\nbase_url = "{httpserver.url_for("").rstrip("/")}"\nlists = ["util-linux"]\n')
     [result] = run_sources(app, ["lore:util-linux"])
@@ -187,10 +187,10 @@ def test_lore_query_source_fetches_matching_threads(app, tmp_path, httpserver, m
 
 
 @pytest.fixture(scope="module")
-def epoch_dir(tmp_path_factory, shared_data):
+def epoch_dir(tmp_path_factory, data_dir):
     root = tmp_path_factory.mktemp("mirror") / "linux-api" / "git"
     root.mkdir(parents=True)
-    subprocess.run(["git", "clone", "-q", "--mirror", str(shared_data / "lists/linux-api-epoch0-first400.bundle"),
+    subprocess.run(["git", "clone", "-q", "--mirror", str(data_dir / "lists/linux-api-epoch0-first400.bundle"),
                     str(root / "0.git")], check=True)
     return root
 

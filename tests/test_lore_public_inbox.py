@@ -24,9 +24,9 @@ BUNDLE = "lists/linux-api-epoch0-first400.bundle"
 
 
 @pytest.fixture(scope="module")
-def public_inbox(shared_data, tmp_path_factory):
+def public_inbox(data_dir, tmp_path_factory):
     require_tools()
-    with running_public_inbox(shared_data / BUNDLE, tmp_path_factory.mktemp("public-inbox")) as (base, inbox):
+    with running_public_inbox(data_dir / BUNDLE, tmp_path_factory.mktemp("public-inbox")) as (base, inbox):
         yield base, inbox
 
 

@@ -8,8 +8,8 @@ def _messages(path):
     return [parse_message(raw) for raw, _ in iter_path(path)]
 
 
-def test_parse_message_reads_the_4_19_107_cover(shared_data):
-    msg = parse_message((shared_data / "stable-reviews" / "4.19.107-review-cover.eml").read_bytes())
+def test_parse_message_reads_the_4_19_107_cover(data_dir):
+    msg = parse_message((data_dir / "stable-reviews" / "4.19.107-review-cover.eml").read_bytes())
     assert msg.subject == "[PATCH 4.19 00/97] 4.19.107-stable review"
     assert msg.author_email == "gregkh@linuxfoundation.org"
     assert msg.author_name == "Greg Kroah-Hartman"
@@ -20,8 +20,8 @@ def test_parse_message_reads_the_4_19_107_cover(shared_data):
     assert msg.warnings == []
 
 
-def test_parse_message_reads_diff_files_and_counts_of_2_6_14_7_patches(shared_data):
-    msgs = _messages(shared_data / "stable-reviews" / "2.6.14.7-review.mbox")
+def test_parse_message_reads_diff_files_and_counts_of_2_6_14_7_patches(data_dir):
+    msgs = _messages(data_dir / "stable-reviews" / "2.6.14.7-review.mbox")
     assert len(msgs) == 7
     cover, first = msgs[0], msgs[1]
     assert cover.diff == "" and cover.files == []
@@ -33,8 +33,8 @@ def test_parse_message_reads_diff_files_and_counts_of_2_6_14_7_patches(shared_da
     assert "diff --git" not in first.body
 
 
-def test_parse_message_reads_trailers_but_not_quoted_ones(shared_data):
-    msgs = _messages(shared_data / "formats" / "b4" / "trailers-followup-single.mbox")
+def test_parse_message_reads_trailers_but_not_quoted_ones(data_dir):
+    msgs = _messages(data_dir / "formats" / "b4" / "trailers-followup-single.mbox")
     patch, replies = msgs[0], msgs[1:]
     assert ["Reviewed-by", "Original Reviewer <original-reviewer@example.com>"] in patch.trailers
     assert ["Fixes", "abcdef01234567890"] in patch.trailers
@@ -100,8 +100,8 @@ def test_parse_message_binary_junk_has_no_headers():
     assert msg.has_headers is False
 
 
-def test_parse_message_takes_last_in_reply_to_and_all_references(shared_data):
-    msgs = _messages(shared_data / "formats" / "patchwork" / "patchwork" / "tests" / "data" / "series" / "bugs-multiple-references.mbox")
+def test_parse_message_takes_last_in_reply_to_and_all_references(data_dir):
+    msgs = _messages(data_dir / "formats" / "patchwork" / "series" / "bugs-multiple-references.mbox")
     assert msgs[2].in_reply_to == "cover.1495511998.git.viresh.kumar@linaro.org"
     assert not any(m.synthetic_id for m in msgs)  # folded "Message-Id:\n <...>" is read
 

@@ -4,14 +4,15 @@ import gzip
 import shutil
 
 import pytest
+from linux_api import LINUX_API
 
 from tracker.mailbox_io import MailboxReadError, iter_mbox, iter_path
 
 B4 = "formats/b4"
 
 
-def test_iter_path_reads_mbox_and_gzip_alike(shared_data, tmp_path):
-    src = shared_data / "stable-reviews" / "2.6.14.7-review.mbox"
+def test_iter_path_reads_mbox_and_gzip_alike(data_dir, tmp_path):
+    src = data_dir / "stable-reviews" / "2.6.14.7-review.mbox"
     gz = tmp_path / "review.mbox.gz"
     gz.write_bytes(gzip.compress(src.read_bytes()))
     plain = list(iter_path(src))
@@ -22,17 +23,17 @@ def test_iter_path_reads_mbox_and_gzip_alike(shared_data, tmp_path):
     assert plain[0][0].startswith(b"Message-Id: <20060128015840.722214000@press.kroah.org>")
 
 
-def test_iter_mbox_reads_bytes_as_it_reads_the_file(shared_data):
+def test_iter_mbox_reads_bytes_as_it_reads_the_file(data_dir):
     """A download (lore's t.mbox.gz) is split in memory, gzip or not, cut short or not, like a file."""
-    src = shared_data / "stable-reviews" / "2.6.14.7-review.mbox"
+    src = data_dir / "stable-reviews" / "2.6.14.7-review.mbox"
     from_file = [raw for raw, _ in iter_path(src)]
     data = src.read_bytes()
     assert [raw for raw, _ in iter_mbox(data, name="dl")] == from_file
     assert [w for _, w in iter_mbox(gzip.compress(data), name="dl")][:2] == ["dl:#1", "dl:#2"]
-    archive = (shared_data / "lists" / "linux-api-2021.mbox.gz").read_bytes()
+    archive = LINUX_API.read_bytes()
     got = []
     with pytest.raises(MailboxReadError) as info:
-        for raw, _ in iter_mbox(archive[: len(archive) // 50], name="https://lore.example/t.mbox.gz"):
+        for raw, _ in iter_mbox(archive[: len(archive) // 10], name="https://lore.example/t.mbox.gz"):
             got.append(raw)
     assert len(got) > 10
     assert info.value.message.startswith("https://lore.example/t.mbox.gz: truncated gzip")
@@ -49,10 +50,10 @@ def test_iter_mbox_unescapes_mboxrd_from_lines(tmp_path):
     assert msgs[1].endswith(b"end\n") and len(msgs) == 2
 
 
-def test_iter_path_truncated_gzip_keeps_good_messages_then_names_the_file(shared_data, tmp_path):
-    data = (shared_data / "lists" / "linux-api-2021.mbox.gz").read_bytes()
+def test_iter_path_truncated_gzip_keeps_good_messages_then_names_the_file(data_dir, tmp_path):
+    data = LINUX_API.read_bytes()
     cut = tmp_path / "cut.mbox.gz"
-    cut.write_bytes(data[: len(data) // 50])
+    cut.write_bytes(data[: len(data) // 10])
     got = []
     with pytest.raises(MailboxReadError) as info:
         for raw, where in iter_path(cut):
@@ -61,11 +62,11 @@ def test_iter_path_truncated_gzip_keeps_good_messages_then_names_the_file(shared
     assert "cut.mbox.gz" in str(info.value.message) and "truncated" in str(info.value.message)
 
 
-def test_iter_path_reads_maildir_and_format_patch_directories(shared_data, tmp_path):
+def test_iter_path_reads_maildir_and_format_patch_directories(data_dir, tmp_path):
     maildir = tmp_path / "md"
     for sub in ("cur", "new", "tmp"):
         (maildir / sub).mkdir(parents=True)
-    raws = [raw for raw, _ in iter_path(shared_data / "stable-reviews" / "2.6.14.7-review.mbox")]
+    raws = [raw for raw, _ in iter_path(data_dir / "stable-reviews" / "2.6.14.7-review.mbox")]
     for i, raw in enumerate(raws):
         (maildir / ("cur" if i % 2 else "new") / f"{i}.host:2,S").write_bytes(raw)
     assert sorted(raw for raw, _ in iter_path(maildir)) == sorted(raws)
@@ -75,7 +76,7 @@ def test_iter_path_reads_maildir_and_format_patch_directories(shared_data, tmp_p
     for i, raw in enumerate(raws[1:], 1):
         (patches / f"{i:04d}-x.patch").write_bytes(b"From 0123 Mon Sep 17 00:00:00 2001\n" + raw)
     (patches / "notes.md").write_text("not mail")
-    shutil.copy(shared_data / "stable-reviews" / "4.19.107-review-cover.eml", patches / "cover.eml")
+    shutil.copy(data_dir / "stable-reviews" / "4.19.107-review-cover.eml", patches / "cover.eml")
     found = list(iter_path(patches))
     assert len(found) == 7
     assert {where for _, where in found} >= {"0001-x.patch:#1", "cover.eml"}

@@ -6,7 +6,7 @@ from tracker.ingest import import_paths, store_raw_messages
 from tracker.mailbox_io import iter_path
 from tracker.queries import get_series, list_series
 
-PW = "formats/patchwork/patchwork/tests/data/series"
+PW = "formats/patchwork/series"
 
 
 def _shape(db):
@@ -40,32 +40,32 @@ def _shape(db):
         ("revision-threaded-to-patch", [(1, 2, 2, True, [1, 2]), (2, 2, 2, True, [1, 2])]),
     ],
 )
-def test_thread_patchwork_series_fixtures(db, shared_data, name, expected):
-    stats = import_paths(db, [shared_data / PW / f"{name}.mbox"])
+def test_thread_patchwork_series_fixtures(db, data_dir, name, expected):
+    stats = import_paths(db, [data_dir / PW / f"{name}.mbox"])
     assert stats.errors == []
     assert _shape(db) == expected
 
 
-def test_thread_unnumbered_patch_is_its_own_series(db, shared_data):
-    import_paths(db, [shared_data / PW / "bugs-unnumbered.mbox"])
+def test_thread_unnumbered_patch_is_its_own_series(db, data_dir):
+    import_paths(db, [data_dir / PW / "bugs-unnumbered.mbox"])
     subjects = sorted(s["subject"] for s in list_series(db))
     assert subjects == ["A sample series", "This is an orphaned patch!"]
 
 
-def test_thread_revisions_share_a_lineage(db, shared_data):
-    import_paths(db, [shared_data / PW / "revision-threaded-to-patch.mbox"])
+def test_thread_revisions_share_a_lineage(db, data_dir):
+    import_paths(db, [data_dir / PW / "revision-threaded-to-patch.mbox"])
     v1, v2 = sorted(list_series(db), key=lambda s: s["version"])
     assert v1["lineage"] == v2["lineage"] and v1["series_key"] != v2["series_key"]
 
 
-def test_thread_b4_change_id_is_the_lineage(db, shared_data):
-    import_paths(db, [shared_data / "formats/b4/shazam-git1-just-series.mbox"])
+def test_thread_b4_change_id_is_the_lineage(db, data_dir):
+    import_paths(db, [data_dir / "formats/b4/shazam-git1-just-series.mbox"])
     (series,) = list_series(db)
     assert series["lineage"].startswith("change-id:20221025-test1")
 
 
-def test_thread_real_2_6_14_7_review_without_references(db, shared_data):
-    import_paths(db, [shared_data / "stable-reviews" / "2.6.14.7-review.mbox"])
+def test_thread_real_2_6_14_7_review_without_references(db, data_dir):
+    import_paths(db, [data_dir / "stable-reviews" / "2.6.14.7-review.mbox"])
     (series,) = list_series(db)
     assert series["is_stable_review"] == 1 and series["stable_release"] == "2.6.14.7"
     assert (series["total"], series["received"], series["complete"]) == (6, 6, 1)
@@ -75,8 +75,8 @@ def test_thread_real_2_6_14_7_review_without_references(db, shared_data):
     assert any("CVE-2006-0036" in p["subject"] for p in full["patches"])
 
 
-def test_thread_4_19_107_cover_is_a_stable_review(db, shared_data):
-    import_paths(db, [shared_data / "stable-reviews" / "4.19.107-review-cover.eml"])
+def test_thread_4_19_107_cover_is_a_stable_review(db, data_dir):
+    import_paths(db, [data_dir / "stable-reviews" / "4.19.107-review-cover.eml"])
     (series,) = list_series(db, stable_release="4.19.107")
     assert (series["total"], series["received"], series["complete"]) == (97, 0, 0)
     assert series["prefixes"] == ["PATCH", "4.19"]
@@ -92,8 +92,8 @@ def test_stable_release_of_cover_stems(stem, release):
     assert stable_release_of(stem) == release
 
 
-def test_thread_is_incremental_across_runs(db, shared_data):
-    raws = [raw for raw, _ in iter_path(shared_data / "stable-reviews" / "2.6.14.7-review.mbox")]
+def test_thread_is_incremental_across_runs(db, data_dir):
+    raws = [raw for raw, _ in iter_path(data_dir / "stable-reviews" / "2.6.14.7-review.mbox")]
     store_raw_messages(db, [raws[3]])  # patch 3/6 today
     store_raw_messages(db, [raws[4], raws[6]])  # 4/6 and 6/6 tomorrow
     (series,) = list_series(db)
@@ -107,8 +107,8 @@ def test_thread_is_incremental_across_runs(db, shared_data):
     assert db.execute("SELECT count(DISTINCT series_key) FROM messages").fetchone()[0] == 1
 
 
-def test_thread_reply_trailers_count_on_their_patch(db, shared_data):
-    import_paths(db, [shared_data / "formats/b4/trailers-thread-with-followups.mbox"])
+def test_thread_reply_trailers_count_on_their_patch(db, data_dir):
+    import_paths(db, [data_dir / "formats/b4/trailers-thread-with-followups.mbox"])
     (series,) = list_series(db)
     full = get_series(db, series["series_key"])
     assert full["trailer_counts"].get("Reviewed-by", 0) >= 1
@@ -116,8 +116,8 @@ def test_thread_reply_trailers_count_on_their_patch(db, shared_data):
     assert with_trailers  # replies' Reviewed-by lands on the patch they answer
 
 
-def test_thread_reply_arriving_before_its_patch_is_adopted(db, shared_data):
-    raws = [raw for raw, _ in iter_path(shared_data / "formats/b4/trailers-followup-htmljunk.mbox")]
+def test_thread_reply_arriving_before_its_patch_is_adopted(db, data_dir):
+    raws = [raw for raw, _ in iter_path(data_dir / "formats/b4/trailers-followup-htmljunk.mbox")]
     store_raw_messages(db, [raws[1]])  # the review first
     store_raw_messages(db, [raws[0]])
     (series,) = list_series(db)
@@ -125,8 +125,8 @@ def test_thread_reply_arriving_before_its_patch_is_adopted(db, shared_data):
     assert full["patches"][0]["reply_trailers"][0][0] == "Reviewed-by"
 
 
-def test_thread_review_without_re_prefix_is_a_reply(db, shared_data):
-    import_paths(db, [shared_data / "formats/b4/trailers-followup-nore.mbox"])
+def test_thread_review_without_re_prefix_is_a_reply(db, data_dir):
+    import_paths(db, [data_dir / "formats/b4/trailers-followup-nore.mbox"])
     (series,) = list_series(db)
     assert get_series(db, series["series_key"])["trailer_counts"] == {"Reviewed-by": 1}
 

@@ -6,6 +6,7 @@ The ChangeLog is written by real git from the real 2.6.14.7 review patches
 
 from __future__ import annotations
 
+import gzip
 import json
 import mailbox
 import re
@@ -19,8 +20,8 @@ from public_inbox import require_tools, running_public_inbox
 
 
 @pytest.fixture
-def changelog(shared_data, tmp_path):
-    return make_changelog(shared_data, tmp_path)
+def changelog(data_dir, tmp_path):
+    return make_changelog(data_dir, tmp_path)
 
 
 def review_json(ktrack, *args):
@@ -29,10 +30,10 @@ def review_json(ktrack, *args):
     return json.loads(result.output)
 
 
-def test_a_changelog_is_reviewed_like_its_review_thread(ktrack, changelog, shared_data):
+def test_a_changelog_is_reviewed_like_its_review_thread(ktrack, changelog, data_dir):
     review = review_json(ktrack, changelog)
     assert review["release"] == "2.6.14.7" and review["patch_count"] == 6
-    thread = review_json(ktrack, shared_data / "stable-reviews" / "2.6.14.7-review.mbox")
+    thread = review_json(ktrack, data_dir / "stable-reviews" / "2.6.14.7-review.mbox")
     assert [p["subject"] for p in review["patches"]] == [p["subject"] for p in thread["patches"]]  # same numbering
     security = [p for p in review["patches"] if p["category"] == "security"]
     assert [(p["number"], p["cves"]) for p in security] == [(5, ["CVE-2006-0036"]), (6, ["CVE-2006-0037"])]
@@ -52,8 +53,8 @@ def test_the_message_says_typo_in_passing_which_does_not_make_a_comment_fix(ktra
     assert first["category"] == "bugfix" and "comment" not in first["summary"]
 
 
-def test_oneline_log_is_read_from_subjects_and_needs_to_know_its_release(ktrack, shared_data, tmp_path):
-    oneline = make_changelog(shared_data, tmp_path, "--oneline")
+def test_oneline_log_is_read_from_subjects_and_needs_to_know_its_release(ktrack, data_dir, tmp_path):
+    oneline = make_changelog(data_dir, tmp_path, "--oneline")
     review = review_json(ktrack, oneline)
     assert review["release"] == "2.6.14.7" and [p["number"] for p in review["patches"]] == [1, 2, 3, 4, 5, 6]
     assert {p["number"] for p in review["patches"] if p["category"] == "security"} == {5, 6}
@@ -67,11 +68,11 @@ def test_oneline_log_is_read_from_subjects_and_needs_to_know_its_release(ktrack,
     assert review_json(ktrack, bare, "--release", "2.6.14.7")["patch_count"] == 6
 
 
-def test_a_log_spanning_updates_gives_one_review_each(ktrack, shared_data, tmp_path):
+def test_a_log_spanning_updates_gives_one_review_each(ktrack, data_dir, tmp_path):
     """`git log` across two releases: each "Linux X.Y.Z" commit opens its own update (the 4.19.107 pseudo-shortlog's commits)."""
-    log = make_changelog(shared_data, tmp_path)
+    log = make_changelog(data_dir, tmp_path)
     repo = tmp_path / "linux-stable"
-    cover = (shared_data / "stable-reviews" / "4.19.107-review-cover.eml").read_text()
+    cover = (data_dir / "stable-reviews" / "4.19.107-review-cover.eml").read_text()
     subjects = re.findall(r"^    (\S.*)$", cover.split("Pseudo-Shortlog of commits:")[1].split("\n---")[0], re.M)[::-1]
     for subject in subjects[:5]:
         _commit(repo, subject + "\n", ("Greg Kroah-Hartman", "gregkh@linuxfoundation.org"), "2020-02-27T14:00:00+01:00")
@@ -83,12 +84,12 @@ def test_a_log_spanning_updates_gives_one_review_each(ktrack, shared_data, tmp_p
     assert sorted(r["release"] for r in listed) == ["2.6.14.7", "4.19.107"]
 
 
-def test_the_released_changelog_outranks_the_rc_thread_in_the_analysis(ktrack, changelog, shared_data, app):
+def test_the_released_changelog_outranks_the_rc_thread_in_the_analysis(ktrack, changelog, data_dir, app):
     """Reviewed from its ChangeLog, 2.6.14.7 keeps that review when its thread is imported and analysed later."""
     from tracker.plugins.stable_review.store import reviewed_from_changelog
 
     review_json(ktrack, changelog)
-    assert ktrack("import", shared_data / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
+    assert ktrack("import", data_dir / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
     assert ktrack("analyze").exit_code == 0
     assert reviewed_from_changelog(app.db, "2.6.14.7")
     stored = review_json(ktrack, "2.6.14.7")  # the version: what is stored, not the thread again
@@ -130,10 +131,10 @@ def changelog_server(httpserver, changelog, release="2.6.14.7"):
 
 
 @pytest.fixture(scope="module")
-def lore_without_the_review(shared_data, tmp_path_factory):
+def lore_without_the_review(data_dir, tmp_path_factory):
     """A real public-inbox holding the stable list's 4.19.107 review only: a search for 2.6.14.7 finds nothing."""
     require_tools()
-    cover = (shared_data / "stable-reviews" / "4.19.107-review-cover.eml").read_bytes()
+    cover = (data_dir / "stable-reviews" / "4.19.107-review-cover.eml").read_bytes()
     workdir = tmp_path_factory.mktemp("public-inbox-no-2.6.14.7")
     with running_public_inbox(None, workdir, name="stable", address="stable@vger.kernel.org", messages=[cover]) as (base, _):
         yield base
@@ -191,18 +192,18 @@ def test_the_weekly_source_reviews_a_new_release_from_its_changelog(app, tmp_pat
     assert again.ok and [r for r, _ in httpserver.log if "ChangeLog" in r.path] == downloads  # stored: not downloaded again
 
 
-def test_review_commits_are_the_real_mails(shared_data):
+def test_review_commits_are_the_real_mails(data_dir):
     """The fixture's commits are the review's own patches: authors from the in-body From:, messages without diffs."""
-    commits = review_commits(shared_data)
-    mails = [m for m in mailbox.mbox(str(shared_data / "stable-reviews" / "2.6.14.7-review.mbox")) if "[patch 0/" not in m["Subject"]]
+    commits = review_commits(data_dir)
+    mails = [m for m in mailbox.mbox(str(data_dir / "stable-reviews" / "2.6.14.7-review.mbox")) if "[patch 0/" not in m["Subject"]]
     assert len(commits) == len(mails) == 6
     assert commits[4]["author"] == ("Patrick McHardy", "kaber@trash.net")
     assert all("\n+++ " not in c["message"] and "Signed-off-by: Greg Kroah-Hartman" in c["message"] for c in commits)
 
 
-def test_the_site_says_a_review_was_read_from_the_released_changelog(ktrack, changelog, shared_data, tmp_path):
+def test_the_site_says_a_review_was_read_from_the_released_changelog(ktrack, changelog, data_dir, tmp_path):
     review_json(ktrack, changelog)
-    review_json(ktrack, shared_data / "stable-reviews" / "4.19.107-review-cover.eml")
+    review_json(ktrack, data_dir / "stable-reviews" / "4.19.107-review-cover.eml")
     out = tmp_path / "site"
     assert ktrack("site", "build", "--out", out).exit_code == 0
     released = (out / "stable" / "2.6.14.7.html").read_text()
@@ -218,8 +219,8 @@ def test_the_site_says_a_review_was_read_from_the_released_changelog(ktrack, cha
     assert text[-1].startswith("2.6.14.7") and text[-1].endswith("with CVE ids (from its ChangeLog)"), text
 
 
-def test_a_oneline_log_with_a_stray_line_names_the_line(ktrack, shared_data, tmp_path):
-    oneline = make_changelog(shared_data, tmp_path, "--oneline")
+def test_a_oneline_log_with_a_stray_line_names_the_line(ktrack, data_dir, tmp_path):
+    oneline = make_changelog(data_dir, tmp_path, "--oneline")
     lines = oneline.read_text().splitlines()
     broken = tmp_path / "ChangeLog-2.6.14.7"
     broken.write_text("\n".join(lines[:3] + ["<<<<<<< HEAD"] + lines[3:]) + "\n")
@@ -247,10 +248,10 @@ def test_a_changelog_commits_trailers_are_evidence(tmp_path):
     assert 'Fixes: 2d151d39073a ("xfrm: Add possibility to set the default to block if we have no policy")' in evidence
 
 
-def test_a_backport_is_linked_to_its_cve_by_upstream_sha_and_the_page_links_both(ktrack, app, shared_data, tmp_path):
+def test_a_backport_is_linked_to_its_cve_by_upstream_sha_and_the_page_links_both(ktrack, app, data_dir, tmp_path):
     """A 6.1.119 backport as the stable tree writes it: the real mainline message of CVE-2023-52812 under
     "[ Upstream commit <sha> ]". The CVE is found by that SHA, and the review page links the commit and the record."""
-    record = next(json.loads(line) for line in open(shared_data / "stable-labels" / "kernel-cna-cve-fixes.jsonl")
+    record = next(json.loads(line) for line in open(data_dir / "stable-labels" / "kernel-cna-cve-fixes-excerpt.jsonl")
                   if line.startswith('{"cve": "CVE-2023-52812"'))
     sha = record["mainline_fix"][0]
     repo = tmp_path / "linux-stable"
@@ -287,14 +288,14 @@ def test_the_edition_of_the_release_week_carries_the_changelog_review(ktrack, ch
     assert [i["number"] for i in stable["items"] if i["kind"] == "security"] == [5, 6]
 
 
-def test_a_range_reviews_every_update_of_an_upgrade_or_names_what_is_missing(ktrack, db, shared_data):
+def test_a_range_reviews_every_update_of_an_upgrade_or_names_what_is_missing(ktrack, db, data_dir):
     """Real 6.1.y subjects (Debian's 6.1.119 upload, which spans several updates) stored as three updates' reviews."""
     import csv
 
     from tracker.plugins.stable_review.review import review_entries
     from tracker.plugins.stable_review.store import save_review
 
-    with open(shared_data / "stable-labels" / "debian-6.1-stable-items-dev.tsv", newline="", encoding="utf-8") as fh:
+    with gzip.open(data_dir / "stable-labels" / "debian-6.1-stable-items-dev.tsv.gz", "rt", newline="", encoding="utf-8") as fh:
         items = [r for r in csv.DictReader(fh, delimiter="\t") if r["release"] == "6.1.119"][:90]
     for n, release in enumerate(("6.1.117", "6.1.118", "6.1.119")):
         save_review(db, release, review_entries([{"subject": r["subject"]} for r in items[n * 30:(n + 1) * 30]], release))
@@ -312,21 +313,21 @@ def test_a_range_reviews_every_update_of_an_upgrade_or_names_what_is_missing(ktr
         assert result.exit_code == 1 and "not a range of one stable branch" in result.output
 
 
-def test_a_git_log_can_be_piped_in(ktrack, changelog, shared_data):
+def test_a_git_log_can_be_piped_in(ktrack, changelog, data_dir):
     piped = ktrack("stable", "review", "-", "--json", input=changelog.read_text())
     assert piped.exit_code == 0, piped.output
     assert json.loads(piped.output) == review_json(ktrack, changelog)
-    mail = (shared_data / "stable-reviews" / "4.19.107-review-cover.eml").read_text()
+    mail = (data_dir / "stable-reviews" / "4.19.107-review-cover.eml").read_text()
     refused = ktrack("stable", "review", "-", input=mail)
     assert refused.exit_code == 1
     assert refused.output.strip() == "Error: standard input: not a git log (expected 'commit <sha>' or '<sha> <subject>' lines)"
 
 
-def test_a_fuller_git_log_reads_the_same(ktrack, shared_data, tmp_path, changelog):
+def test_a_fuller_git_log_reads_the_same(ktrack, data_dir, tmp_path, changelog):
     """`git log --format=fuller` adds Commit:/CommitDate: headers and names the date AuthorDate:."""
     medium = review_json(ktrack, changelog)
     (tmp_path / "fuller").mkdir()
-    fuller = make_changelog(shared_data, tmp_path / "fuller", "--format=fuller")
+    fuller = make_changelog(data_dir, tmp_path / "fuller", "--format=fuller")
     assert "AuthorDate:" in fuller.read_text()
     assert review_json(ktrack, fuller)["patches"] == medium["patches"]
     listed = json.loads(ktrack("stable", "list", "--json").output)

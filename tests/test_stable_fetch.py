@@ -18,9 +18,9 @@ STABLE = "stable"
 
 
 @pytest.fixture(scope="module")
-def stable_inbox(shared_data, tmp_path_factory):
+def stable_inbox(data_dir, tmp_path_factory):
     require_tools()
-    reviews = shared_data / "stable-reviews"
+    reviews = data_dir / "stable-reviews"
     raws = [m.as_bytes(unixfrom=False) for m in mailbox.mbox(reviews / "2.6.14.7-review.mbox")]
     raws.append((reviews / "4.19.107-review-cover.eml").read_bytes())
     workdir = tmp_path_factory.mktemp("public-inbox-stable")

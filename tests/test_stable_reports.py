@@ -3,43 +3,44 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 
 from tracker.plugins.stable_review import after_analyze
 from tracker.plugins.stable_review.review import review_entries
 from tracker.plugins.stable_review.store import save_review
 
-CNA = "stable-labels/kernel-cna-cve-fixes.jsonl"
+CNA = "stable-labels/kernel-cna-cve-fixes-excerpt.jsonl"
 
 
-def _dev_items(shared_data, release, count):
-    with open(shared_data / "stable-labels" / "debian-6.1-stable-items-dev.tsv", newline="", encoding="utf-8") as fh:
+def _dev_items(data_dir, release, count):
+    with gzip.open(data_dir / "stable-labels" / "debian-6.1-stable-items-dev.tsv.gz", "rt", newline="", encoding="utf-8") as fh:
         return [r for r in csv.DictReader(fh, delimiter="\t") if r["release"] == release][:count]
 
 
-def _cna_export(shared_data, tmp_path, wanted: set[str]):
+def _cna_export(data_dir, tmp_path, wanted: set[str]):
     path = tmp_path / "cna.jsonl"
-    with open(shared_data / CNA, encoding="utf-8") as fh, open(path, "w", encoding="utf-8") as out:
+    with open(data_dir / CNA, encoding="utf-8") as fh, open(path, "w", encoding="utf-8") as out:
         for line in fh:
             if json.loads(line)["cve"] in wanted:
                 out.write(line)
     return path
 
 
-def _review_then_cves_arrive(db, shared_data, tmp_path, release, count=30):
+def _review_then_cves_arrive(db, data_dir, tmp_path, release, count=30):
     """Review a real 6.1.y slice before its CVEs existed, then let the CNA export arrive: errata."""
-    items = _dev_items(shared_data, release, count)
+    items = _dev_items(data_dir, release, count)
     entries = review_entries([{"subject": r["subject"]} for r in items], release)
     save_review(db, release, entries, series_date="2024-11-22T10:00:00+00:00")
     wanted = {c for r in items for c in r["cves"].split()}
-    config = {"plugins": {"stable_review": {"vulns_path": None, "cve_jsonl": str(_cna_export(shared_data, tmp_path, wanted))}}}
+    config = {"plugins": {"stable_review": {"vulns_path": None, "cve_jsonl": str(_cna_export(data_dir, tmp_path, wanted))}}}
     after_analyze(db, config, None, False)  # no host needed: no ChangeLog waits for review
     return items, entries
 
 
-def test_stable_list_counts_every_stored_review_newest_first(ktrack, shared_data):
-    assert ktrack("stable", "review", shared_data / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
-    assert ktrack("import", shared_data / "stable-reviews" / "4.19.107-review-cover.eml").exit_code == 0
+def test_stable_list_counts_every_stored_review_newest_first(ktrack, data_dir):
+    assert ktrack("stable", "review", data_dir / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
+    assert ktrack("import", data_dir / "stable-reviews" / "4.19.107-review-cover.eml").exit_code == 0
     assert ktrack("analyze").exit_code == 0
     rows = json.loads(ktrack("stable", "list", "--json").output)
     assert [r["release"] for r in rows] == ["4.19.107", "2.6.14.7"]
@@ -53,8 +54,8 @@ def test_stable_list_counts_every_stored_review_newest_first(ktrack, shared_data
     assert text.splitlines()[1].startswith("2.6.14.7") and "6 patches: 2 security" in text
 
 
-def test_stable_cve_names_the_update_that_carries_the_fix(ktrack, shared_data):
-    ktrack("stable", "review", shared_data / "stable-reviews" / "2.6.14.7-review.mbox")
+def test_stable_cve_names_the_update_that_carries_the_fix(ktrack, data_dir):
+    ktrack("stable", "review", data_dir / "stable-reviews" / "2.6.14.7-review.mbox")
     result = ktrack("stable", "cve", "cve-2006-0037", "--json")
     assert result.exit_code == 0
     [item] = json.loads(result.output)
@@ -69,8 +70,8 @@ def test_stable_cve_names_the_update_that_carries_the_fix(ktrack, shared_data):
     assert bad.exit_code != 0 and "not a CVE id" in bad.output and "Traceback" not in bad.output
 
 
-def test_stable_errata_and_scorecard_report_cves_that_arrived_later(app, ktrack, shared_data, tmp_path):
-    items, entries = _review_then_cves_arrive(app.db, shared_data, tmp_path, "6.1.119")
+def test_stable_errata_and_scorecard_report_cves_that_arrived_later(app, ktrack, data_dir, tmp_path):
+    items, entries = _review_then_cves_arrive(app.db, data_dir, tmp_path, "6.1.119")
     with_cve = {n for n, r in enumerate(items, 1) if r["cves"]}
     flagged = {e["number"] for e in entries if e["category"] == "security"}
     assert with_cve and flagged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -20,7 +21,7 @@ from tracker.plugins.stable_review.review import (
 from tracker.plugins.stable_review.sections import stable_pages, stable_section
 from tracker.plugins.stable_review.store import save_review, scorecard
 
-CNA = "stable-labels/kernel-cna-cve-fixes.jsonl"
+CNA = "stable-labels/kernel-cna-cve-fixes-excerpt.jsonl"
 
 
 def test_review_release_recognises_every_stable_format():
@@ -40,8 +41,8 @@ def test_upstream_commit_reads_both_backport_forms():
     assert upstream_commit("no commit here") is None
 
 
-def test_cover_shortlog_lists_every_commit_oldest_first(shared_data):
-    body = (shared_data / "stable-reviews" / "4.19.107-review-cover.eml").read_text(encoding="utf-8", errors="replace")
+def test_cover_shortlog_lists_every_commit_oldest_first(data_dir):
+    body = (data_dir / "stable-reviews" / "4.19.107-review-cover.eml").read_text(encoding="utf-8", errors="replace")
     patches = shortlog_patches(body)
     assert len(patches) == 97
     assert patches[-1]["subject"].startswith("s390/mm: Explicitly compare PAGE_DEFAULT_KEY")
@@ -50,8 +51,8 @@ def test_cover_shortlog_lists_every_commit_oldest_first(shared_data):
     assert "staging: greybus: use after free in gb_audio_manager_remove_all()" in subjects
 
 
-def test_cli_review_mbox_json_shape_and_cve_patches_are_security(ktrack, shared_data):
-    result = ktrack("stable", "review", shared_data / "stable-reviews" / "2.6.14.7-review.mbox", "--json")
+def test_cli_review_mbox_json_shape_and_cve_patches_are_security(ktrack, data_dir):
+    result = ktrack("stable", "review", data_dir / "stable-reviews" / "2.6.14.7-review.mbox", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["release"] == "2.6.14.7"
@@ -72,8 +73,8 @@ def test_cli_review_mbox_json_shape_and_cve_patches_are_security(ktrack, shared_
     assert json.loads(again.output)["patch_count"] == 6
 
 
-def test_cli_review_markdown_reads_like_an_editors_review(ktrack, shared_data):
-    result = ktrack("stable", "review", shared_data / "stable-reviews" / "2.6.14.7-review.mbox")
+def test_cli_review_markdown_reads_like_an_editors_review(ktrack, data_dir):
+    result = ktrack("stable", "review", data_dir / "stable-reviews" / "2.6.14.7-review.mbox")
     assert result.exit_code == 0, result.output
     text = result.output
     assert text.index("## Security-related fixes") < text.index("## Other bug fixes") < text.index("## Enhancements") < text.index("## Conclusions")
@@ -83,8 +84,8 @@ def test_cli_review_markdown_reads_like_an_editors_review(ktrack, shared_data):
     assert "Security-related fixes (" in plain.output and "##" not in plain.output
 
 
-def test_cli_review_cover_only_classifies_shortlog_subjects(ktrack, shared_data):
-    result = ktrack("stable", "review", shared_data / "stable-reviews" / "4.19.107-review-cover.eml", "--json")
+def test_cli_review_cover_only_classifies_shortlog_subjects(ktrack, data_dir):
+    result = ktrack("stable", "review", data_dir / "stable-reviews" / "4.19.107-review-cover.eml", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["release"] == "4.19.107" and data["patch_count"] == 97
@@ -115,18 +116,18 @@ class SubsystemExpert:
         return None
 
 
-def test_verdict_hook_lets_a_plugin_preempt_the_builtin(app, ktrack, shared_data):
+def test_verdict_hook_lets_a_plugin_preempt_the_builtin(app, ktrack, data_dir):
     app.host.pm.register(SubsystemExpert(), name="expert")
-    result = ktrack("stable", "review", shared_data / "stable-reviews" / "2.6.14.7-review.mbox", "--json")
+    result = ktrack("stable", "review", data_dir / "stable-reviews" / "2.6.14.7-review.mbox", "--json")
     patches = {p["number"]: p for p in json.loads(result.output)["patches"]}
     assert patches[5]["category"] == "bugfix" and patches[5]["summary"] == "Expert says: harmless"
     assert patches[5]["verdict_by"] == "expert"
     assert patches[1]["verdict_by"] == "stable_review"  # the expert passed: the built-in answered
 
 
-def _cna_records(shared_data, wanted: set[str]) -> list[dict]:
+def _cna_records(data_dir, wanted: set[str]) -> list[dict]:
     out = []
-    with open(shared_data / CNA, encoding="utf-8") as fh:
+    with open(data_dir / CNA, encoding="utf-8") as fh:
         for line in fh:
             rec = json.loads(line)
             if rec["cve"] in wanted:
@@ -159,8 +160,8 @@ def _write_vulns_tree(root, records):
         (folder / f"{rec['cve']}.sha1").write_text("\n".join(rec["mainline_fix"]) + "\n")
 
 
-def test_cve_links_by_sha_from_vulns_tree_and_by_subject_from_jsonl(tmp_path, shared_data):
-    records = _cna_records(shared_data, {"CVE-2019-25160", "CVE-2019-25162"})
+def test_cve_links_by_sha_from_vulns_tree_and_by_subject_from_jsonl(tmp_path, data_dir):
+    records = _cna_records(data_dir, {"CVE-2019-25160", "CVE-2019-25162"})
     assert len(records) == 2
     _write_vulns_tree(tmp_path / "vulns", records[:1])
     tree = read_vulns_tree(tmp_path / "vulns")
@@ -175,16 +176,16 @@ def test_cve_links_by_sha_from_vulns_tree_and_by_subject_from_jsonl(tmp_path, sh
     assert jsonl.lookup(upstream_commit="ffffffffffff", subject="unrelated") == ([], None)
 
 
-def _dev_items(shared_data, release):
+def _dev_items(data_dir, release):
     import csv
 
-    with open(shared_data / "stable-labels" / "debian-6.1-stable-items-dev.tsv", newline="", encoding="utf-8") as fh:
+    with gzip.open(data_dir / "stable-labels" / "debian-6.1-stable-items-dev.tsv.gz", "rt", newline="", encoding="utf-8") as fh:
         return [r for r in csv.DictReader(fh, delimiter="\t") if r["release"] == release]
 
 
-def test_errata_on_second_run_feed_the_edition_and_scorecard(db, shared_data, tmp_path):
+def test_errata_on_second_run_feed_the_edition_and_scorecard(db, data_dir, tmp_path):
     """A real 6.1.119 slice reviewed before its CVEs existed; the CNA export arrives later."""
-    items = _dev_items(shared_data, "6.1.119")[:40]
+    items = _dev_items(data_dir, "6.1.119")[:40]
     cve_ids = {c for r in items for c in r["cves"].split() if c}
     assert cve_ids
     patches = [{"subject": r["subject"], "patch_number": n} for n, r in enumerate(items, 1)]
@@ -194,7 +195,7 @@ def test_errata_on_second_run_feed_the_edition_and_scorecard(db, shared_data, tm
     assert scorecard(db) == []  # no CVE source consulted yet
 
     export = tmp_path / "cna.jsonl"
-    export.write_text("".join(json.dumps(r) + "\n" for r in _cna_records(shared_data, cve_ids)))
+    export.write_text("".join(json.dumps(r) + "\n" for r in _cna_records(data_dir, cve_ids)))
     from tracker.plugins.stable_review import after_analyze
 
     config["plugins"]["stable_review"]["cve_jsonl"] = str(export)
@@ -239,12 +240,12 @@ def test_errata_on_second_run_feed_the_edition_and_scorecard(db, shared_data, tm
     assert not any(i.get("kind") == "more" for i in everything.items)
 
 
-def test_site_pages_render_with_plugin_templates(db, shared_data):
+def test_site_pages_render_with_plugin_templates(db, data_dir):
     import jinja2
 
     from tracker.plugins.stable_review import template_dirs
 
-    items = _dev_items(shared_data, "6.1.112")[:12]
+    items = _dev_items(data_dir, "6.1.112")[:12]
     entries = review_entries([{"subject": r["subject"]} for r in items], "6.1.112")
     save_review(db, "6.1.112", entries, series_date="2024-09-30T00:00:00+00:00")
     pages = stable_pages(db)
@@ -263,12 +264,12 @@ def test_site_pages_render_with_plugin_templates(db, shared_data):
     assert "No CVE data yet" in card
 
 
-def test_analyze_series_reviews_stored_stable_series(app, shared_data):
+def test_analyze_series_reviews_stored_stable_series(app, data_dir):
     from tracker.analyze import run_analysis
     from tracker.ingest import import_paths
 
     db = app.db
-    import_paths(db, [shared_data / "stable-reviews" / "2.6.14.7-review.mbox"])
+    import_paths(db, [data_dir / "stable-reviews" / "2.6.14.7-review.mbox"])
     row = next(db.query("select * from series where is_stable_review = 1"))
     assert row["stable_release"].startswith("2.6.14.7")
     run_analysis(app, full=True)
@@ -277,13 +278,13 @@ def test_analyze_series_reviews_stored_stable_series(app, shared_data):
     assert rows[4]["category"] == "security"
 
 
-def test_analysis_asks_verdict_plugins_of_the_running_host(app, shared_data):
+def test_analysis_asks_verdict_plugins_of_the_running_host(app, data_dir):
     """A verdict plugin registered on the host (not only through an entry point) is asked during analysis."""
     from tracker.analyze import run_analysis
     from tracker.ingest import import_paths
 
     app.host.pm.register(SubsystemExpert(), name="expert")
-    import_paths(app.db, [shared_data / "stable-reviews" / "2.6.14.7-review.mbox"])
+    import_paths(app.db, [data_dir / "stable-reviews" / "2.6.14.7-review.mbox"])
     run_analysis(app, full=True)
     rows = {r["number"]: r for r in app.db.query("select number, category, summary from stable_review_verdicts where release = '2.6.14.7'")}
     assert rows[5]["category"] == "bugfix" and rows[5]["summary"] == "Expert says: harmless"

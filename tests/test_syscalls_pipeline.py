@@ -10,13 +10,13 @@ WANTED = re.compile(rb"^Subject:(?:.*\n[ \t])*.*(process_(?:mrelease|reap)|quota
 
 
 @pytest.fixture
-def analysed(app, shared_data):
+def analysed(app, data_dir):
     """The archive's messages about a few 2021 proposals, stored and analysed by every plugin."""
     from tracker.analyze import run_analysis
     from tracker.ingest import store_raw_messages
     from tracker.mailbox_io import iter_mbox
 
-    raws = [(raw, where) for raw, where in iter_mbox(shared_data / "lists" / "linux-api-2021.mbox.gz") if WANTED.search(raw.split(b"\n\n", 1)[0])]
+    raws = [(raw, where) for raw, where in iter_mbox(data_dir / "lists" / "linux-api-2021-excerpt.mbox.gz") if WANTED.search(raw.split(b"\n\n", 1)[0])]
     assert len(raws) > 50
     store_raw_messages(app.db, raws, list_id="linux-api.vger.kernel.org")
     assert run_analysis(app, full=True) == []

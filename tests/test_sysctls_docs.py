@@ -8,8 +8,8 @@ from tracker.plugins.sysctls.docs import docs_diff, parse_doc, read_doc_tree
 
 
 @pytest.fixture(scope="module")
-def snapshots(shared_data):
-    return shared_data / "sysctl" / "kernel-docs-6.1", shared_data / "sysctl" / "kernel-docs-6.12"
+def snapshots(data_dir):
+    return data_dir / "sysctl" / "kernel-docs-6.1", data_dir / "sysctl" / "kernel-docs-6.12"
 
 
 def test_docs_real_ip_sysctl_knob_with_description_and_default(snapshots):

@@ -101,12 +101,12 @@ def test_sysctl_pages_render_with_the_theme(db):
 
 
 @pytest.fixture(scope="module")
-def archive_knobs(shared_data):
+def archive_knobs(data_dir):
     from tracker.mail import parse_message
     from tracker.mailbox_io import iter_mbox
 
     found = {}
-    for raw, _ in iter_mbox(shared_data / "lists" / "linux-api-2021.mbox.gz"):
+    for raw, _ in iter_mbox(data_dir / "lists" / "linux-api-2021-excerpt.mbox.gz"):
         if b"procname" not in raw and b"sysctl" not in raw:
             continue
         msg = parse_message(raw)

@@ -30,11 +30,11 @@ words = ["landlock_restrict_self"]
 
 
 @pytest.fixture
-def watching(app, shared_data, tmp_path):
+def watching(app, data_dir, tmp_path):
     from tracker.ingest import store_raw_messages
     from tracker.mailbox_io import iter_mbox
 
-    raws = [(raw, where) for raw, where in iter_mbox(shared_data / "lists" / "linux-api-2021.mbox.gz")
+    raws = [(raw, where) for raw, where in iter_mbox(data_dir / "lists" / "linux-api-2021-excerpt.mbox.gz")
             if b"Date: " in raw and WANTED.search(raw.split(b"\n\n", 1)[0])]
     assert len(raws) > 10
     store_raw_messages(app.db, raws, list_id="linux-api.vger.kernel.org")
@@ -185,9 +185,9 @@ def test_watch_since_must_be_a_date(ktrack, tmp_path):
     assert bad.exit_code == 2 and "does not match the format '%Y-%m-%d'" in bad.output
 
 
-def test_watch_names_the_patches_of_a_stable_review_that_touch_the_topic(ktrack, shared_data, tmp_path):
+def test_watch_names_the_patches_of_a_stable_review_that_touch_the_topic(ktrack, data_dir, tmp_path):
     """The real 2.6.14.7 review: of its six patches, #5 and #6 (ip_nat_pptp) touch net/ipv4/netfilter/."""
-    assert ktrack("import", shared_data / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
+    assert ktrack("import", data_dir / "stable-reviews" / "2.6.14.7-review.mbox").exit_code == 0
     path = tmp_path / "w.toml"
     path.write_text('[plugins.watch.topics.netfilter]\npaths = ["net/ipv4/netfilter/"]\n')
     [review] = json.loads(ktrack("--config", path, "watch", "--json").output)["netfilter"]

@@ -19,9 +19,9 @@ DAYS = (datetime.now(timezone.utc) - datetime(2019, 5, 1, tzinfo=timezone.utc)).
 
 
 @pytest.fixture(scope="module")
-def public_inbox(shared_data, tmp_path_factory):
+def public_inbox(data_dir, tmp_path_factory):
     require_tools()
-    with running_public_inbox(shared_data / BUNDLE, tmp_path_factory.mktemp("public-inbox")) as (base, _):
+    with running_public_inbox(data_dir / BUNDLE, tmp_path_factory.mktemp("public-inbox")) as (base, _):
         yield base
 
 

@@ -8,21 +8,21 @@ from tracker.edition import assemble_edition, edition_for
 from tracker.plugins.release_status import release_path, site_pages, status_items
 
 
-def load_releases_json(db, shared_data):
+def load_releases_json(db, data_dir):
     from tracker.plugins.kernelorg import ReleasesJsonSource
     from tracker.job import SampleHttp
     from tracker.sources import FetchContext
 
     ctx = FetchContext(db=db, http=SampleHttp(), state={}, config={})
     ReleasesJsonSource("sample:releases.json").fetch(ctx)
-    # The shipped sample is the shared file, byte for byte.
+    # The shipped sample is the recorded file (tests/data/formats/kernel.org), byte for byte.
     from tracker.job import SAMPLE_DIR
 
-    assert (SAMPLE_DIR / "releases.json").read_bytes() == (shared_data / "formats/kernel.org/releases-excerpt-2020-12-14.json").read_bytes()
+    assert (SAMPLE_DIR / "releases.json").read_bytes() == (data_dir / "formats/kernel.org/releases-excerpt-2020-12-14.json").read_bytes()
 
 
-def test_status_names_current_development_and_stable_kernel(db, shared_data):
-    load_releases_json(db, shared_data)
+def test_status_names_current_development_and_stable_kernel(db, data_dir):
+    load_releases_json(db, data_dir)
     items = status_items(db, edition_for("2020-W51"))
     texts = [i["text"] for i in items]
     assert texts[0] == "The current development kernel is 5.10, released on December 13."
@@ -50,8 +50,8 @@ def test_status_quotes_announcement_and_counts_fixes(db):
     assert all("2.6.33.1" not in i["text"] for i in items)
 
 
-def test_release_status_section_in_assembled_edition(app, shared_data):
-    load_releases_json(app.db, shared_data)
+def test_release_status_section_in_assembled_edition(app, data_dir):
+    load_releases_json(app.db, data_dir)
     edition = assemble_edition(app, "2020-W51")
     assert edition["sections"][0]["key"] == "release-status"
 
@@ -69,9 +69,9 @@ def test_release_pages_refuse_unsafe_versions(db):
     assert release_path("../x") is None and release_path(".hidden") is None
 
 
-def test_status_says_when_release_data_is_stale(db, shared_data):
+def test_status_says_when_release_data_is_stale(db, data_dir):
     """An edition months after the newest record must not call 5.10 'current': it says what is on record."""
-    load_releases_json(db, shared_data)
+    load_releases_json(db, data_dir)
     texts = [i["text"] for i in status_items(db, edition_for("2021-W32"))]
     assert texts[0] == ("The latest development kernel on record is 5.10, released on December 13, 2020;"
                         " no newer kernel.org release data has been seen.")

@@ -19,6 +19,7 @@ def make_app(tmp_path, monkeypatch, config_text: str | None = None, *, db=True):
     monkeypatch.delenv("KTRACK_CONFIG", raising=False)
     monkeypatch.delenv("KTRACK_DB", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # `run --sample` notes its database there
     config = None
     if config_text is not None:
         config = tmp_path / "config.toml"
@@ -33,12 +34,12 @@ def invoke(app, *args):
 
 
 @pytest.fixture
-def kernel_org(httpserver, shared_data):
+def kernel_org(httpserver, data_dir):
     """kernel.org's releases.json and kdist feed, recorded, on a real local HTTP server."""
     httpserver.expect_request("/releases.json").respond_with_data(
-        (shared_data / "formats/kernel.org/releases-excerpt-2020-12-14.json").read_bytes(), content_type="application/json")
+        (data_dir / "formats/kernel.org/releases-excerpt-2020-12-14.json").read_bytes(), content_type="application/json")
     httpserver.expect_request("/kdist.xml").respond_with_data(
-        (shared_data / "formats/kernel.org/kdist-2020-05-06.xml").read_bytes(), content_type="application/rss+xml")
+        (data_dir / "formats/kernel.org/kdist-2020-05-06.xml").read_bytes(), content_type="application/rss+xml")
     return httpserver
 
 

@@ -88,15 +88,13 @@ def test_site_failed_build_leaves_published_site_intact(seeded, tmp_path):
     build_app_site(seeded, out, search=False)
     snapshot = {p: (out / p).read_bytes() for p in files_of(out)}
 
-    class BadPage:
-        @hookimpl
-        def site_pages(self):
-            return [Page(path="bad/index.html", template="no-such-template.html", title="Bad")]
-
-    seeded.host.pm.register(BadPage(), name="badpage")
+    # A broken theme page (a plugin's page would only be skipped: tests/test_hook_errors.py).
+    broken_theme = tmp_path / "theme"
+    broken_theme.mkdir()
+    (broken_theme / "archive.html").write_text("{% extends 'base.html' %}{% block content %}{{ 1 // 0 }}{% endblock %}")
     add_release(seeded.db, "5.10.1", "stable", "2020-12-14T18:33:14+00:00")
-    with pytest.raises(KtrackError, match="bad/index.html"):
-        build_app_site(seeded, out, search=False)
+    with pytest.raises(KtrackError, match="archive.html"):
+        build_app_site(seeded, out, search=False, template_dir=str(broken_theme))
     assert {p: (out / p).read_bytes() for p in files_of(out)} == snapshot
     assert sorted(os.listdir(tmp_path)) == sorted(set(os.listdir(tmp_path)) - {n for n in os.listdir(tmp_path) if n.startswith(".site.")})
 

@@ -24,11 +24,17 @@ def set_meta(db, key: str, value: str) -> None:
     db["meta"].upsert({"key": key, "value": value}, pk="key")
 
 
+def count_unanalysed(db) -> int:
+    """Return how many series changed since the last analysis: what `run_analysis` would look at."""
+    watermark = get_meta(db, WATERMARK_KEY) or ""
+    return db.execute("select count(*) from series where coalesce(updated_at, '') > ?", [watermark]).fetchone()[0]
+
+
 def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | None = None) -> list[str]:
     """Analyse series changed since the last run (all of them with `full`); return problem lines."""
     db = app.db
     config = app.config
-    problems_before = len(app.host.problems)
+    mark = app.host.failures
     watermark = "" if full else (get_meta(db, WATERMARK_KEY) or "")
     rows = list(
         db.query(
@@ -48,4 +54,4 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
     # we ran has a later stamp and is picked up next time.
     if rows:
         set_meta(db, WATERMARK_KEY, max(row["updated_at"] or "" for row in rows))
-    return [f"plugin {p.plugin} failed in {p.where}: {p.error}" for p in app.host.problems[problems_before:]]
+    return [f"plugin {p.plugin} failed in {p.where}: {p.error}" for p in app.host.problems_since(mark)]

@@ -15,7 +15,6 @@ from sqlite_utils import Database
 
 from . import config as config_mod
 from .db import default_db_path, open_db
-from .errors import KtrackError
 from .plugin_host import PluginHost, create_host
 
 
@@ -35,27 +34,31 @@ class App:
 
     @cached_property
     def config(self) -> dict[str, Any]:
-        defaults = {}
-        for impl in self.host.pm.hook.config_defaults.get_hookimpls():
-            try:
-                defaults[impl.plugin_name] = impl.function() or {}
-            except Exception as exc:  # noqa: BLE001
-                self.host._record(impl.plugin_name, "config_defaults", f"{type(exc).__name__}: {exc}")
-        for name, _ in self.host.pm.list_name_plugin():
-            defaults.setdefault(name, {})
-        config = config_mod.build_config(self.raw_config, defaults)
+        """The validated config: every key checked against the host's and each plugin's schema, once."""
+        schemas = self.config_schemas
+        config = config_mod.build_config(self.raw_config, schemas, known_plugins=self.host.known_names)
         self.check_config(config)
         return config
 
+    @cached_property
+    def config_schemas(self) -> dict[str, dict]:
+        """Each loaded plugin's config_defaults(): its defaults and schema ({} for a plugin without a table)."""
+        schemas = {name: {} for name, plugin in self.host.pm.list_name_plugin() if plugin is not None}
+        for name, defaults in self.host.call_each("config_defaults"):
+            if isinstance(defaults, dict):
+                schemas[name] = defaults
+            else:
+                self.host._record(name, "config_defaults", f"returned {type(defaults).__name__}, not a dict")
+        return schemas
+
     def check_config(self, config: dict) -> None:
-        """Let each plugin reject a table it cannot use, once, before any work: a config mistake stops the command."""
-        for impl in self.host.pm.hook.check_config.get_hookimpls():
-            try:
-                impl.function(config)
-            except KtrackError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a broken checker is the plugin's fault, not the user's
-                self.host._record(impl.plugin_name, "check_config", f"{type(exc).__name__}: {exc}")
+        """Let each plugin reject a table it cannot use, once, before any work: a config mistake stops the command.
+
+        A KtrackError from a plugin is the user's mistake and stops the
+        command; any other exception is the plugin's bug, reported, and the
+        command goes on (the host's isolation, see plugin_host.USER_ERROR_HOOKS).
+        """
+        self.host.call("check_config", config=config)
 
     def use_config(self, path: Path) -> None:
         """Switch to another config file (main() normally finds --config before plugins load)."""
@@ -72,7 +75,7 @@ class App:
         if self.db_path is not None:
             return self.db_path
         if self.config.get("db"):
-            return Path(self.config["db"]).expanduser()
+            return Path(self.config["db"]).expanduser()  # a string: the schema says so
         return default_db_path()
 
     @property

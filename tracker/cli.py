@@ -19,16 +19,19 @@ from .errors import KtrackError
 
 
 class KtrackGroup(click.Group):
-    """Turn unexpected OS and database errors into one clear line.
+    """Turn unexpected OS and database errors, and any bug, into one clear line.
 
     KtrackError is already one line; a full disk or a read-only database shows
     up as OSError/sqlite3 errors deep in a command, which must not print a
-    traceback to a cron mailbox.
+    traceback to a cron mailbox. Any other exception is a bug (often in a
+    plugin's command): one line naming it and the plugin; `--traceback` or
+    KTRACK_DEBUG=1 lets the whole traceback through instead.
     """
 
     def invoke(self, ctx):
         import sqlite3
 
+        typed = list(ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args) + list(ctx.args)
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
@@ -44,14 +47,60 @@ class KtrackGroup(click.Group):
         except OSError as exc:
             where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
             raise KtrackError(f"{exc.strerror or exc}{where}") from None
+        except Exception as exc:
+            if ctx.params.get("show_traceback") or os.environ.get("KTRACK_DEBUG"):
+                raise
+            raise KtrackError(bug_line(ctx, typed, exc)) from None
+
+
+def bug_line(ctx: click.Context, typed: list[str], exc: BaseException) -> str:
+    """Say in one line which command (and which plugin's code) raised what, and how to see more."""
+    command = " ".join(["ktrack", *_command_path(ctx.command, typed)])
+    plugin = _plugin_of(ctx.obj, exc)
+    who = f"plugin {plugin} failed in {command!r}" if plugin else f"{command!r} failed"
+    return f"{who}: {type(exc).__name__}: {exc} (run with --traceback, or KTRACK_DEBUG=1, for the traceback)"
+
+
+def _command_path(group: click.Command, args: list[str]) -> list[str]:
+    """The subcommand names the user typed, e.g. ["stable", "review"]."""
+    names = []
+    while isinstance(group, click.Group):
+        words = [a for a in args if not a.startswith("-")]
+        if not words or words[0] not in group.commands:
+            break
+        names.append(words[0])
+        group = group.commands[words[0]]
+        args = args[args.index(words[0]) + 1:]
+    return names
+
+
+def _plugin_of(app, exc: BaseException) -> str | None:
+    """Return the name of the plugin whose module the traceback went through first (the command's own)."""
+    host = getattr(app, "__dict__", {}).get("host")
+    if host is None:
+        return None
+    modules = {}
+    for name, plugin in host.pm.list_name_plugin():
+        module = getattr(plugin, "__name__", None) or type(plugin).__module__
+        if module and name not in ("tracker",):
+            modules[module] = name
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        for prefix, name in modules.items():
+            if module == prefix or module.startswith(prefix + "."):
+                return name
+        tb = tb.tb_next
+    return None
 
 
 @click.group(cls=KtrackGroup)
 @click.version_option(__version__, prog_name="ktrack")
 @click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="KTRACK_DB", help="SQLite database file.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="TOML config file (or $KTRACK_CONFIG).")
+@click.option("--traceback", "show_traceback", is_flag=True, help="Show the whole traceback of an unexpected error (or KTRACK_DEBUG=1).")
 @click.pass_context
-def cli(ctx, db_path, config_path):
+def cli(ctx, db_path, config_path, show_traceback):
     """Follow Linux kernel development: releases, series, stable reviews, syscalls, sysctls.
 
     Example: ktrack run --sample --out site-out

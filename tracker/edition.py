@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from .errors import KtrackError
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -62,6 +64,10 @@ def week_of(day: date, *, weekday: str | int = "sunday") -> str:
     return f"{year}-W{week:02d}"
 
 
+class WeekLabelError(KtrackError, ValueError):
+    """A week label that is no ISO week: the user's mistake (one line), and a ValueError for older callers."""
+
+
 def week_bounds(label: str, *, weekday: str | int = "sunday") -> tuple[date, date]:
     """Return [start, end) of the edition `label`; for Sunday closing, [monday, next monday)."""
     try:
@@ -79,8 +85,13 @@ def edition_for(label: str, *, weekday: str | int = "sunday") -> dict[str, Any]:
 
     `start` and `end` are ISO dates, [start, end): compare them with the
     UTC ISO-8601 `date` columns as text, `date >= start and date < end`.
+    A label that is no ISO week (a plugin command's `--week banana`) raises
+    WeekLabelError: one clear line for the user, and still a ValueError.
     """
-    start, end = week_bounds(label, weekday=weekday)
+    try:
+        start, end = week_bounds(label, weekday=weekday)
+    except ValueError as exc:
+        raise WeekLabelError(str(exc)) from None
     last = end - timedelta(days=1)
     return {
         "week": label,

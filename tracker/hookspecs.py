@@ -2,6 +2,9 @@
 
 Plugins import `hookimpl` from `tracker` and implement any subset of these.
 docs/plugins.md documents each one with an example; a test keeps the two in step.
+The host calls them through pluggy (`pm.hook.NAME(...)`), so wrappers, tryfirst/
+trylast and firstresult work as pluggy documents; an implementation that raises is
+reported once per run against its plugin and counts as answering None.
 """
 
 import pluggy
@@ -22,12 +25,12 @@ def register_migrations(register):
 
 @hookspec
 def config_defaults():
-    """Return a dict of defaults for this plugin's `[plugins.<name>]` config table; other keys are errors."""
+    """Return this plugin's `[plugins.<name>]` defaults, which are its schema too (tracker.config.Setting where a default cannot say the type or allowed values); other keys, other types are errors."""
 
 
 @hookspec
 def check_config(config):
-    """Raise tracker.errors.KtrackError naming the key if this plugin's table in `config` cannot be used."""
+    """Raise tracker.errors.KtrackError naming the key if this plugin's table (plugin_config(config, name)) cannot be used for a reason its schema cannot say."""
 
 
 @hookspec

@@ -28,8 +28,7 @@ def register_host_commands(cli):
             tag = " (built-in)" if info["builtin"] else ""
             click.echo(f"{info['name']} {info['version'] or ''}{tag}")
             click.echo(f"  hooks: {', '.join(info['hooks'])}")
-        for problem in app.host.problems:
-            click.echo(f"{problem.plugin}: failed in {problem.where}: {problem.error}", err=True)
+        # A plugin that failed to load was reported on stderr by the host when it loaded: once.
 
     @cli.command(name="migrate")
     @click.option("--list", "list_only", is_flag=True, help="Show migrations and whether each is applied.")
@@ -61,13 +60,11 @@ def register_host_commands(cli):
     def analyze_command(app, full):
         """Run the analyzer plugins over new or changed patch series.
 
-        `ktrack run` does this after fetching; use it alone after `ktrack import`.
+        `ktrack run` and `ktrack import` do this after storing; use it alone after `ktrack import --no-analyze`.
         Example: ktrack analyze --all
         """
         from tracker.analyze import run_analysis
 
         problems = run_analysis(app, full=full)
-        for line in problems:
-            click.echo(line, err=True)
-        if problems:
+        if problems:  # each one's line went to stderr as it happened, once
             raise SystemExit(1)

@@ -18,11 +18,12 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable
 
 from .db import utcnow, write_transaction
 from .mail import ParsedMessage, parse_message
-from .mailbox_io import MailboxReadError, iter_path
+from .mailbox_io import MailboxReadError, is_maildir, iter_path
 from .series import Threader
 from .subjects import message_role, parse_subject
 
@@ -59,6 +60,7 @@ class ImportStats:
     new: int = 0
     skipped: int = 0  # already stored (same bytes or same Message-ID)
     duplicates: int = 0  # same Message-ID twice in this input with different bytes
+    unreadable: int = 0  # read but not an email message (or not parseable): a warning each
     series: int = 0  # series created or changed
     new_series: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -75,7 +77,17 @@ class ImportStats:
         return {
             "read": self.read, "new": self.new, "skipped": self.skipped, "duplicates": self.duplicates,
             "series": self.series, "new_series": self.new_series, "warnings": self.warnings, "errors": self.errors,
+            "unreadable": self.unreadable,
         }
+
+    def add(self, other: "ImportStats") -> None:
+        """Add another path's figures to these (the total of a multi-path import)."""
+        for name in ("read", "new", "skipped", "duplicates", "unreadable", "new_series"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.series_keys |= other.series_keys
+        self.series = len(self.series_keys)
+        self.warnings.extend(other.warnings)
+        self.errors.extend(other.errors)
 
 
 def _dumps(value) -> str:
@@ -342,9 +354,47 @@ def _start_pool():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_die_with_parent, initargs=(os.getpid(),))
     except Exception:  # noqa: BLE001
         return None
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PARENT_POLL_SECONDS = 0.2
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker exit when the importing process dies, whatever signal killed it.
+
+    A forked worker holds copies of both ends of its pipes, so when the parent
+    is SIGKILLed (a cron timeout, the OOM killer) it never sees a broken pipe:
+    it blocked writing its results to a pipe nobody reads, for good (issue 14).
+    prctl(PR_SET_PDEATHSIG) has the kernel kill it with its parent; a thread
+    that polls the parent pid covers a kernel or libc without it. Either way
+    the worker is gone within a fraction of a second. The parent's batches are
+    committed one by one, so nothing the worker was parsing is lost.
+    """
+    import signal
+    import threading
+    import time
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ktrack-parent-watch", daemon=True).start()
 
 
 def _unknown(db, batch, stats: ImportStats, in_flight: set) -> list[tuple[bytes, str, str]]:
@@ -395,6 +445,7 @@ def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
     for result in results:
         where = result[1]
         if result[0] == "error":
+            stats.unreadable += 1
             stats.warn(f"{where}: {result[2]}")
             continue
         row, warnings = result[2], result[3]
@@ -464,15 +515,53 @@ def _insert_indexed(conn, values: list[tuple]) -> None:
     conn.execute(trigger[0])
 
 
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """Return "1 message", "2 messages", "1 series" (plural_form for nouns that do not take an s)."""
+    return f"{count} {noun if count == 1 else (plural_form or noun + 's')}"
+
+
 def import_paths(db, paths, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
-    """Import every message found at `paths` (mbox, mbox.gz, Maildir, .eml/.patch, directories)."""
+    """Import every message found at `paths`: mail files and directories, or public-inbox git archives.
+
+    Mail: mbox, mbox.gz, Maildir, .eml/.patch, directories of them. Git:
+    a public-inbox v2 epoch (bare, or a `.bundle`), or a v2 inbox directory
+    (`git/<N>.git`), read incrementally (see import_epochs).
+    """
     total = ImportStats()
     for path in paths:
-        stats = store_raw_messages(db, iter_path(path), list_id=list_id, origin=str(path), progress=progress)
-        for name in ("read", "new", "skipped", "duplicates", "new_series"):
-            setattr(total, name, getattr(total, name) + getattr(stats, name))
-        total.series_keys |= stats.series_keys
-        total.warnings.extend(stats.warnings)
-        total.errors.extend(stats.errors)
+        total.add(import_path(db, path, list_id=list_id, progress=progress))
     total.series = len(total.series_keys)
     return total
+
+
+def import_path(db, path, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
+    """Import one path; a file with no readable email message in it is an error line naming it.
+
+    That error replaces the file's per-message warnings (random bytes give one
+    "not an email message" per chunk the mbox reader cuts, saying nothing more).
+    """
+    from .public_inbox import find_epochs, import_epochs
+
+    path = Path(path)
+    epochs = find_epochs(path) if path.exists() else None
+    if epochs is not None:
+        return import_epochs(db, epochs, list_id=list_id, progress=progress)
+    stats = store_raw_messages(db, iter_path(path), list_id=list_id, origin=str(path), progress=progress)
+    if stats.errors or stats.read > stats.unreadable:
+        return stats
+    if path.is_dir():
+        if stats.read == 0 and not is_maildir(path):
+            stats.warn(f"{path}: no mail files found in this directory")
+        elif stats.read:
+            stats.errors.append(f"{path}: no email message in this directory ({plural(stats.read, 'file')} read, none an email message)")
+            stats.warnings = []
+        return stats
+    if stats.read == 0:
+        stats.errors.append(f"{path}: not a mail file: it is empty")
+    else:
+        stats.errors.append(
+            f"{path}: not a mail file: no email message in it (read as {plural(stats.read, 'part')}, "
+            "none with From, Subject, Message-ID or Date headers)"
+        )
+    stats.warnings = []
+    return stats

@@ -32,6 +32,67 @@ SAMPLE_URLS = {
 }
 
 
+SAMPLE_POINTER = "last-sample-db"  # in the user data dir: where `ktrack run --sample` last put its database
+
+
+def sample_db_path(out: Path) -> Path:
+    """Return the database `ktrack run --sample --out OUT` uses without --db: beside the site, e.g. .ktrack-site.sample.db.
+
+    Never the default database: the sample must not mix 2021 mail into a real one.
+    """
+    out = Path(out).absolute()
+    return out.parent / f".{out.name}.sample.db"
+
+
+def _sample_pointer() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("ktrack")) / SAMPLE_POINTER
+
+
+def remember_sample_db(path: Path) -> None:
+    """Note where the sample's database is, so that a command that finds nothing can name it (issue 14).
+
+    Written then renamed, so a reader never sees half a path; a read-only home
+    only loses the hint, never the run.
+    """
+    pointer = _sample_pointer()
+    try:
+        pointer.parent.mkdir(parents=True, exist_ok=True)
+        tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}")
+        tmp.write_text(f"{Path(path).absolute()}\n", encoding="utf-8")
+        os.replace(tmp, pointer)
+    except OSError:
+        pass
+
+
+def remembered_sample_db() -> Path | None:
+    """Return the database the last `ktrack run --sample` filled, if it is still there."""
+    try:
+        path = Path(_sample_pointer().read_text(encoding="utf-8").strip())
+    except (OSError, UnicodeDecodeError):
+        return None
+    return path if path.is_absolute() and path.is_file() else None
+
+
+def sample_hint(app, command: str) -> str | None:
+    """Return where the sample's data is and the `ktrack --db PATH COMMAND` to see it, if this command looks elsewhere.
+
+    Example: "the sample from `ktrack run --sample` is in /tmp/.site.sample.db: try `ktrack --db /tmp/.site.sample.db digest`"
+    """
+    import shlex
+
+    sample = remembered_sample_db()
+    if sample is None:
+        return None
+    try:
+        if sample.resolve() == app.resolved_db_path().absolute().resolve():
+            return None
+    except OSError:
+        return None
+    return f"the sample from `ktrack run --sample` is in {sample}: try `ktrack --db {shlex.quote(str(sample))} {command}`"
+
+
 @dataclass
 class StepResult:
     """How one source (or the sample import) went: name, ok, error."""
@@ -49,9 +110,8 @@ class RunReport:
     week: str | None = None
 
     def failures(self) -> list[str]:
-        lines = [f"source {s.name}: {s.error}" for s in self.sources if not s.ok]
-        lines += [f"analysis: {e}" for e in self.analysis_errors]
-        return lines
+        """Lines to print: failed sources. A plugin's analysis failure was printed by the host, once, as it happened."""
+        return [f"source {s.name}: {s.error}" for s in self.sources if not s.ok]
 
     @property
     def nothing_read(self) -> bool:

@@ -58,6 +58,7 @@ class RenderJob:
     context: dict[str, Any]
     title: str = ""
     kind: str = "html"
+    plugin: str | None = None  # the plugin whose site_pages gave it: a page of its that cannot render is skipped
 
 
 @dataclass
@@ -109,7 +110,11 @@ def edition_summary(edition: dict) -> dict:
 
 
 def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: list[str] | None = None) -> list[RenderJob]:
-    """Turn editions (oldest first) and plugin Pages into render jobs with permanent paths."""
+    """Turn editions (oldest first) and plugin Pages into render jobs with permanent paths.
+
+    A page may come as (plugin_name, page), so that a page that cannot be
+    rendered is skipped naming its plugin instead of stopping the build.
+    """
     skipped = skipped if skipped is not None else []
     editions = [e for e in editions if safe_page_path(edition_path(str(e.get("week", ""))))]
     jobs: list[RenderJob] = []
@@ -124,6 +129,9 @@ def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: lis
     jobs.append(RenderJob("feed.xml", "", {"editions": list(reversed(editions[-FEED_ENTRIES:]))}, site.get("title", ""), kind="atom"))
     taken = {job.path for job in jobs}
     for page in pages:
+        plugin = None
+        if isinstance(page, tuple) and len(page) == 2 and isinstance(page[0], str):
+            plugin, page = page
         path = safe_page_path(getattr(page, "path", None))
         is_feed = isinstance(page, Feed)
         if path is None or path in taken or not path.endswith(".xml" if is_feed else ".html"):
@@ -131,9 +139,9 @@ def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: lis
             continue
         taken.add(path)
         if is_feed:
-            jobs.append(RenderJob(path, "", {"entries": list(page.entries)}, page.title, kind="feed"))
+            jobs.append(RenderJob(path, "", {"entries": list(page.entries)}, page.title, kind="feed", plugin=plugin))
         else:
-            jobs.append(RenderJob(path, page.template, dict(page.context), page.title))
+            jobs.append(RenderJob(path, page.template, dict(page.context), page.title, plugin=plugin))
     return jobs
 
 
@@ -368,8 +376,18 @@ def build_site(
         env = make_environment(dirs)
         for job in changed:
             target = tmp / job.path
-            _write(target, render_job(env, job, common))
-        stats.rendered = len(changed)
+            try:
+                data = render_job(env, job, common)
+            except KtrackError as exc:
+                if job.plugin is None:
+                    raise  # the theme's own pages: a broken theme stops the build, the old site stays
+                # One plugin's broken page must not cost the reader the rest of the site.
+                stats.skipped.append(f"plugin {job.plugin}: {exc.message} (page skipped)")
+                target.unlink(missing_ok=True)
+                del hashes[job.path]  # not in the manifest: tried again next build
+                continue
+            _write(target, data)
+            stats.rendered += 1
         for path in removed:
             if safe_page_path(path):
                 (tmp / path).unlink(missing_ok=True)
@@ -385,6 +403,10 @@ def build_site(
             stats.search_seconds = time.perf_counter() - started
         _write(tmp / MANIFEST, json.dumps({"theme": theme, "pages": hashes}, indent=0, sort_keys=True).encode())
         swap_in(tmp, out)
+    except OSError as exc:
+        # Name the output directory the user gave, not the temporary one beside it.
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise KtrackError(f"cannot write the site to {out}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -442,8 +464,8 @@ def collect_site(app, *, search: bool = True) -> tuple[list[RenderJob], list[str
     weeks = edition_weeks(app.db, weekday=edition_weekday(app.config))
     editions = [assemble_edition(app, week) for week in weeks]
     pages = []
-    for result in app.host.call("site_pages", db=app.db, config=app.config):
-        pages.extend(result if isinstance(result, (list, tuple)) else [result])
+    for plugin, result in app.host.call_each("site_pages", db=app.db, config=app.config):
+        pages.extend((plugin, page) for page in (result if isinstance(result, (list, tuple)) else [result]))
     skipped: list[str] = []
     site = {"title": site_config.get("title") or "kernel-tracker", "search": search}
     jobs = site_jobs(editions, pages, site=site, skipped=skipped)
@@ -467,4 +489,7 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     for line in skipped:
         print(f"ktrack: {line}", file=sys.stderr)
     site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
-    return build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped)
+    stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped)
+    for line in stats.skipped[len(skipped):]:
+        print(f"ktrack: {line}", file=sys.stderr)
+    return stats

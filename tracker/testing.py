@@ -118,7 +118,7 @@ def make_app(
 def run_cli(app, *args: Any, input: str | None = None, env: dict | None = None):
     """Run `ktrack ARGS...` in-process against `app`; return click's Result.
 
-    Exceptions that are not click's own propagate, so a bug shows its traceback.
+    Exceptions that are not click's own propagate (`--traceback`), so a bug shows its traceback.
     """
     from click.testing import CliRunner
 
@@ -127,7 +127,7 @@ def run_cli(app, *args: Any, input: str | None = None, env: dict | None = None):
     group = build_cli(app)
     return CliRunner().invoke(
         group,
-        ["--db", str(app.db_path), *map(str, args)],
+        ["--db", str(app.db_path), "--traceback", *map(str, args)],
         obj=app,
         input=input,
         env=env,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracker import hookimpl
+from tracker.config import Setting
 
 PLUGIN = "stable_review"
 # kernel.org's cdn: {dir} is "v2.6" or "v6.x", {version} "6.1.120" (changelog.changelog_url fills them)
@@ -22,9 +23,9 @@ CHANGELOG_URL = "https://cdn.kernel.org/pub/linux/kernel/{dir}/ChangeLog-{versio
 def config_defaults():
     return {
         # Checkout of the kernel CVE team's vulns repository (cve/published/<year>/CVE-*.json + .sha1).
-        "vulns_path": None,
+        "vulns_path": Setting(None, str),
         # Or a JSONL export: one {"cve", "subject", "mainline_fix", "fixed_in"} record per line.
-        "cve_jsonl": None,
+        "cve_jsonl": Setting(None, str),
         # `ktrack stable review VERSION --fetch` and the stable-reviews source search this lore inbox ("all" = every list).
         "lore_inbox": "all",
         # The stable-reviews source: for each stable release of the last review_days days without a stored
@@ -49,7 +50,7 @@ def register_migrations(register):
 @hookimpl(trylast=True)  # registered last, so it runs after kernel.org and the lore lists have been read
 def register_sources(register, config):
     table = plugin_config(config)
-    if not table.get("fetch_reviews", True):
+    if not table["fetch_reviews"]:
         return
     try:
         import tracker.plugins.lore  # noqa: F401 - the search goes through the lore plugin
@@ -60,7 +61,7 @@ def register_sources(register, config):
         return
     from .lore_reviews import StableReviewsSource
 
-    register(StableReviewsSource(table.get("lore_inbox") or "all", int(table.get("review_days") or 14),
+    register(StableReviewsSource(table["lore_inbox"] or "all", int(table["review_days"]),
                                  search_lore=search_lore))
 
 
@@ -104,7 +105,7 @@ def after_analyze(db, config, host, full):
 def edition_sections(edition, db, config):
     from .sections import stable_section
 
-    limit = plugin_config(config).get("edition_security_items", 10)
+    limit = plugin_config(config)["edition_security_items"]
     section = stable_section(edition, db, limit=int(limit or 0))
     return [section] if section is not None else []
 
@@ -122,6 +123,7 @@ def template_dirs():
 
 
 def plugin_config(config: dict | None) -> dict:
-    """Return this plugin's config table (defaults when the host gave none)."""
-    table = ((config or {}).get("plugins") or {}).get(PLUGIN)
-    return table if isinstance(table, dict) else {"vulns_path": None, "cve_jsonl": None}
+    """Return this plugin's validated `[plugins.stable_review]` table, defaults filled in by the host."""
+    from tracker.config import plugin_config as table_of
+
+    return table_of(config, PLUGIN)

@@ -42,9 +42,10 @@ def review_search(config: dict, release: str, inbox: str):
         from tracker.plugins.lore import LoreQuerySource
     except ImportError:
         raise KtrackError("finding stable reviews needs the lore plugin, which is not installed or is disabled") from None
-    base = ((config.get("plugins") or {}).get("lore") or {}).get("base_url") or None
+    from tracker.config import lore_base_url
+
     return LoreQuerySource(f"lore-query:stable-review:{release}", review_query(release), inbox=inbox, days=None,
-                           base_url=base.rstrip("/") if base else None)
+                           base_url=lore_base_url(config))
 
 
 def stored_review(db, release: str) -> dict | None:

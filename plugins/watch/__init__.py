@@ -27,6 +27,7 @@ from pathlib import Path
 import click
 
 from tracker import hookimpl
+from tracker.config import plugin_config
 from tracker.errors import KtrackError
 
 from .matching import watched_series
@@ -55,8 +56,8 @@ def check_config(config):
 
 @hookimpl
 def register_sources(register, config):
-    settings = config.get("plugins", {}).get(PLUGIN) or {}
-    if not settings.get("lore_search", True):
+    settings = plugin_config(config, PLUGIN)
+    if not settings["lore_search"]:
         return
     try:
         from tracker.plugins.lore import LoreQuerySource
@@ -65,7 +66,7 @@ def register_sources(register, config):
     for slug, topic in topics(config).items():
         query = lore_query(topic)
         if query:
-            register(LoreQuerySource(f"lore-query:watch:{slug}", query, days=int(settings.get("lore_days") or 14)))
+            register(LoreQuerySource(f"lore-query:watch:{slug}", query, days=int(settings["lore_days"])))
 
 
 @hookimpl

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from tracker.config import config_origin, plugin_config
 from tracker.errors import KtrackError
 
 PLUGIN = "watch"
@@ -15,8 +16,8 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 def topics(config: dict) -> dict[str, dict]:
     """Return the configured topics, each with every rule as a list; raise KtrackError on a malformed table."""
-    table = ((config or {}).get("plugins", {}).get(PLUGIN) or {}).get("topics") or {}
-    origin = (config or {}).get("_path") or "config"
+    table = plugin_config(config, PLUGIN).get("topics") or {}
+    origin = config_origin(config)
     if not isinstance(table, dict):
         raise KtrackError(f"{origin}: plugins.watch.topics must be a table of topics")
     out = {}

@@ -45,8 +45,10 @@ def config_defaults():
 
 
 def settings(config: dict) -> dict:
-    """Return this plugin's config table, falling back to the defaults outside the host."""
-    return {**config_defaults(), **((config or {}).get("plugins", {}).get(NAME) or {})}
+    """Return this plugin's `[plugins.io_uring]` table: validated by the host, defaults filled in."""
+    from tracker.config import plugin_config
+
+    return plugin_config(config, NAME)
 
 
 def matching_files(files: list[str], paths: list[str]) -> list[str]:
