@@ -1,6 +1,6 @@
 """b4's change-id: read from the X-Change-ID header or the cover's trailer, stored on the series, joining lineages (issue 16).
 
-The base is b4's real test series (tests/data/series/shazam-git1-just-series.mbox); the other
+The base is b4's real test series (tests/data/formats/b4/shazam-git1-just-series.mbox); the other
 versions are derived from it here, each edit spelled out, as a maintainer would see them on a list.
 """
 
@@ -11,7 +11,7 @@ from tracker.mail import parse_message
 from tracker.mailbox_io import iter_mbox
 from tracker.queries import list_series
 
-B4 = Path(__file__).parent / "data" / "series" / "shazam-git1-just-series.mbox"
+B4 = Path(__file__).parent / "data" / "formats" / "b4" / "shazam-git1-just-series.mbox"
 CHANGE_ID = "20221025-test1-e8520c2200a3"
 
 

@@ -18,6 +18,8 @@ def analysed(app, data_dir):
 
     raws = [(raw, where) for raw, where in iter_mbox(data_dir / "lists" / "linux-api-2021-excerpt.mbox.gz") if WANTED.search(raw.split(b"\n\n", 1)[0])]
     assert len(raws) > 50
+    # process_mrelease v2 1/3, whose changelog says "Renamed process_reap to process_mrelease"
+    raws += list(iter_mbox(data_dir / "syscalls" / "process-mrelease-v2-1-2021.mbox"))
     store_raw_messages(app.db, raws, list_id="linux-api.vger.kernel.org")
     assert run_analysis(app, full=True) == []
     return app
