@@ -79,3 +79,23 @@ def test_in_reply_to_an_older_version_joins_the_lineage_under_a_new_subject(db):
     v3, v4 = sorted(list_series(db), key=lambda s: s["version"])
     assert (v3["version"], v4["version"]) == (3, 4) and v3["subject"] != v4["subject"]
     assert v3["lineage"] == v4["lineage"]
+
+
+def _store(db, name):
+    store_raw_messages(db, [raw for raw, _ in iter_mbox(Path(__file__).parent / "data" / "series" / name)])
+    return sorted(list_series(db), key=lambda s: s["version"])
+
+
+def test_cover_letter_link_to_an_earlier_version_joins_the_lineage(db):
+    # Real 2021 covers: v2 "Extend fanotify dirent events" cites v1 ("Report more information in
+    # fanotify dirent events") as a footnoted lore link.
+    v1, v2 = _store(db, "fanotify-dirent-v1-v2-covers-2021.mbox")
+    assert v1["subject"] != v2["subject"]
+    assert v1["lineage"] == v2["lineage"]
+
+
+def test_cover_letter_link_to_a_companion_patch_is_no_earlier_version(db):
+    # Real 2022: statx DIO v5's cover links the man-pages patch "which I sent separately".
+    man, v5 = _store(db, "statx-dioalign-v5-cover-and-man-page-2022.mbox")
+    assert (man["version"], v5["version"]) == (2, 5)
+    assert man["lineage"] != v5["lineage"]

@@ -12,7 +12,12 @@ its series fixtures:
   In-Reply-To) it joins a series of the same author, version, total and
   prefixes sent within 36 hours whose slot for its number is free;
 - replies join the series of the message they answer, and their
-  Reviewed-by/Acked-by/Tested-by count for that patch (queries.py sums them).
+  Reviewed-by/Acked-by/Tested-by count for that patch (queries.py sums them);
+- the versions of one work share a lineage: b4's change-id (X-Change-ID or the
+  cover's trailer), else a reply to an older version or a cover letter's link to
+  one ("v1: https://lore.kernel.org/r/..."), else the same author and subject
+  stem within a year; a change-id lineage and a subject lineage of the same work
+  become one.
 
 Everything is read back from the database, so a run that gets patch 3/5 today
 and 4/5 tomorrow ends with one series of 5. The series key is the cover's
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 from .db import utcnow
@@ -45,6 +51,33 @@ from .subjects import stable_release_of, stem_key
 REVIEW_TRAILERS = ("Reviewed-by", "Acked-by", "Tested-by")
 SAME_SERIES_WINDOW = timedelta(hours=36)  # 2.6.14.7's quilt dates sit 18 h before the cover
 LINEAGE_WINDOW = timedelta(days=365)
+_FOOTNOTE = re.compile(r"^\s*\[(\d+)\]")
+_VERSION_WORDS = re.compile(r"\bv\d+\b|version|previous|earlier|prior", re.I)
+
+
+def _version_links(body: str) -> list[str]:
+    """Message-IDs of the lore links a cover letter gives for earlier versions ("v1: https://lore.kernel.org/r/...").
+
+    Only links whose line, or the line before, speaks of a version: a cover
+    also links its man-pages patch or a discussion, which are no earlier version.
+    """
+    out: list[str] = []
+    lines = body.splitlines()
+    for i, line in enumerate(lines):
+        if "lore.kernel.org/" not in line:
+            continue
+        said = _VERSION_WORDS.search(line) or (i and _VERSION_WORDS.search(lines[i - 1]))
+        note = _FOOTNOTE.match(line)
+        if not said and note:  # "[1] https://..." cited as "v1 [1]" in the text
+            mark = f"[{note.group(1)}]"
+            said = any(mark in other and _VERSION_WORDS.search(other) for j, other in enumerate(lines) if j != i)
+        if said:
+            out.extend(mid for mid in _LORE_LINK.findall(line) if mid not in out)
+    return out[:20]
+
+
+# A link to a message on lore (or an older mirror), e.g. https://lore.kernel.org/r/<id> or /linux-api/<id>/
+_LORE_LINK = re.compile(r"https?://lore\.kernel\.org/(?:r|all|[\w.-]+)/([^/\s>]+@[^/\s>]+?)(?:/|\s|>|$)")
 class Threader:
     """Place stored messages into series; `touched` collects the keys of changed series.
 
@@ -79,6 +112,7 @@ class Threader:
         self._refs = RefIndex(self.conn)  # series_refs, read for the whole batch in expect_batch
         self._lineages: dict[tuple, list] = {}  # (author_email, stem_key) -> [(series_key, lineage, date)]
         self._by_change_id: dict[str, str] = {}  # b4 change-id -> the lineage a stored series of it has
+        self._cover_links: dict[str, list[str]] = {}  # cover Message-ID -> the lore Message-IDs its text links
 
     def expect_batch(self, rows: list[dict]) -> None:
         """Note the batch about to be added (not inserted yet): find which may have unthreaded replies.
@@ -441,21 +475,31 @@ class Threader:
         self._deferred.clear()
 
     def _previous_version(self, key: str, head: tuple) -> str | None:
-        """The lineage of the series a head answers (In-Reply-To), when that is an older version of it.
+        """The lineage of an older version of this series that its head points at, or None.
 
-        "[PATCH v2 0/3]" sent as a reply to v1's cover is v1's next version, even
-        under a new subject (process_reap's v1 -> process_mrelease's v2).
+        "[PATCH v2 0/3]" sent as a reply to v1's cover (In-Reply-To), or whose
+        cover letter links v1 ("v1: https://lore.kernel.org/r/<Message-ID>", as
+        b4 writes it), is v1's next version even under a new subject.
         """
-        parent = head[11]
-        if not parent:
+        version = head[8] or 1
+        if version <= 1:
             return None
-        other = self._member_series(parent)
-        if not other or other == key:
-            return None
-        row = self._one("SELECT version, lineage FROM series WHERE series_key = ?", (other,))
-        if row is None or not row[1] or (row[0] or 1) >= (head[8] or 1):
-            return None
-        return row[1]
+        refs = [head[11]] if head[11] else []
+        if head[9]:  # a cover letter: the links to earlier versions in its text
+            links = self._cover_links.get(head[0])
+            if links is None:
+                row = self._one("SELECT body FROM messages WHERE message_id = ?", (head[0],))
+                body = (row[0] if row else None) or (self._rows.get(head[0]) or {}).get("body") or ""
+                links = self._cover_links[head[0]] = _version_links(body)
+            refs += links
+        for ref in refs:
+            other = self._member_series(ref)
+            if not other or other == key:
+                continue
+            row = self._one("SELECT version, lineage, author_email FROM series WHERE series_key = ?", (other,))
+            if row is not None and row[1] and (row[0] or 1) < version and row[2] == head[3]:
+                return row[1]
+        return None
 
     def _lineage(self, key: str, change_id: str | None, author: str | None, skey: str, date: str | None,
                  previous: str | None = None) -> str:
