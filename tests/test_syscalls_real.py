@@ -188,3 +188,16 @@ def test_edition_says_wired_up_not_merged(app):
     (item,) = proposals.edition_items(build_records(app.db), {"start": "2023-09-11", "end": "2023-09-18"}, _edition_item)
     assert "map_shadow_stack" in item["text"] and "wired up on alpha, arm" in item["text"]
     assert "merged in" not in item["text"]
+
+
+def test_json_keeps_every_field_and_adds_evidence(app, ktrack):
+    """The public JSON shape: fields are added, never renamed or removed."""
+    analysed(app, "listmount-2023.mbox")
+    (r, *_) = json.loads(ktrack("syscalls", "--json").output)
+    before_16 = {"name", "status", "abis", "signature", "first_seen", "series", "merged_in", "added_in", "aliases",
+                 "numbers_taken", "change", "last_activity", "page"}
+    assert before_16 <= set(r) and {"evidence", "wired_up"} <= set(r)
+    assert isinstance(r["aliases"], list) and isinstance(r["wired_up"], list)
+    e = r["evidence"][0]
+    assert set(e) == {"message_id", "date", "subject", "name", "change", "lines"} and e["lines"]
+    assert ktrack("sysctls", "--json").output.strip() == "[]"
