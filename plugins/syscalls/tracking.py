@@ -67,7 +67,7 @@ def shares_number(old: dict, new: dict) -> bool:
     return any(abi in b and b[abi] == nr for abi, nr in a.items())
 
 
-def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_number) -> dict[str, str]:
+def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_number, similar=similarity) -> dict[str, str]:
     """Return {old_name: new_name} for proposals renamed on their way.
 
     The signals a maintainer reads, never name likeness alone:
@@ -81,7 +81,7 @@ def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_num
        the name masked ("mm: introduce {} system call"), the same argument types;
        only one-to-one matches count;
     4. within one lineage, names that stop at one version while a like-named
-       one starts at the next, one to one.
+       one (`similar`) starts at the next, one to one.
     Names ever proposed together in one series are distinct and never aliased
     (get_mempolicy2 and set_mempolicy2).
     """
@@ -165,7 +165,7 @@ def rename_pairs(findings: list[dict], merged: set[str], *, same_slot=shares_num
             later = set().union(*(versions[w] for w in order[order.index(nxt):]))
             gone = versions[prev] - later
             came = versions[nxt] - set().union(*(versions[w] for w in order[: order.index(nxt)]))
-            ranked = sorted(((similarity(o, n), o, n) for o in gone for n in came), reverse=True)
+            ranked = sorted(((similar(o, n), o, n) for o in gone for n in came), reverse=True)
             taken: set[str] = set()
             for score, o, n in ranked:
                 if score >= 0.6 and o not in taken and n not in taken:

@@ -58,7 +58,7 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     # Renamed on the way (trust_policy -> trusted_for_policy between versions): said so in a
     # changelog, or the same author's next posting has a knob in the same directory with the
     # same handler where the old one was (a .procname change). Names proposed together stay distinct.
-    renames = rename_pairs([f for f in findings if f["data"]["change"] == "added"], set(), same_slot=same_knob_slot)
+    renames = rename_pairs([f for f in findings if f["data"]["change"] == "added"], set(), same_slot=same_knob_slot, similar=knob_similarity)
     records = []
     for name, group in proposals.group_by_name(findings, renames).items():
         last = group[-1]
