@@ -201,3 +201,10 @@ def test_json_keeps_every_field_and_adds_evidence(app, ktrack):
     e = r["evidence"][0]
     assert set(e) == {"message_id", "date", "subject", "name", "change", "lines"} and e["lines"]
     assert ktrack("sysctls", "--json").output.strip() == "[]"
+
+
+def test_edits_of_existing_table_rows_are_no_syscall_changes(app, ktrack):
+    # 2021: an x86 row's compat entry point wired up (io_pgetevents_time64), and compat entry points
+    # dropped from get_mempolicy & co. in mips/parisc/... tables: rows rewritten, no syscall added or removed.
+    analysed(app, "row-edits-2021.mbox")
+    assert records(ktrack) == {}
