@@ -119,3 +119,33 @@ def test_update_tables_bad_checkout_is_one_line_error(ktrack, tmp_path):
     result = ktrack("syscalls", "update-tables", "--from-git", str(tmp_path / "empty"), "--version", "6.19")
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_update_tables_as_a_source_of_ktrack_fetch(tmp_path, httpserver, monkeypatch):
+    """With [plugins.syscalls] update_tables = true, `ktrack fetch` reads new releases' tables itself."""
+    from click.testing import CliRunner
+
+    from tracker.app import App
+    from tracker.cli import build_cli
+
+    httpserver.expect_request(f"/plain/{X86}", query_string="h=v6.19").respond_with_data((TABLES / "syscall_64.v6.19.tbl").read_text())
+    httpserver.expect_request(f"/plain/{GENERIC}", query_string="h=v6.19").respond_with_data((TABLES / "syscall.v6.19.tbl").read_text())
+    config = tmp_path / "config.toml"
+    config.write_text(f'[plugins.syscalls]\nupdate_tables = true\ntables_url = "{httpserver.url_for("/plain")}"\n')
+    monkeypatch.setenv("KTRACK_LOAD_PLUGINS", "syscalls")
+    app = App(db_path=tmp_path / "k.db", config_path=config)
+    app.db["releases"].insert({"version": "6.19", "kind": "mainline", "released_at": "2026-02-08T15:00:00+00:00"}, pk="version")
+    result = CliRunner().invoke(build_cli(app), ["fetch", "syscall-tables"], obj=app)
+    assert result.exit_code == 0, result.output
+    assert app.db.execute("select count(*) from syscall_tables where version = '6.19'").fetchone()[0] > 600
+    row = app.db["sources"].get("syscall-tables")
+    assert row["last_success_at"] and not row["last_error"]
+
+
+def test_update_tables_source_is_off_by_default(tmp_path):
+    from tracker.app import App
+
+    app = App(db_path=tmp_path / "k.db")
+    found = []
+    app.host.call("register_sources", register=found.append, config=app.config)
+    assert "syscall-tables" not in {s.name for s in found}

@@ -68,6 +68,9 @@ def config_defaults():
         # lore's diff-aware search finds proposals posted to lists nobody follows.
         "lore_queries": ["dfn:syscall.tbl", "dfb:SYSCALL_DEFINE*"],  # Xapian: the * makes it match SYSCALL_DEFINE4
         "lore_days": 14,
+        # Read each new mainline release's syscall tables during `ktrack run` (else: `ktrack syscalls update-tables`).
+        "update_tables": False,
+        "tables_url": "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/plain",
     }
 
 
@@ -76,6 +79,13 @@ def register_sources(register, config):
     from .. import proposals
 
     proposals.lore_query_sources(register, config, PLUGIN)
+    from tracker.config import plugin_config
+
+    settings = plugin_config(config, PLUGIN)
+    if settings.get("update_tables"):
+        from .tables import SyscallTablesSource
+
+        register(SyscallTablesSource(settings.get("tables_url") or SyscallTablesSource().url))
 
 
 def syscall_findings(series: dict) -> list:

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from tracker.errors import KtrackError
+from tracker.sources import Source
 
 from . import history
 
@@ -99,3 +100,27 @@ def store(db, version: str, tables: dict[str, list[list]]) -> int:
         db.execute("delete from syscall_tables where version = ?", [version])
         db["syscall_tables"].insert_all(rows, pk=("version", "abi", "nr"))
     return len(rows)
+
+
+class SyscallTablesSource(Source):
+    """Reads the tables of every mainline release newer than the recorded ones, once the releases source knows it.
+
+    Registered when `[plugins.syscalls] update_tables = true`: `ktrack run` then
+    keeps "merged in" current without the cron line for `syscalls update-tables`.
+    """
+
+    kind = "syscall-tables"
+
+    def __init__(self, url: str = GIT_WEB, interval_seconds: int = 86400):
+        self.name = "syscall-tables"
+        self.url = url
+        self.interval_seconds = interval_seconds
+
+    def fetch(self, ctx) -> None:
+        history.use_stored(ctx.db)
+        known = [r[0] for r in ctx.db.execute("select version from releases where kind = 'mainline'")] if ctx.db["releases"].exists() else []
+        for version in newer_than_recorded(known):
+            found = from_git_web(ctx.http, version, self.url)
+            rows = store(ctx.db, version, found)
+            ctx.progress(f"{self.name}: v{version}: {rows} syscalls")
+        history.use_stored(ctx.db)
