@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from tracker import hookimpl
-from tracker.db import utcnow, write_transaction
+from tracker.api import utcnow, write_transaction
 
 _SUBJECT_RE = re.compile(r"^(?:\[announce\]\s*)?linux\s+(v?\d[\w.\-]*)\s*$")
 _AUTHOR_RE = re.compile(r"^(\S.*?) \((\d+)\):\s*$")
@@ -27,7 +27,7 @@ def announced_version(subject: str) -> str | None:
 
     Replies ("Re: Linux 6.13") and patches ("[PATCH] Linux ...") are not announcements.
     """
-    from tracker.versions import parse_version
+    from tracker.api import parse_version
 
     m = _SUBJECT_RE.match((subject or "").strip().lower())
     if not m:
@@ -88,7 +88,7 @@ def read_excerpt(body: str, *, limit: int = EXCERPT_MAX) -> str:
 
 def attach_announcements(db) -> list[str]:
     """Find announcement mails not attached yet and attach each to its release row; return the versions."""
-    from tracker.versions import parse_version, version_sort_key
+    from tracker.api import parse_version, version_sort_key
 
     attached = []
     known = {r[0]: r[1] for r in db.execute("select version, announcement_message_id from releases")}

@@ -161,6 +161,9 @@ def _strip_subject(subject: str) -> tuple[str, list[str]]:
             return subject, tags
 
 
+_MAN_PAGE = re.compile(r"^[a-z_][\w-]*\.[0-9][a-z]*$")  # a manual page: "madvise.2", "tmpfs.5", "pthread_create.3p"
+
+
 def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
     """Return the slug a subject prefix names, e.g. "mm/hugetlb: fix" -> "memory-management"."""
     subject, tags = _strip_subject(subject)
@@ -168,6 +171,8 @@ def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
     if ":" in subject:
         head = subject.split(":", 1)[0].strip().lower()
         first = re.split(r"[/,\s]", head)[0].strip()
+        if _MAN_PAGE.match(first):  # "madvise.2: Document ...", "fanotify.7, fanotify_mark.2: ..."
+            return "documentation"
         if first and head.count(" ") <= 2:  # "bpf, sockmap" yes; "Fix the bug in x" no
             subjects = _table()["subjects"]
             slug = subjects.get(first) or subjects.get(first.rstrip("0123456789"))  # futex2, ext2
@@ -238,14 +243,42 @@ def categorize(
     if is_stable_review or is_tree_announcement(subject, prefixes):
         slug = "kernel-trees"
     else:
-        slug, _ = vote(files, maintainers)
+        files = [f for f in files or () if f and f != "/dev/null"]
+        slug, weights = vote(files, maintainers)
+        named = subject_category(subject, prefixes) or subject_keyword(subject)
         if slug is None:
             stripped, tags = _strip_subject(subject)
             if BUG_SUBJECTS.match(stripped.lower()) or {"syzbot", "bug", "regression"} & set(tags):
                 slug = "benchmarks-bugs"
             else:
-                slug = subject_category(subject, prefixes) or "miscellaneous"
+                slug = named or subject_keyword(subject) or "miscellaneous"
+        elif named and named != slug:
+            unmapped = sum(1 for f in files if path_category(normalize_path(f)) is None)
+            if weights.get(named, 0.0) >= 1.0 and named != "architecture":
+                # "sched: Add support for long task name" edits many drivers but is the scheduler's change:
+                # the subject decides among the categories whose code the series touches
+                slug = named
+            elif unmapped > len(files) / 2:
+                slug = named  # mostly files outside the kernel tree: man-pages, btrfs-progs, ...
     return category_name(slug), slug
+
+
+# Subsystem names that say where a series belongs even outside a "prefix:" (no files, no colon):
+# "Extend fanotify dirent events". Short or generic words ("fs", "kernel", "tools") would mislead.
+_GENERIC_WORDS = {"kernel", "tools", "lib", "doc", "docs", "documentation", "security", "block", "firmware", "input",
+                  "media", "sound", "proc", "swap", "signal", "syscalls", "uapi", "time", "cpu", "power", "platform",
+                  "mount", "exec", "man", "smp", "irq", "integrity", "keys", "thermal"}
+
+
+def subject_keyword(subject: str) -> str | None:
+    """Return the category of the first subsystem name in a subject's words, e.g. "Extend fanotify dirent events" -> "filesystems"."""
+    stripped, _ = _strip_subject(subject)
+    table = _table()["subjects"]
+    for word in re.findall(r"[a-z][a-z0-9_-]{3,}", stripped.lower()):
+        for name in (word, word.rstrip("0123456789")):  # futex2, ext4
+            if name in table and name not in _GENERIC_WORDS:
+                return table[name]
+    return None
 
 
 def _as_list(value) -> list[str]:
@@ -274,7 +307,7 @@ def series_prefixes(series: dict) -> list[str]:
 
 def maintainers_from_config(config: dict) -> Maintainers | None:
     """Load the MAINTAINERS file named by `[plugins.categories] maintainers`, if any."""
-    from tracker.config import maintainers_file
+    from tracker.api import maintainers_file
 
     path = maintainers_file(config)
     if not path:
@@ -302,12 +335,14 @@ def lore_link(message_id: str) -> str:
 
 def series_details(series: dict) -> list[str]:
     """Return what a reader is told about a series besides its subject: ["v3", "6 patches", "reviewed by 2"]."""
-    from tracker.queries import review_phrases
+    from tracker.api import review_phrases
 
     version = series.get("version") or 1
     count = series.get("total") or series.get("received") or len(series.get("patches") or []) or 1
+    replies = series.get("replies")
+    said = [f"{replies} repl{'y' if replies == 1 else 'ies'}"] if isinstance(replies, int) and replies else []
     return (([f"v{version}"] if version > 1 else []) + [f"{count} patch" + ("es" if count != 1 else "")]
-            + review_phrases(series.get("reviews") or {}))
+            + said + review_phrases(series.get("reviews") or {}))
 
 
 def series_item(series: dict, slug: str) -> dict[str, Any]:
@@ -324,9 +359,12 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
                        else f"posted {len(earlier) + 1} times this week")
     subject = series.get("subject") or ""
     message_id = series.get("cover_message_id") or series.get("series_key") or ""
+    link = lore_link(message_id) if message_id else None
     return {
         "text": f"{author}: {subject} ({', '.join(details)})",
-        "link": lore_link(message_id) if message_id else None,
+        # the subject is the linked title; author and counts are prose around it
+        "parts": [{"text": f"{author}: "}, {"text": subject, "link": link}, {"text": f" ({', '.join(details)})"}],
+        "link": link,
         "category": slug,
         "category_name": category_name(slug),
         "group": category_name(slug),  # the digest prints a sub-heading per group
@@ -338,6 +376,7 @@ def series_item(series: dict, slug: str) -> dict[str, Any]:
         "patch_count": count,
         "series_key": series.get("series_key"),
         "reviews": reviews,
+        "replies": series.get("replies") or 0,
         "date": series.get("date"),
         "list_id": series.get("list_id"),
         # other versions of the series (same lineage) posted in the same week, oldest first
@@ -380,14 +419,34 @@ def _files_by_series(db, keys: list[str]) -> dict[str, list[str]]:
     return files
 
 
+def reply_counts(db, keys: list[str], until: str | None = None) -> dict[str, int]:
+    """Return {series_key: replies}: the messages of a series that are neither a patch nor its cover, before `until`."""
+    counts: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = (f"select series_key, count(*) from messages where series_key in ({marks})"
+               " and coalesce(is_patch, 0) = 0 and coalesce(is_cover, 0) = 0")
+        args = list(chunk)
+        if until:
+            sql += " and date < ?"
+            args.append(until)
+        for key, count in db.execute(sql + " group by series_key", args).fetchall():
+            counts[key] = count
+    return counts
+
+
 def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
     """Return the items of the week's "Patches and updates", ordered by category then date."""
-    from tracker.queries import list_series, review_counts
+    from tracker.api import list_series, review_counts
 
     maintainers = maintainers_from_config(config)
-    rows = latest_versions(list_series(db, since=edition["start"], until=edition["end"]))
+    claimed = edition.get("claimed") or {}  # series another plugin's section tells (claim_series)
+    rows = [r for r in latest_versions(list_series(db, since=edition["start"], until=edition["end"]))
+            if not {r["series_key"], *(e["series_key"] for e in r["earlier"])} & set(claimed)]
     files = _files_by_series(db, [r["series_key"] for r in rows])
     reviews = review_counts(db, [r["series_key"] for r in rows])
+    replies = reply_counts(db, [r["series_key"] for r in rows], edition["end"])
     order = {slug: i for i, (slug, _) in enumerate(categories())}
     items = []
     for row in rows:
@@ -395,6 +454,7 @@ def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
         if not series.get("files"):  # list_series' short "patches" carry no files
             series["files"] = files.get(row["series_key"], [])
         series["reviews"] = reviews.get(row["series_key"], {})
+        series["replies"] = replies.get(row["series_key"], 0)
         _, slug = categorize_series(series, maintainers)
         items.append(series_item(series, slug))
     items.sort(key=lambda i: (order.get(i["category"], 99), i["date"] or "", i["subject"]))
@@ -414,7 +474,7 @@ def series_category(series, config):
 
 @hookimpl
 def edition_sections(edition, db, config):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     items = patches_section_items(db, edition, config)
     if not items:

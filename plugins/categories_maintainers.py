@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from tracker.errors import KtrackError
+from tracker.api import KtrackError
 
 TAG_LINE = re.compile(r"^([A-Z]):\s*(.*?)\s*$")
 

@@ -16,10 +16,10 @@ from email.utils import parsedate_to_datetime
 import click
 
 from tracker import hookimpl
-from tracker.config import plugin_config
-from tracker.db import utcnow
-from tracker.errors import KtrackError
-from tracker.sources import Source
+from tracker.api import plugin_config
+from tracker.api import utcnow
+from tracker.api import KtrackError
+from tracker.api import Source
 
 RELEASES_URL = "https://www.kernel.org/releases.json"
 FEED_URL = "https://www.kernel.org/feeds/kdist.xml"
@@ -46,7 +46,7 @@ def upsert_release(db, version: str, *, moniker: str | None = None, released_at:
 
     Only the given fields change, so an announcement attached earlier survives.
     """
-    from tracker.versions import parse_version, version_sort_key
+    from tracker.api import parse_version, version_sort_key
 
     parsed = parse_version(version)
     record = {"version": parsed.text, "kind": parsed.kind, "sort_key": version_sort_key(parsed.text), "updated_at": utcnow()}
@@ -114,7 +114,7 @@ class ReleaseFeedSource(Source):
         self.interval_seconds = interval_seconds
 
     def fetch(self, ctx) -> None:
-        from tracker.fetch import parse_feed
+        from tracker.api import parse_feed
 
         response = ctx.http.get(self.url, expect="feed")
         if response.not_modified:
@@ -150,7 +150,7 @@ def list_releases(db) -> list[dict]:
 
 @hookimpl
 def register_commands(cli):
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     @cli.command(name="releases")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from tracker import hookimpl
-from tracker.config import Setting, defaults_of, lore_base_url, plugin_config
-from tracker.errors import KtrackError
-from tracker.sources import Source
+from tracker.api import Setting, defaults_of, lore_base_url, plugin_config
+from tracker.api import KtrackError
+from tracker.api import Source
 
 BASE_URL = "https://lore.kernel.org"
 FEED_MAX_ENTRIES = 25  # public-inbox's new.atom size
@@ -99,7 +99,7 @@ def msgid_from_link(link: str) -> str | None:
 
 def read_feed_entries(url: str, content: bytes) -> tuple[list[dict], str | None]:
     """Return (entries, list_id) of a public-inbox Atom feed; entries: message_id, date, in_reply_to, title."""
-    from tracker.fetch import parse_feed
+    from tracker.api import parse_feed
 
     feed = parse_feed(url, content)
     list_id = None
@@ -129,7 +129,7 @@ def mbox_messages(content: bytes, origin: str) -> tuple[list[tuple[bytes, str]],
     A download cut short (truncated gzip) still yields the messages before the
     break; the error line says what was lost so the caller can retry it.
     """
-    from tracker.mailbox_io import iter_mbox
+    from tracker.api import iter_mbox
 
     raws: list[tuple[bytes, str]] = []
     if not content.strip():
@@ -142,7 +142,7 @@ def mbox_messages(content: bytes, origin: str) -> tuple[list[tuple[bytes, str]],
 
 
 def store_messages(ctx, raws, *, list_id: str | None, origin: str):
-    from tracker.ingest import store_raw_messages
+    from tracker.api import store_raw_messages
 
     return store_raw_messages(ctx.db, raws, list_id=list_id, origin=origin)
 
@@ -153,7 +153,7 @@ def is_stored(db, message_id: str) -> bool:
 
 def fetch_threads(ctx, base: str, inbox: str, entries: list[dict], *, list_id=None, whole_thread=True) -> list[str]:
     """Download the messages of feed entries not stored yet, one thread mbox per thread; return failures."""
-    from tracker.fetch import FetchError
+    from tracker.api import FetchError
 
     in_feed = {e["message_id"]: e for e in entries}
     roots_done: set[str] = set()
@@ -232,7 +232,7 @@ class LoreListSource(Source):
 
     def fill_gaps(self, ctx, gaps, list_id) -> list[tuple[str, str]]:
         """Fill each (from, to) window; return the windows that could not be filled."""
-        from tracker.fetch import FetchError
+        from tracker.api import FetchError
 
         if self.table["backfill"] == "git":
             # A mirror holds every message: read all new commits each run, whatever the feed says.

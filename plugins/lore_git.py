@@ -5,6 +5,6 @@ working; `ktrack import` reads epochs offline through the same module.
 Not a plugin itself: plugins/lore.py imports it.
 """
 
-from tracker.public_inbox import epoch_paths, fetch_epoch, read_epoch
+from tracker.api import epoch_paths, fetch_epoch, read_epoch
 
 __all__ = ["epoch_paths", "fetch_epoch", "read_epoch"]

@@ -15,15 +15,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable
 
-from tracker.db import write_transaction
-from tracker.findings import Finding
+from tracker.api import write_transaction
+from tracker.api import Finding
 
 TEMPLATES = str(Path(__file__).parent / "templates")  # proposals/timeline.html, shared by both plugins' pages
 
 
 def lore_query_sources(register, config: dict, plugin: str) -> None:
     """Register one lore search source per query in `[plugins.<plugin>] lore_queries`, if the lore plugin is there."""
-    from tracker.config import plugin_config
+    from tracker.api import plugin_config
 
     settings = plugin_config(config, plugin)
     if not settings["lore_queries"]:
@@ -254,7 +254,7 @@ def proposal_pages(records: list[dict], *, plugin: str, item: str, index_title: 
     Templates are `<plugin>/index.html` (context {plugin: records}) and `<plugin>/<item>.html`
     (context {item: record, "timeline": events}).
     """
-    from tracker.pages import Page
+    from tracker.api import Page
 
     pages = [Page(path=f"{plugin}/index.html", template=f"{plugin}/index.html", title=index_title, context={plugin: records})]
     for r in records:

@@ -15,12 +15,23 @@ from datetime import date
 from tracker import hookimpl
 
 SECTION_ORDER = 10
-# Mainline tags an -rc every week and the merge window lasts two; stable
-# updates come about weekly. A newest record older than this, seen from an
-# edition's end, means the tracker lacks release data (a source failing, or an
-# archive imported long after), not that the kernel stood still.
-STALE_DAYS = {"development": 21, "stable": 28}
+# Mainline tags an -rc every Sunday and stable updates come several times a
+# week, so a tracker whose newest release (of any kind) is older than this,
+# seen from the edition's last day, lacks that week's data (a source failing,
+# or an archive imported long after): it then says how old its data is and
+# never calls a kernel "current".
+STALE_DAYS = 10
+SECURITY_HINT = "security-related"
 _SAFE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$")
+# Paragraphs of an announcement that every mail of its kind carries: not worth quoting.
+BOILERPLATE = re.compile(
+    r"^(i'?m announcing the release|all users of the|the updated \S+ git tree|and can be browsed|"
+    r"this is the start of the stable review cycle|responses should be made by|anything received after|"
+    r"the whole patch series can be found|thanks,?$|greg k-h$)",
+    re.I,
+)
+QUOTE_MAX = 420
+_DIFFSTAT = re.compile(r"^\s*(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?", re.M)
 
 
 def release_slug(version: str | None) -> str | None:
@@ -40,7 +51,7 @@ def release_path(version: str | None) -> str | None:
 
 def _is_stable_rc(version: str) -> bool:
     try:
-        from tracker.versions import parse_version
+        from tracker.api import parse_version
 
         return parse_version(version).stable > 0
     except (ImportError, ValueError):
@@ -49,7 +60,7 @@ def _is_stable_rc(version: str) -> bool:
 
 def _branch(version: str) -> str | None:
     try:
-        from tracker.versions import branch_of
+        from tracker.api import branch_of
 
         return branch_of(version)
     except (ImportError, ValueError):
@@ -85,63 +96,188 @@ def _latest(db, end: str, kinds: tuple[str, ...], *, skip_stable_rc: bool = Fals
     return None
 
 
-def _current(kind: str, row: dict, reference: date, rest: str = "") -> str:
-    """Say which kernel is current, or, when the newest record is stale, only what is on record."""
-    when = _on(row["released_at"], reference)
-    day = _day(row["released_at"])
-    if day is not None and (reference - day).days > STALE_DAYS[kind]:
-        return (f"The latest {kind} kernel on record is {row['version']}, released{when}{rest};"
-                " no newer kernel.org release data has been seen.")
-    return f"The current {kind} kernel is {row['version']}, released{when}{rest}."
+def _age_words(days: int) -> str:
+    """Return how old data is in words a reader takes in at once: "12 days", "3 weeks", "5 months"."""
+    if days < 14:
+        return f"{days} days"
+    if days < 61:
+        return f"{round(days / 7)} weeks"
+    if days < 730:
+        return f"{round(days / 30.4)} months"
+    return f"{round(days / 365.25)} years"
 
 
-def _excerpt(row: dict) -> str:
-    return " ".join((row.get("excerpt") or "").split())[:600]
+def lead_paragraph(excerpt: str, *, limit: int = QUOTE_MAX) -> str:
+    """Return the first paragraph of an announcement excerpt that is not boilerplate, cut at a sentence near `limit`.
+
+    Linus's "So the first few weeks of the 6.14 release development were
+    smaller-than-usual ..." is quoted; the stable team's "I'm announcing the
+    release of the 6.1.119 kernel." and "All users ... must upgrade." are not.
+    """
+    for para in re.split(r"\n\s*\n", excerpt or ""):
+        para = " ".join(para.split())
+        if not para or BOILERPLATE.match(para) or para.endswith(":"):
+            continue
+        if len(para) > limit:
+            cut = para.rfind(". ", 0, limit)
+            para = para[: cut + 1] if cut > 0 else para[: limit - 3].rstrip() + "..."
+        return para
+    return ""
+
+
+def diffstat_of(body: str | None) -> dict | None:
+    """Return {"files", "insertions", "deletions"} from a "N files changed, ..." line of a mail, or None."""
+    m = _DIFFSTAT.search(body or "")
+    if not m:
+        return None
+    return {"files": int(m.group(1)), "insertions": int(m.group(2) or 0), "deletions": int(m.group(3) or 0)}
+
+
+def _announcement(db, row: dict) -> dict:
+    """The stored announcement mail of a release: its author, quote and diffstat (empty when none was ingested)."""
+    found: dict = {}
+    quote = lead_paragraph(row.get("excerpt") or "")
+    if quote:
+        found["quote"] = quote
+    message_id = row.get("announcement_message_id")
+    if message_id and "messages" in db.table_names():
+        mail = next(iter(db.query("select author_name, body from messages where message_id = ?", [message_id])), None)
+        if mail:
+            found["author"] = (mail.get("author_name") or "").strip()
+            found["diffstat"] = diffstat_of(mail.get("body"))
+            found["message_id"] = message_id
+    return found
+
+
+def _reviews(db, end: str) -> dict[str, dict]:
+    """Stable reviews known before `end`, by release: patch and security-related counts (needs the stable_review plugin's table)."""
+    if "stable_review_verdicts" not in db.table_names():
+        return {}
+    rows = db.query(
+        "select release, count(*) as patches, sum(category = 'security') as security from stable_review_verdicts"
+        " where series_date < ? or series_date is null group by release",
+        [end],
+    )
+    return {r["release"]: r for r in rows}
+
+
+def _review_key(version: str) -> str:
+    # a review is stored under "4.19.107" whether it was read from "4.19.107-rc1 review" or the ChangeLog
+    return re.sub(r"-rc\d+$", "", version)
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _size_words(row: dict, found: dict, *, unit: str) -> str:
+    """", with 93 fixes (12 files changed, +80/-31 lines)" from the change count and the mail's diffstat."""
+    parts = []
+    if row.get("change_count"):
+        parts.append(_counted(row["change_count"], unit, unit + ("es" if unit.endswith("x") else "s")))
+    stat = found.get("diffstat")
+    if stat:
+        size = (f"{_counted(stat['files'], 'file', 'files')} changed, "
+                f"{stat['insertions']} insertions, {stat['deletions']} deletions")
+        return f", with {parts[0]} ({size})" if parts else f" ({size})"
+    return f", with {parts[0]}" if parts else ""
+
+
+def _security_parts(version: str, reviews: dict, parts: list[dict]) -> None:
+    review = reviews.get(_review_key(version))
+    if not review:
+        return
+    security = review.get("security") or 0
+    verb = "is" if security == 1 else "are"
+    parts.append({"text": f"; {security} of its {_counted(review['patches'], 'patch', 'patches')} {verb} {SECURITY_HINT} (see "})
+    parts.append({"text": "the review", "link": f"stable/{_review_key(version)}.html"})
+    parts.append({"text": ")"})
+
+
+def _item(parts: list[dict], **fields) -> dict:
+    """An item told as prose: "text" is the plain sentence, "parts" the same words with links on a few of them."""
+    return {"text": "".join(p["text"] for p in parts), "parts": parts, **fields}
 
 
 def status_items(db, edition: dict) -> list[dict]:
-    """Return the release-status lines for an edition: current development and stable kernel, then this week's releases."""
+    """Return the release-status paragraphs of an edition, as known that week.
+
+    The current development kernel (with the announcement's first words when
+    the mail was ingested), the current stable kernel, then the stable and
+    longterm updates released during the week with their fix counts and, when
+    a review exists, how many fixes are security-related. Nothing dated on or
+    after the edition's end is used. When the newest release data is more
+    than STALE_DAYS older than the week, every paragraph says so and how old.
+    """
     if "releases" not in db.table_names():
         return []
     end = edition["end"]
     reference = date.fromisoformat(end)
-    items = []
+    last_day = reference.fromordinal(reference.toordinal() - 1)
+    newest = next(iter(db.query("select max(released_at) as at from releases where released_at < ?", [end])), {}).get("at")
+    newest_day = _day(newest)
+    if newest_day is None:
+        return []
+    age = (last_day - newest_day).days
+    stale = age > STALE_DAYS
+    reviews = _reviews(db, end)
+    items: list[dict] = []
+    if stale:
+        items.append(_item(
+            [{"text": f"No kernel release data from this week: the newest release known to this tracker is from "
+                      f"{newest_day:%B} {newest_day.day}, {newest_day.year}, {_age_words(age)} before the week ended. "
+                      "As of then:"}],
+            kind="stale", age_days=age))
+    said = set()
     dev = _latest(db, end, ("mainline", "rc"), skip_stable_rc=True)
     if dev:
-        item = {
-            "text": _current("development", dev, reference),
-            "link": release_path(dev["version"]),
-            "kind": "development",
-            "version": dev["version"],
-        }
-        if _excerpt(dev):
-            item["quote"] = _excerpt(dev)
-            item["quote_by"] = "Linus says:"
+        found = _announcement(db, dev)
+        lead = "The development kernel was " if stale else "The current development kernel is "
+        parts = [{"text": lead}, {"text": dev["version"], "link": release_path(dev["version"])},
+                 {"text": f", released{_on(dev['released_at'], reference)}{_size_words(dev, found, unit='change')}."}]
+        item = _item(parts, link=release_path(dev["version"]), kind="development", version=dev["version"],
+                     release_kind=dev["kind"], released_at=dev["released_at"])
+        if found.get("quote"):
+            item["quote"] = found["quote"]
+            author = found.get("author") or ""
+            item["quote_by"] = f"{author.split()[0] if author else 'The announcement'} says:"
+            item["quote_link"] = found.get("message_id")
         items.append(item)
+        said.add(dev["version"])
     stable = _latest(db, end, ("stable", "longterm"))
     if stable:
-        fixes = f", with {stable['change_count']} fixes" if stable.get("change_count") else ""
-        items.append(
-            {
-                "text": _current("stable", stable, reference, fixes),
-                "link": release_path(stable["version"]),
-                "kind": "stable",
-                "version": stable["version"],
-            }
-        )
+        found = _announcement(db, stable)
+        lead = "The stable kernel was " if stale else "The current stable kernel is "
+        parts = [{"text": lead}, {"text": stable["version"], "link": release_path(stable["version"])},
+                 {"text": f", released{_on(stable['released_at'], reference)}{_size_words(stable, found, unit='fix')}"}]
+        _security_parts(stable["version"], reviews, parts)
+        parts.append({"text": "."})
+        # no "stable_branch": the current stable kernel is news for every reader, whatever --stable they chose
+        items.append(_item(parts, link=release_path(stable["version"]), kind="stable", version=stable["version"]))
+        said.add(stable["version"])
     week_rows = db.query(
         "select * from releases where released_at >= ? and released_at < ? order by sort_key desc",
         [edition["start"], end],
     )
     for row in week_rows:
-        fixes = f" with {row['change_count']} changes" if row.get("change_count") else ""
-        item = {
-            "text": f"{row['version']} ({row['kind']}) was released{_on(row['released_at'], reference)}{fixes}.",
-            "link": release_path(row["version"]),
-            "kind": "release",
-            "version": row["version"],
-        }
-        if row["kind"] in ("stable", "longterm") and _branch(row["version"]):
+        if row["version"] in said or row["kind"] == "linux-next":
+            continue
+        found = _announcement(db, row)
+        stable_kind = row["kind"] in ("stable", "longterm")
+        label = {"stable": "stable update", "longterm": "longterm update", "rc": "release candidate",
+                 "mainline": "mainline release"}.get(row["kind"], row["kind"])
+        parts = [{"text": row["version"], "link": release_path(row["version"])},
+                 {"text": f" ({label}) was released{_on(row['released_at'], reference)}"
+                          f"{_size_words(row, found, unit='fix' if stable_kind else 'change')}"}]
+        if stable_kind:
+            _security_parts(row["version"], reviews, parts)
+        parts.append({"text": "."})
+        review = reviews.get(_review_key(row["version"])) if stable_kind else None
+        item = _item(parts, link=release_path(row["version"]), kind="release", version=row["version"],
+                     release_kind=row["kind"], day=_on(row["released_at"], reference).removeprefix(" on "),
+                     fixes=row.get("change_count"), security=(review or {}).get("security"),
+                     review=f"stable/{_review_key(row['version'])}.html" if review else None)
+        if stable_kind and _branch(row["version"]):
             item["stable_branch"] = _branch(row["version"])
         items.append(item)
     return items
@@ -149,12 +285,13 @@ def status_items(db, edition: dict) -> list[dict]:
 
 @hookimpl
 def edition_sections(edition, db):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     items = status_items(db, edition)
     if not items:
         return []
-    return [Section(key="release-status", title="Release status", items=items, order=SECTION_ORDER)]
+    return [Section(key="release-status", title="Release status", items=items, order=SECTION_ORDER,
+                    template="release_status.html")]
 
 
 def _links(source: dict) -> list[dict]:
@@ -177,7 +314,7 @@ def _links(source: dict) -> list[dict]:
 @hookimpl
 def site_pages(db):
     """One page per release plus releases/index.html listing them newest first."""
-    from tracker.pages import Page
+    from tracker.api import Page
 
     if "releases" not in db.table_names():
         return []

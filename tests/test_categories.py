@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -318,6 +319,7 @@ def test_patches_section_site_template_groups_by_category(app, tmp_path):
     from tracker.testing import import_mbox
 
     import_mbox(app, WEEK_MBOX)
+    app.host.pm.set_blocked("io_uring")  # the example plugin, when installed, claims the io-wq series for its section
     build_app_site(app, tmp_path / "site", search=False)
     html = (tmp_path / "site" / "editions" / "2021-W37.html").read_text()
     part = html[html.index('id="section-patches"'):]
@@ -367,3 +369,52 @@ def test_series_items_say_how_many_people_reviewed_them(app, ktrack):
     item = cat.series_item({"series_key": "k", "subject": "s", "total": 2, "author_email": "a@b",
                             "reviews": {"Tested-by": 1, "Reviewed-by": 2, "Acked-by": 1}}, "documentation")
     assert item["text"] == "a@b: s (2 patches, reviewed by 2, acked by 1, tested by 1)"
+
+
+YEAR = DATA / "categories" / "linux-api-2021-series.tsv"
+
+
+def _year_rows():
+    import csv
+
+    with YEAR.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def test_a_whole_year_of_linux_api_series_is_categorised_as_read():
+    """Every series of linux-api in 2021, read through by hand: the categories must not drift."""
+    rows = _year_rows()
+    assert len(rows) == 214
+    wrong = []
+    for row in rows:
+        _, slug = cat.categorize(row["subject"], row["files"].split(), prefixes=json.loads(row["prefixes"]))
+        if slug != row["category"]:
+            wrong.append((row["subject"], row["category"], slug))
+    assert not wrong, wrong[:10]
+    counts = Counter(row["category"] for row in rows)
+    assert counts["miscellaneous"] <= 6 and counts["documentation"] >= 12  # man-pages are documentation
+
+
+@pytest.mark.parametrize("subject, files, slug", [
+    # the man-pages project's tree, by path and by subject
+    ("madvise.2: Document MADV_POPULATE_READ and MADV_POPULATE_WRITE", ["man2/madvise.2"], "documentation"),
+    ("man-pages: xattr.7: Update text for user extended xattr behavior change", ["man7/xattr.7"], "documentation"),
+    ("rseq.2: New man page for the rseq(2) API", [], "documentation"),
+    # the scheduler, locking, timers: core kernel even when drivers are edited along
+    ("sched: Add support for long task name", ["drivers/gpu/drm/i915/i915_gpu_error.c", "drivers/tty/tty_io.c",
+                                               "fs/exec.c", "include/linux/sched.h", "kernel/sched/core.c"], "core-kernel"),
+    ("genirq: Cleanup the usage of irq_set_affinity_hint", ["drivers/net/ethernet/intel/i40e/i40e_main.c",
+                                                            "drivers/scsi/lpfc/lpfc_init.c", "kernel/irq/manage.c"], "core-kernel"),
+    ("locking/rwsem: Fix a lockup", ["kernel/locking/rwsem.c"], "core-kernel"),
+    ("posix-timers: add multi_clock_gettime system call", ["arch/x86/entry/syscalls/syscall_64.tbl", "include/linux/syscalls.h",
+                                                           "kernel/time/posix-timers.c"], "core-kernel"),
+    # drivers by path first: a Rust driver, a network driver
+    ("rust: add a sample PCI driver", ["drivers/gpu/nova-core/driver.rs", "drivers/gpu/nova-core/gpu.rs"], "device-drivers"),
+    ("net: stmmac: fix a leak", ["drivers/net/ethernet/stmicro/stmmac/stmmac_main.c"], "device-drivers"),
+    # a tree outside the kernel names itself
+    ("btrfs-progs: receive: support v2 send stream", ["cmds/receive.c", "common/send-stream.c", "Documentation/btrfs-receive.rst"],
+     "filesystems"),
+    ("Extend fanotify dirent events", [], "filesystems"),
+])
+def test_categorize_real_subject_shapes(subject, files, slug):
+    assert cat.categorize(subject, files)[1] == slug

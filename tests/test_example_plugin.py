@@ -16,7 +16,7 @@ import pytest
 
 from tracker import __version__
 
-HOOKS = ["config_defaults", "edition_sections", "site_pages", "template_dirs"]
+HOOKS = ["claim_series", "config_defaults", "edition_sections", "site_pages", "template_dirs"]
 
 
 @pytest.fixture(scope="module")

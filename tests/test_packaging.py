@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tracker.plugin_host import BUILTIN_PLUGINS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,8 +41,11 @@ def test_wheel_has_no_top_level_plugins_module(wheel_names):
 
 
 def test_wheel_ships_every_builtin_plugin(wheel_names):
-    for name in BUILTIN_PLUGINS:
-        assert f"tracker/plugins/{name}.py" in wheel_names or f"tracker/plugins/{name}/__init__.py" in wheel_names, name
+    from tracker.plugin_host import BUILTIN_MODULES, HOST_PLUGIN
+
+    for module in [*BUILTIN_MODULES.values(), HOST_PLUGIN[1]]:
+        path = module.replace(".", "/")
+        assert f"{path}.py" in wheel_names or f"{path}/__init__.py" in wheel_names, module
 
 
 def test_wheel_ships_the_theme(wheel_names):

@@ -112,5 +112,5 @@ def test_sample_run_analyses_each_series_once(tmp_path, monkeypatch):
     run = invoke(app, "--db", app.db_path, "run", "--sample", "--out", tmp_path / "site")
     assert run.exit_code == 0, run.output
     series = [r[0] for r in app.db.execute("select series_key from series")]
-    assert len(series) > 10
+    assert len(series) >= 5  # the sample week: reviews, proposals, discussions
     assert sorted(counter.seen) == sorted(series)  # every series, none twice

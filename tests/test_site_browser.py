@@ -92,7 +92,7 @@ def test_browser_index_shows_latest_edition_and_archive_and_release_are_clickabl
     assert page.locator("h1").first.inner_text().startswith("Week 2021-W46")
     assert page.get_by_text("trusted_for(const int fd").first.is_visible()
 
-    page.get_by_role("link", name="Sysctl knobs", exact=True).click()
+    page.get_by_role("link", name="Sysctl knobs", exact=True).first.click()  # the nav link, not the in-page one
     page.wait_for_url("**/sysctls/index.html")
     assert page.get_by_role("link", name="/proc/sys/fs/trusted_for_policy").first.is_visible()
     page.go_back()
@@ -120,12 +120,77 @@ def test_browser_index_shows_latest_edition_and_archive_and_release_are_clickabl
     page.wait_for_url("**/archive.html")
     page.get_by_role("link", name="Week 2020-W51", exact=False).click()
     page.wait_for_url("**/editions/2020-W51.html")
-    assert "5.10.1 (stable) was released" in page.content()
+    assert "The current stable kernel is 5.10.1, released on December 14." in page.locator("#section-release-status").inner_text()
 
-    page.get_by_role("link", name="The current stable kernel is 5.10.1", exact=False).first.click()
+    page.locator("#section-release-status").get_by_role("link", name="5.10.1", exact=True).click()  # the version is the link
     page.wait_for_url("**/releases/5.10.1.html")
     assert page.locator("h1").inner_text() == "Linux 5.10.1"
     assert page.get_by_role("link", name="Changelog").get_attribute("href").startswith("https://cdn.kernel.org/")
+    assert page.errors == []
+
+
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+@pytest.mark.parametrize("name", list(WIDTHS))
+def test_browser_front_page_layout_at_desktop_and_phone_width(sample_site, browser, name, tmp_path):
+    """The front page as a reader sees it: sections in order, linked titles over prose, prev/next, no sideways scroll."""
+    out, base = sample_site
+    width, height = WIDTHS[name]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(base + "index.html")
+    shot = tmp_path / f"front-{name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000  # something was drawn
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    headings = [h.inner_text() for h in page.locator("article.edition h2").all()]
+    assert headings == ["Release status", "Watched topics", "Discussions of the week", "New system calls", "Sysctl knobs",
+                        "Patches and updates"]
+    toc = page.locator("nav.toc li")
+    assert toc.count() == 6 and "threads" in toc.nth(2).inner_text()
+    # the watched series (trusted_for) is told once, under the reader's topic, not again under "Patches and updates"
+    assert "trusted_for" in page.locator("#section-watch").inner_text()
+    assert "trusted_for" not in page.locator("#section-patches").inner_text()
+    # prose is not a link: in the release status only the versions are, in a series line only its subject
+    status = page.locator("#section-release-status")
+    assert [a.inner_text() for a in status.locator("a").all()] == ["5.10", "5.10.1"]
+    series = page.locator("#section-patches li").first
+    assert series.locator("a").count() == 1 and len(series.locator("a").inner_text()) < len(series.inner_text())
+    assert page.locator("a").first.evaluate("a => getComputedStyle(a).textDecorationLine") == "none"
+    # a discussion: its title links to lore, the counts and the opening words follow
+    story = page.locator("#section-discussions article.story").first
+    assert story.locator("h3 a").get_attribute("href").startswith("https://lore.kernel.org/r/")
+    assert "participants" in story.locator(".meta").inner_text() and story.locator("blockquote").is_visible()
+    # the feature item: a story with the author's words and the prototype
+    feature = page.locator("#section-syscalls article.feature", has_text="trusted_for")
+    assert "writes:" in feature.locator("blockquote").inner_text() and feature.locator("pre.prototype").is_visible()
+    box = feature.locator("pre.prototype").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    # nothing jargon-like a reader would trip on
+    text = page.locator("main").inner_text()
+    assert "plugin" not in text and "(-0." not in text
+
+    # previous / next editions
+    page.get_by_role("link", name="Week 2021-W45", exact=False).last.click()
+    page.wait_for_url("**/editions/2021-W45.html")
+    page.locator("a[rel=next]").click()
+    page.wait_for_url("**/editions/2021-W46.html")
+    assert page.locator("a[rel=next]").count() == 0 and page.locator("a[rel=prev]").count() == 1
+    context.close()
+
+
+def test_browser_stable_section_leads_with_its_counts(sample_site, page):
+    out, base = sample_site
+    page.goto(base + "editions/2020-W09.html")
+    section = page.locator("#section-stable")
+    first = section.locator("p").first.inner_text()
+    assert first.startswith("1 stable update reviewed this week: 4.19.107 with") and "security-related" in first
+    assert "plugin" not in section.inner_text()
+    page.goto(base + "stable/2.6.14.7.html")
+    evidence = " ".join(page.locator("ul.evidence li").all_inner_texts())
+    assert not __import__("re").search(r"word '\d+'|\([+-]\d\.\d+\)", evidence), evidence
     assert page.errors == []
 
 
@@ -134,14 +199,14 @@ def test_browser_search_finds_a_known_patch(sample_site, page):
     page.goto(base + "index.html")
     page.get_by_role("link", name="Search", exact=True).click()
     page.wait_for_url("**/search.html")
-    page.locator(".pagefind-ui__search-input").fill("process_mrelease")
+    page.locator(".pagefind-ui__search-input").fill("set_mempolicy_home_node")
     first = page.locator(".pagefind-ui__result-link").first
     first.wait_for(timeout=15000)
     hrefs = [a.get_attribute("href") for a in page.locator(".pagefind-ui__result-link").all()]
-    assert any("/editions/2021-W3" in h for h in hrefs), hrefs
+    assert any("/editions/2021-W46" in h or "/syscalls/" in h for h in hrefs), hrefs
     first.click()
     page.wait_for_load_state()
-    assert "process_mrelease" in page.content()
+    assert "set_mempolicy_home_node" in page.content()
 
     page.go_back()  # a security team looks a CVE up: the stable review that carries its fix
     page.locator(".pagefind-ui__search-input").fill("CVE-2006-0036")

@@ -171,7 +171,7 @@ def _sample_patch(subject_start: str) -> dict:
     from tracker.mail import parse_message
     from tracker.mailbox_io import iter_path
 
-    for raw, _ in iter_path(SAMPLE_DIR / "linux-api-2021-11-slice.mbox"):
+    for raw, _ in iter_path(SAMPLE_DIR / "linux-api-2021-W46.mbox"):
         row = message_row(parse_message(raw), list_id=None, origin="sample")
         if row["subject"].startswith(subject_start):
             return {"subject": row["subject"], "body": row["body"], "diff": row["diff"], "files": json.loads(row["files_json"])}

@@ -56,7 +56,7 @@ def test_startup_imports_import_help_skips_heavy_modules(tmp_path):
     assert seen["exit"] == 0
     modules = set(seen["modules"])
     # The plugins themselves are loaded: their commands exist.
-    assert {"tracker.plugins.stable_review", "tracker.plugins.syscalls", "tracker.plugins.sysctls", "tracker.plugins.weekly"} <= modules
+    assert {"tracker.plugins.stable_review", "tracker.plugins.syscalls", "tracker.plugins.sysctls", "tracker.commands.weekly"} <= modules
     assert sorted(modules & set(HEAVY)) == []
 
 

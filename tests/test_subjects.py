@@ -24,6 +24,11 @@ from tracker.subjects import parse_subject, stem_key
         ("[PATCHv2 1/3] a", dict(is_patch=True, version=2, number=1)),
         ("[PATCH V2 0/4] PM / OPP", dict(version=2, number=0, total=4)),
         ("Linux 6.13-rc3", dict(is_patch=False, prefixes=[], stem="Linux 6.13-rc3")),
+        # a prefix that lost one bracket (real lists carry these)
+        ("PATCH v2 0/2] power: supply: add a driver", dict(is_patch=True, version=2, number=0, total=2, stem="power: supply: add a driver")),
+        ("Re: PATCH net-next v3 2/5] net: x", dict(is_reply=True, version=3, number=2, total=5, prefixes=["PATCH", "net-next"], stem="net: x")),
+        ("[PATCH v2 1/2 power: supply: add a driver", dict(is_patch=True, version=2, number=1, total=2, stem="power: supply: add a driver")),
+        ("PATCHES are great] x", dict(is_patch=False, stem="PATCHES are great] x")),
         ("", dict(is_patch=False, stem="")),
     ],
 )
@@ -40,3 +45,20 @@ def test_parse_subject_version_is_explicit_only_when_written():
 
 def test_stem_key_ignores_case_spacing_and_version_suffix():
     assert stem_key("net: dsa:  Multi-CPU ground work (v3)") == stem_key("Net: DSA: multi-cpu ground work")
+
+
+def test_a_cover_missing_its_bracket_does_not_start_a_second_series(ktrack, app, tmp_path):
+    """The real futex2 v3 series (tests/data/linux-api-2021-09-12-13.mbox) with its cover's "[" lost on the way."""
+    from pathlib import Path
+
+    raw = (Path(__file__).parent / "data" / "linux-api-2021-09-12-13.mbox").read_bytes()
+    broken = raw.replace(b"Subject: [PATCH v3 0/6] futex2: Add wait on multiple futexes syscall",
+                         b"Subject: PATCH v3 0/6] futex2: Add wait on multiple futexes syscall")
+    assert broken != raw
+    path = tmp_path / "broken.mbox"
+    path.write_bytes(broken)
+    assert ktrack("import", path).exit_code == 0
+    rows = list(app.db.query("select subject, version, total, cover_message_id from series where subject like '%futex%'"))
+    assert len(rows) == 1, rows
+    assert rows[0]["subject"] == "futex2: Add wait on multiple futexes syscall" and rows[0]["total"] == 6
+    assert rows[0]["cover_message_id"]

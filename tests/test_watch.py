@@ -80,6 +80,11 @@ def test_watch_section_pages_and_command(watching, ktrack):
     assert groups[0] == "trusted_for" and "Memory policy" in groups
     assert all(i["link"].startswith("https://lore.kernel.org/r/") for i in section["items"])
 
+    # the watched series are told once: not again under "Patches and updates" (claim_series)
+    [patches] = [s for s in edition["sections"] if s["key"] == "patches"] or [{"items": []}]
+    watched = {i["series_key"] for i in section["items"]}
+    assert watched and not watched & {i["series_key"] for i in patches["items"]}
+
     digest = ktrack("--config", path, "digest", "--week", "2021-W46", "--section", "watch", "--format", "text").output
     assert "Watched topics" in digest and "Memory policy" in digest
     assert "Patches and updates" not in digest and "New system calls" not in digest

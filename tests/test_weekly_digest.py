@@ -111,7 +111,7 @@ def test_digest_command_formats_and_filters(ktrack, app):
     edition = json.loads(result.stdout)
     assert edition["week"] == "2020-W51"
     text = ktrack("digest", "--week", "2020-W51", "--format", "text", "--stable", "5.4").stdout
-    assert "5.4.83 (stable) was released" in text and "5.10.1 (stable) was released" not in text
+    assert "5.4.83 (stable update) was released" in text and "5.10.1 (stable update) was released" not in text
     bad = ktrack("digest", "--week", "2020-W99")
     assert bad.exit_code == 1 and "not an ISO week label" in bad.output
 
@@ -166,3 +166,16 @@ def test_digest_prints_a_sub_heading_per_item_group():
     # one blank line between headings and items, never two (a section heading then a group heading)
     assert "\n\n\n" not in markdown and "## Patches and updates\n\n### Memory management\n\n- A: mm: one" in markdown
     assert "\n\n\n" not in text
+
+
+def test_section_summary_counts_what_the_section_shows():
+    from tracker.digest import section_summary
+
+    patches = {"key": "patches", "items": [{"category": "networking"}, {"category": "networking"}, {"category": "filesystems"}]}
+    assert section_summary(patches) == "3 series in 2 categories"
+    kept = filter_edition({"sections": [{**patches, "title": "P"}]}, categories=["networking"])
+    assert section_summary(kept["sections"][0]) == "2 series in 1 category"
+    stable = {"key": "stable", "items": [{"kind": "update", "counts": {"security": 3}}, {"kind": "security"}]}
+    assert section_summary(stable) == "1 update, 3 security-related fixes"
+    features = {"key": "syscalls", "template": "feature_section.html", "items": [{}, {"same_story": True}, {}]}
+    assert section_summary(features) == "2 proposals"

@@ -203,3 +203,26 @@ to = ["reader@example.org"]
     result = run_cli(app, "digest", "--mail")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert inbox.envelopes == []
+
+
+def test_mailed_html_uses_the_site_theme(tmp_path, monkeypatch, smtp_server):
+    """[site] template_dir brands the mail as it brands the site: one theme environment (issue 15.5)."""
+    inbox, port = smtp_server
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "digest.html").write_text("<p>OUR THEME {{ edition.week }}</p>\n")
+    app = app_with_config(tmp_path, monkeypatch, f'''
+[site]
+template_dir = "{theme}"
+[mail]
+host = "127.0.0.1"
+port = {port}
+from = "ktrack@example.org"
+to = ["reader@example.org"]
+''')
+    seed(app)
+    result = run_cli(app, "digest", "--mail")
+    assert result.exit_code == 0, result.output
+    msg = message_from_bytes(inbox.envelopes[0].content, policy=policy.default)
+    assert "OUR THEME 2020-W51" in msg.get_body(("html",)).get_content()
+    assert "The current stable kernel is 5.10.1" in msg.get_body(("plain",)).get_content()

@@ -42,10 +42,10 @@ def test_site_build_writes_editions_archive_releases_feed(seeded, tmp_path):
         assert path in files
     assert stats.rendered == stats.pages
     index = (out / "index.html").read_text()
-    assert "Week 2020-W50" in index and "The current development kernel is 5.10, released on December 13." in index
-    assert 'href="releases/5.10.html"' in index
+    # prose, with only the version linked
+    assert "Week 2020-W50" in index and 'The current development kernel is <a href="releases/5.10.html">5.10</a>, released on December 13.' in index
     edition = (out / "editions/2020-W18.html").read_text()  # 5.7-rc4 came out on Sunday, May 3
-    assert "Things look fairly normal." in edition and "Linus says:" in edition
+    assert "Things look fairly normal." in edition and "The announcement says:" in edition  # no mail: no author
     assert 'href="../releases/5.7-rc4.html"' in edition and 'href="../static/style.css"' in edition
     archive = (out / "archive.html").read_text()
     assert archive.index("2020-W50") < archive.index("2020-W19")  # newest first
@@ -76,10 +76,12 @@ def test_site_rebuild_after_new_week_renders_only_what_changed(seeded, tmp_path)
     old_inode = os.stat(out / "editions/2020-W19.html").st_ino
     add_release(seeded.db, "5.10.1", "stable", "2020-12-14T18:33:14+00:00")
     stats = build_app_site(seeded, out, search=False)
-    # New edition + its release page; index, archive, feed and the release list change too.
+    # New edition + its release page; index, archive, feed and the release list change too,
+    # and the edition before it (2020-W50) gains its "next edition" link.
     assert stats.pages == first.pages + 2
-    assert stats.rendered == 6, stats
+    assert stats.rendered == 7, stats
     assert os.stat(out / "editions/2020-W19.html").st_ino == old_inode  # untouched, same file
+    assert 'rel="next" href="../editions/2020-W51.html"' in (out / "editions/2020-W50.html").read_text()
     assert (out / "editions/2020-W51.html").exists()
 
 
@@ -229,3 +231,22 @@ def test_plugin_feed_with_a_malformed_entry_fails_with_one_line_and_keeps_the_si
     with pytest.raises(KtrackError, match=r"^site feed t.xml: malformed entry: KeyError"):
         build_site(broken, out, search=False)
     assert (out / "t.xml").read_bytes() == before
+
+
+def test_evidence_lines_are_said_in_words():
+    from tracker.sitebuild import evidence_words
+
+    assert evidence_words("subject: word '1' (-0.24)") is None  # a number is nothing a reader can check
+    assert evidence_words("subject: word 'overflow' (+0.82)") == "the subject says “overflow” (points to a security fix)"
+    assert evidence_words("mentions a use-after-free (+1.5)") == "mentions a use-after-free (points to a security fix)"
+    assert evidence_words("touched files: mm/mmap.c") == "touched files: mm/mmap.c"
+
+
+def test_edition_pages_link_the_editions_before_and_after(seeded, tmp_path):
+    out = tmp_path / "site"
+    build_app_site(seeded, out, search=False)
+    middle = (out / "editions/2020-W19.html").read_text()
+    assert 'rel="prev" href="../editions/2020-W18.html"' in middle and 'rel="next" href="../editions/2020-W50.html"' in middle
+    first = (out / "editions/2020-W18.html").read_text()
+    assert 'rel="prev"' not in first and 'rel="next" href="../editions/2020-W19.html"' in first
+    assert 'rel="prev" href="editions/2020-W19.html"' in (out / "index.html").read_text()

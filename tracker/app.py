@@ -43,7 +43,9 @@ class App:
     @cached_property
     def config_schemas(self) -> dict[str, dict]:
         """Each loaded plugin's config_defaults(): its defaults and schema ({} for a plugin without a table)."""
-        schemas = {name: {} for name, plugin in self.host.pm.list_name_plugin() if plugin is not None}
+        from .plugin_host import HOST_PLUGIN
+
+        schemas = {name: {} for name, plugin in self.host.pm.list_name_plugin() if plugin is not None and name != HOST_PLUGIN[0]}
         for name, defaults in self.host.call_each("config_defaults"):
             if isinstance(defaults, dict):
                 schemas[name] = defaults

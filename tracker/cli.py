@@ -6,7 +6,6 @@ holds only the group, its global options and error handling.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import click
 from . import __version__
 from .app import App
 from .errors import KtrackError
+from .output import print_json  # noqa: F401  (kept importable from here: older plugins use it)
 
 
 class KtrackGroup(click.Group):
@@ -76,13 +76,15 @@ def _command_path(group: click.Command, args: list[str]) -> list[str]:
 
 def _plugin_of(app, exc: BaseException) -> str | None:
     """Return the name of the plugin whose module the traceback went through first (the command's own)."""
+    from .plugin_host import HOST_PLUGIN
+
     host = getattr(app, "__dict__", {}).get("host")
     if host is None:
         return None
     modules = {}
     for name, plugin in host.pm.list_name_plugin():
         module = getattr(plugin, "__name__", None) or type(plugin).__module__
-        if module and name not in ("tracker",):
+        if module and name not in ("tracker", HOST_PLUGIN[0]):
             modules[module] = name
     tb = exc.__traceback__
     while tb is not None:
@@ -114,9 +116,6 @@ def cli(ctx, db_path, config_path, show_traceback):
         app.config  # validate now: a typo in the config must fail every command the same way
 
 
-def print_json(data) -> None:
-    """Print `data` as indented JSON: the shape every --json option promises."""
-    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
 def _config_from_argv(argv: list[str]) -> Path | None:
@@ -130,10 +129,7 @@ def _config_from_argv(argv: list[str]) -> Path | None:
 
 
 def build_cli(app: App) -> click.Group:
-    """Add the host's own commands, then let every plugin add its commands to the group."""
-    from .host_commands import register_host_commands
-
-    register_host_commands(cli)
+    """Let every plugin, the host's own commands included (tracker.commands), add its commands."""
     app.host.call("register_commands", cli=cli)
     return cli
 

@@ -13,6 +13,7 @@ import re
 from typing import Any, Iterable
 
 from .config import DIGEST_FORMATS as FORMATS
+from .theme import section_summary  # noqa: F401  (the digest's words for a section; templates use it too)
 
 
 def _matches(value: Any, wanted: set[str]) -> bool:
@@ -72,9 +73,34 @@ def md_escape(text: str) -> str:
 def _with_urls(edition: dict, base_url: str) -> dict:
     sections = []
     for section in edition.get("sections", []):
-        items = [{**item, "url": item_url(item.get("link"), base_url)} for item in section["items"]]
+        items = []
+        for item in section["items"]:
+            item = {**item, "url": item_url(item.get("link"), base_url)}
+            if item.get("parts"):
+                item["parts"] = [{**p, "url": item_url(p.get("link"), base_url)} for p in item["parts"]]
+            if item.get("quote_link"):  # the announcement mail the quote comes from
+                from urllib.parse import quote
+
+                item["quote_url"] = "https://lore.kernel.org/r/" + quote(str(item["quote_link"]).strip("<>"), safe="@!$&'()*+,;=-._~")
+            items.append(item)
         sections.append({**section, "items": items})
     return {**edition, "sections": sections}
+
+
+def _markdown_words(item: dict) -> str:
+    """An item in Markdown: prose with its linked words ("parts"), else its text linked whole."""
+    if item.get("parts"):
+        words = []
+        for part in item["parts"]:
+            text = part["text"]
+            escaped = md_escape(text)
+            if part.get("url") and escaped:
+                escaped = f"[{escaped}](<{part['url']}>)"
+            # md_escape folds whitespace: keep the spaces between parts
+            words.append((" " if text[:1].isspace() else "") + escaped + (" " if text[-1:].isspace() else ""))
+        return " ".join("".join(words).split())
+    text = md_escape(item["text"])
+    return f"[{text}](<{item['url']}>)" if item.get("url") else text
 
 
 def _blank_before(lines: list[str]) -> list[str]:
@@ -93,10 +119,11 @@ def render_markdown(edition: dict) -> str:
             if item.get("group") and item["group"] != group:
                 group = item["group"]
                 lines += _blank_before(lines) + [f"### {md_escape(group)}", ""]
-            text = md_escape(item["text"])
-            lines.append(f"- [{text}](<{item['url']}>)" if item.get("url") else f"- {text}")
+            lines.append(f"- {_markdown_words(item)}")
             if item.get("quote"):
                 lines.append(f"  > {md_escape(item.get('quote_by') or '')} {md_escape(item['quote'])}".rstrip())
+            if item.get("excerpt"):
+                lines.append(f"  > {md_escape(item['excerpt'])}")
         lines.append("")
     if not edition["sections"]:
         lines += ["No news this week.", ""]
@@ -118,6 +145,8 @@ def render_text(edition: dict) -> str:
             lines.append(f"* {' '.join(item['text'].split())}")
             if item.get("quote"):
                 lines.append(f"  {item.get('quote_by') or ''} \"{' '.join(item['quote'].split())}\"".rstrip())
+            if item.get("excerpt"):
+                lines.append(f"  \"{' '.join(item['excerpt'].split())}\"")
             if item.get("url"):
                 lines.append(f"  {item['url']}")
         lines.append("")
@@ -126,14 +155,16 @@ def render_text(edition: dict) -> str:
     return "\n".join(lines)
 
 
-def render_html(edition: dict, *, fragment: bool = False) -> str:
-    from .sitebuild import make_environment, template_search_path
+def render_html(edition: dict, *, fragment: bool = False, env=None) -> str:
+    """Render with `env`, the app's theme environment (tracker.theme.app_environment); the default theme without one."""
+    if env is None:
+        from .theme import make_environment, template_search_path
 
-    env = make_environment(template_search_path())
+        env = make_environment(template_search_path())
     return env.get_template("digest.html").render(edition=edition, fragment=fragment)
 
 
-def render_edition(edition: dict, fmt: str = "markdown", *, base_url: str = "", fragment: bool = False) -> str:
+def render_edition(edition: dict, fmt: str = "markdown", *, base_url: str = "", fragment: bool = False, env=None) -> str:
     """Return the edition rendered as `fmt` (markdown, text, html, json)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown digest format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -146,4 +177,4 @@ def render_edition(edition: dict, fmt: str = "markdown", *, base_url: str = "", 
         return render_markdown(edition)
     if fmt == "text":
         return render_text(edition)
-    return render_html(edition, fragment=fragment)
+    return render_html(edition, fragment=fragment, env=env)

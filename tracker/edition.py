@@ -12,7 +12,7 @@ label of the week that contains that Wednesday.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +30,9 @@ class Section:
     digest line) and may have "group" (a sub-heading, e.g. a category; items
     of one group are adjacent) and "link" (a site-relative path such as
     "syscalls/memfd_secret.html", or an https URL) plus any structured keys a
-    template wants. `template` names a site template (default "section.html").
+    template wants. An item told as prose has "parts", the same words as
+    [{"text", "link"}] so that only a title or a version is a link; "title"
+    names the linked headline of an item whose "text" is its summary. `template` names a site template (default "section.html").
     Items may carry "category" or "stable_branch" so that per-reader digest
     filters (`--category`, `--stable`) can select them.
     """
@@ -153,10 +155,13 @@ def assemble_edition(app, label: str) -> dict[str, Any]:
 
     Returns {"week", "start", "end", "title", "sections": [section dicts]},
     sections sorted by (order, title), empty ones dropped, links made safe.
-    A plugin that raises is reported by the host and left out.
+    A plugin that raises is reported by the host and left out. The edition
+    dict the edition_sections hooks receive also carries what other plugins
+    said first (see edition_context).
     """
     edition = edition_for(label, weekday=edition_weekday(app.config))
-    collected = app.host.call("edition_sections", edition=dict(edition), db=app.db, config=app.config)
+    context = {**edition, **edition_context(app, edition)}
+    collected = app.host.call("edition_sections", edition=context, db=app.db, config=app.config)
     sections = []
     for result in collected:
         for section in result if isinstance(result, (list, tuple)) else [result]:
@@ -167,10 +172,29 @@ def assemble_edition(app, label: str) -> dict[str, Any]:
     return {**edition, "sections": sections}
 
 
+def edition_context(app, edition: dict) -> dict[str, Any]:
+    """Ask the plugins what the sections need to know of each other before any is built.
+
+    "claimed": {series_key: plugin} for series a plugin's own section shows
+    (claim_series), which "Patches and updates" leaves out; "discussion_rankings":
+    the edition_discussions results, which the discussions section merges.
+    """
+    claimed: dict[str, str] = {}
+    for plugin, result in app.host.call_each("claim_series", edition=dict(edition), db=app.db, config=app.config):
+        for key in result or ():
+            if isinstance(key, str) and key:
+                claimed.setdefault(key, plugin)
+    rankings = [r for r in app.host.call("edition_discussions", edition=dict(edition), db=app.db, config=app.config)
+                if isinstance(r, (list, tuple))]
+    return {"claimed": claimed, "discussion_rankings": rankings}
+
+
 def normalize_section(section: Any) -> dict[str, Any] | None:
     """Turn a Section (or a dict with the same keys) into a plain dict with safe items."""
     if is_dataclass(section):
-        data = asdict(section)
+        # Shallow: items are plain data already, and asdict's deep copy of every
+        # item of every section was most of an edition's cost at LKML scale.
+        data = {f.name: getattr(section, f.name) for f in fields(section)}
     elif isinstance(section, dict) and "key" in section and "title" in section:
         data = {"items": [], "intro": "", "order": 50, "template": None, **section}
     else:
@@ -179,9 +203,11 @@ def normalize_section(section: Any) -> dict[str, Any] | None:
     for item in data.get("items") or []:
         if not isinstance(item, dict):
             item = {"text": str(item)}
-        item = dict(item)
+        item = {key: asdict(value) if is_dataclass(value) and not isinstance(value, type) else value for key, value in item.items()}
         item["text"] = str(item.get("text") or "")
         item["link"] = safe_link(item.get("link"))
+        if "parts" in item:
+            item["parts"] = safe_parts(item["parts"])
         items.append(item)
     data["items"] = items
     data["intro"] = str(data.get("intro") or "")
@@ -192,6 +218,23 @@ def normalize_section(section: Any) -> dict[str, Any] | None:
     except (TypeError, ValueError):
         data["order"] = 50
     return data
+
+
+def safe_parts(parts: Any) -> list[dict[str, Any]]:
+    """Return an item's "parts" (prose with a few linked words) as [{"text", "link"}] with unsafe links dropped.
+
+    A plugin tells a paragraph as parts so that only the words that name
+    something ("6.14-rc3", "the review") are links, not the whole sentence.
+    """
+    if not isinstance(parts, (list, tuple)):
+        return []
+    clean = []
+    for part in parts:
+        if isinstance(part, dict):
+            clean.append({"text": str(part.get("text") or ""), "link": safe_link(part.get("link"))})
+        elif part is not None:
+            clean.append({"text": str(part), "link": None})
+    return clean
 
 
 _RELATIVE_OK = re.compile(r"^[A-Za-z0-9_~%+-][A-Za-z0-9._~%+/-]*(#[A-Za-z0-9._-]*)?$")

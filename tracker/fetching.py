@@ -21,7 +21,7 @@ from .errors import KtrackError
 from .fetch import HttpClient, HttpSettings
 from .sources import FetchContext, Source
 
-# The [plugins.<name>] table that holds HttpSettings (see plugins/fetch.py).
+# The [plugins.<name>] table that holds HttpSettings (see tracker/commands/fetch.py).
 HTTP_CONFIG_PLUGIN = "fetch"
 
 

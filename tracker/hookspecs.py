@@ -71,3 +71,13 @@ def site_pages(db, config):
 @hookspec
 def template_dirs():
     """Return directories of Jinja2 templates that override or add to the default theme."""
+
+
+@hookspec
+def edition_discussions(edition, db, config):
+    """Return rankings [{"message_id": thread root, "score": number, "why": text}] to add to the week's discussions."""
+
+
+@hookspec
+def claim_series(edition, db, config):
+    """Return the series_keys this plugin's own section shows this week, so "Patches and updates" does not repeat them."""

@@ -534,13 +534,61 @@ def import_paths(db, paths, *, list_id: str | None = None, progress: Callable[[i
     return total
 
 
+def import_epochs(db, epochs, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
+    """Store the commits of epochs [(name, path)] (from find_epochs) not read before; remember the last one read.
+
+    The last commit read is kept per epoch in `meta`, keyed by the epoch's
+    first commit, so a second import reads only what was added since, from a
+    bundle, a mirror or a whole inbox alike, wherever the copy lives. An
+    interrupted import keeps the old mark; the next one skips what was stored
+    by hash, before parsing.
+    """
+    from .analyze import get_meta, set_meta
+    from .errors import KtrackError
+    from .public_inbox import epoch_root, has_message, open_epoch, read_epoch
+
+    total = ImportStats()
+    for name, epoch in epochs:
+        stats = ImportStats()
+        try:
+            with open_epoch(epoch) as repo:
+                root = epoch_root(repo)
+                if root is None:
+                    total.add(stats)  # an epoch nothing was committed to yet
+                    continue
+                if not has_message(repo, root):
+                    raise KtrackError(f"{epoch}: not a public-inbox archive (its first commit has no message blob `m`)")
+                key = f"public-inbox:{root}"
+                last: list[str] = []
+
+                def commits(repo=repo, after=get_meta(db, key), last=last):
+                    try:
+                        for commit, raw in read_epoch(repo, after=after):
+                            yield raw, f"{name}:{commit[:12]}"
+                            last[:] = [commit]
+                    except MailboxReadError:
+                        raise
+                    except KtrackError as exc:  # git failed part-way: what was read is stored, then this line
+                        raise MailboxReadError(exc.message) from None
+
+                stats = store_raw_messages(db, commits(), list_id=list_id, origin=str(epoch), progress=progress)
+                if last:
+                    with write_transaction(db):
+                        set_meta(db, key, last[0])
+        except KtrackError as exc:
+            stats.errors.append(exc.message)
+        total.add(stats)
+    total.series = len(total.series_keys)
+    return total
+
+
 def import_path(db, path, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
     """Import one path; a file with no readable email message in it is an error line naming it.
 
     That error replaces the file's per-message warnings (random bytes give one
     "not an email message" per chunk the mbox reader cuts, saying nothing more).
     """
-    from .public_inbox import find_epochs, import_epochs
+    from .public_inbox import find_epochs
 
     path = Path(path)
     epochs = find_epochs(path) if path.exists() else None

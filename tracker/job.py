@@ -23,8 +23,7 @@ SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SAMPLE_MAIL = (
     ("2.6.14.7-review.mbox", "stable.vger.kernel.org"),
     ("4.19.107-review-cover.eml", "stable.vger.kernel.org"),
-    ("linux-api-2021-08-slice.mbox", "linux-api.vger.kernel.org"),
-    ("linux-api-2021-11-slice.mbox", "linux-api.vger.kernel.org"),
+    ("linux-api-2021-W46.mbox", "linux-api.vger.kernel.org"),
 )
 SAMPLE_URLS = {
     "sample:releases.json": "releases.json",

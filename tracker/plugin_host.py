@@ -23,21 +23,29 @@ from .errors import KtrackError
 
 ENTRY_POINT_GROUP = "ktrack"
 
-# Modules under tracker.plugins, in load order. Each is one concern.
-BUILTIN_PLUGINS = (
-    "fetch",
-    "kernelorg",
-    "lore",
-    "localmail",
-    "announcements",
-    "categories",
-    "syscalls",
-    "sysctls",
-    "release_status",
-    "stable_review",
-    "watch",
-    "weekly",
-)
+# Built-in plugins, in load order: name (its config table, [plugins.NAME]) -> module.
+# The host's commands (tracker.commands) and the features (tracker.plugins, one
+# concern each) are registered the same way; a name can be turned off in config.
+BUILTIN_MODULES = {
+    "fetch": "tracker.commands.fetch",
+    "kernelorg": "tracker.plugins.kernelorg",
+    "lore": "tracker.plugins.lore",
+    "localmail": "tracker.commands.imports",
+    "announcements": "tracker.plugins.announcements",
+    "categories": "tracker.plugins.categories",
+    "syscalls": "tracker.plugins.syscalls",
+    "sysctls": "tracker.plugins.sysctls",
+    "release_status": "tracker.plugins.release_status",
+    "discussions": "tracker.plugins.discussions",
+    "stable_review": "tracker.plugins.stable_review",
+    "watch": "tracker.plugins.watch",
+    "weekly": "tracker.commands.weekly",
+}
+BUILTIN_PLUGINS = tuple(BUILTIN_MODULES)
+
+# Registered always, whatever KTRACK_LOAD_PLUGINS or the config say, and not listed
+# by `ktrack plugins`: `plugins`, `migrate` and `analyze` must work with nothing loaded.
+HOST_PLUGIN = ("ktrack-host", "tracker.commands.host")
 
 
 @dataclass
@@ -229,7 +237,7 @@ class PluginHost:
             dists[id(plugin)] = dist
         infos = []
         for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
-            if plugin is None:
+            if plugin is None or name == HOST_PLUGIN[0]:
                 continue
             builtin = name in self.builtin_names
             if builtin and not include_builtin:
@@ -268,11 +276,12 @@ def create_host(*, disabled: set[str] | frozenset[str] = frozenset()) -> PluginH
     def wanted(name: str) -> bool:
         return name not in disabled and (only is None or name in only)
 
-    for name in BUILTIN_PLUGINS:
+    _register(host, importlib.import_module(HOST_PLUGIN[1]), HOST_PLUGIN[0])
+    for name, module_name in BUILTIN_MODULES.items():
         if not wanted(name):
             continue
         try:
-            module = importlib.import_module(f"tracker.plugins.{name}")
+            module = importlib.import_module(module_name)
         except Exception as exc:  # noqa: BLE001
             host._record(name, "import", f"{type(exc).__name__}: {exc}")
             continue

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 from .errors import KtrackError
 
@@ -233,52 +233,3 @@ def read_epoch(path: str | Path, *, after: str | None = None) -> Iterator[tuple[
 def has_message(path: str | Path, commit: str) -> bool:
     """Whether `commit` holds a message blob `m`, as every public-inbox commit but a deletion does."""
     return _has_object(Path(path), f"{commit}:m")
-
-
-def import_epochs(db, epochs, *, list_id: str | None = None, progress: Callable[[int], None] | None = None) -> ImportStats:
-    """Store the commits of epochs [(name, path)] (from find_epochs) not read before; remember the last one read.
-
-    The last commit read is kept per epoch in `meta`, keyed by the epoch's
-    first commit, so a second import reads only what was added since, from a
-    bundle, a mirror or a whole inbox alike, wherever the copy lives. An
-    interrupted import keeps the old mark; the next one skips what was stored
-    by hash, before parsing.
-    """
-    from .analyze import get_meta, set_meta
-    from .db import write_transaction
-    from .ingest import ImportStats, store_raw_messages
-    from .mailbox_io import MailboxReadError
-
-    total = ImportStats()
-    for name, epoch in epochs:
-        stats = ImportStats()
-        try:
-            with open_epoch(epoch) as repo:
-                root = epoch_root(repo)
-                if root is None:
-                    total.add(stats)  # an epoch nothing was committed to yet
-                    continue
-                if not has_message(repo, root):
-                    raise KtrackError(f"{epoch}: not a public-inbox archive (its first commit has no message blob `m`)")
-                key = f"public-inbox:{root}"
-                last: list[str] = []
-
-                def commits(repo=repo, after=get_meta(db, key), last=last):
-                    try:
-                        for commit, raw in read_epoch(repo, after=after):
-                            yield raw, f"{name}:{commit[:12]}"
-                            last[:] = [commit]
-                    except MailboxReadError:
-                        raise
-                    except KtrackError as exc:  # git failed part-way: what was read is stored, then this line
-                        raise MailboxReadError(exc.message) from None
-
-                stats = store_raw_messages(db, commits(), list_id=list_id, origin=str(epoch), progress=progress)
-                if last:
-                    with write_transaction(db):
-                        set_meta(db, key, last[0])
-        except KtrackError as exc:
-            stats.errors.append(exc.message)
-        total.add(stats)
-    total.series = len(total.series_keys)
-    return total

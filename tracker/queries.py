@@ -123,15 +123,10 @@ def list_series(
     if limit:
         sql += " LIMIT ?"
         params.append(int(limit))
-    out = []
-    for row in _rows(db, sql, params):
-        series = _decode(row)
-        patches = _rows(
-            db,
-            "SELECT patch_number AS number, subject, message_id, files_json FROM messages WHERE series_key = ? AND is_patch = 1 "
-            "ORDER BY patch_number, date",
-            (series["series_key"],),
-        )
+    out = [_decode(row) for row in _rows(db, sql, params)]
+    patches_of = _patches_by_series(db, [series["series_key"] for series in out])
+    for series in out:
+        patches = patches_of.get(series["series_key"], [])
         # The files the series touches: what categorising a series needs, without its diffs.
         files: dict[str, None] = {}
         for patch in patches:
@@ -139,8 +134,20 @@ def list_series(
                 files.setdefault(path)
         series["patches"] = patches
         series["files"] = list(files)
-        out.append(series)
     return out
+
+
+def _patches_by_series(db, keys: list[str]) -> dict[str, list[dict]]:
+    """The patches of many series in a few queries (500 keys each), in number then date order."""
+    found: dict[str, list[dict]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = (f"SELECT series_key, patch_number AS number, subject, message_id, files_json FROM messages "
+               f"WHERE series_key IN ({marks}) AND is_patch = 1 ORDER BY series_key, patch_number, date")
+        for row in _rows(db, sql, chunk):
+            found.setdefault(row.pop("series_key"), []).append(row)
+    return found
 
 
 def review_counts(db, series_keys: list[str]) -> dict[str, dict[str, int]]:

@@ -31,22 +31,11 @@ from urllib.parse import quote
 
 from .errors import KtrackError
 from .pages import Feed
+from .theme import PACKAGE_SITE, app_template_dirs, evidence_words, make_environment, template_search_path, theme_dir  # noqa: F401  (importable from here too)
 
 MANIFEST = ".ktrack-manifest.json"
-PACKAGE_SITE = Path(__file__).resolve().parent.parent / "site"
 FEED_ENTRIES = 20
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*(/[A-Za-z0-9_][A-Za-z0-9._+-]*)*$")
-
-
-def theme_dir() -> Path:
-    """Return the packaged theme (tracker.site) directory: templates/ and static/."""
-    # tracker.site is the site/ folder mapped into the wheel (pyproject package-dir).
-    try:
-        from importlib.resources import files
-
-        return Path(str(files("tracker.site")))
-    except (ImportError, TypeError):
-        return PACKAGE_SITE
 
 
 @dataclass
@@ -119,8 +108,10 @@ def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: lis
     editions = [e for e in editions if safe_page_path(edition_path(str(e.get("week", ""))))]
     jobs: list[RenderJob] = []
     summaries = [edition_summary(e) for e in editions]
-    for edition in editions:
-        jobs.append(RenderJob(edition_path(edition["week"]), "edition.html", {"edition": edition}, edition.get("title", "")))
+    for index, edition in enumerate(editions):
+        around = {"previous": summaries[index - 1] if index else None,
+                  "next": summaries[index + 1] if index + 1 < len(summaries) else None}
+        jobs.append(RenderJob(edition_path(edition["week"]), "edition.html", {"edition": edition, **around}, edition.get("title", "")))
     latest = editions[-1] if editions else None
     jobs.append(RenderJob("index.html", "index.html", {"edition": latest, "previous": summaries[-2] if len(summaries) > 1 else None}, site.get("title", "")))
     jobs.append(RenderJob("archive.html", "archive.html", {"editions": list(reversed(summaries))}, "Archive"))
@@ -156,22 +147,6 @@ def nav_links(jobs: list[RenderJob], *, search: bool) -> list[dict]:
     return nav
 
 
-def template_search_path(*, template_dir: str | Path | None = None, plugin_dirs: Iterable = ()) -> list[Path]:
-    """--template-dir / config first, then plugin template_dirs(), then the default theme."""
-    dirs = []
-    if template_dir:
-        path = Path(template_dir).expanduser()
-        if not path.is_dir():
-            raise KtrackError(f"template directory {path} does not exist")
-        dirs.append(path)
-    for entry in plugin_dirs:
-        for d in entry if isinstance(entry, (list, tuple)) else [entry]:
-            if d and Path(d).is_dir():
-                dirs.append(Path(d))
-    dirs.append(theme_dir() / "templates")
-    return dirs
-
-
 def _hash_tree(dirs: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for d in dirs:
@@ -185,40 +160,7 @@ def _job_hash(job: RenderJob, common: dict) -> str:
     return hashlib.sha1(payload.encode()).hexdigest()
 
 
-def make_environment(dirs: list[Path]):
-    """A Jinja2 environment over `dirs` with autoescape on for every template."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.ChainableUndefined,
-    )
-    from .edition import safe_link
-
-    def href(link, root=""):
-        """Make a safe item link usable from the current page; unsafe links become None."""
-        link = safe_link(link)
-        if link is None:
-            return None
-        return link if link.lower().startswith(("http://", "https://")) else root + link
-
-    def lore_url(message_id):
-        from urllib.parse import quote
-
-        if not message_id:
-            return None
-        return "https://lore.kernel.org/r/" + quote(str(message_id).strip("<>"), safe="@!$&'()*+,;=-._~")
-
-    env.filters["href"] = href
-    env.filters["lore_url"] = lore_url
-    env.filters["day"] = lambda value: (value or "")[:10]
-    return env
-
-
-def render_atom(job: RenderJob, common: dict) -> bytes:
+def render_atom(job: RenderJob, common: dict, env=None) -> bytes:
     """Render the editions feed with feedgen; ids are tag: URIs so they never change."""
     from feedgen.feed import FeedGenerator
 
@@ -241,7 +183,7 @@ def render_atom(job: RenderJob, common: dict) -> bytes:
         entry.updated(updated)
         from .digest import render_edition
 
-        entry.content(render_edition(edition, "html", base_url=base, fragment=True), type="html")
+        entry.content(render_edition(edition, "html", base_url=base, fragment=True, env=env), type="html")
     fg.updated(newest)
     return fg.atom_str(pretty=True)
 
@@ -290,7 +232,7 @@ def render_job(env, job: RenderJob, common: dict) -> bytes:
     import jinja2
 
     if job.kind == "atom":
-        return render_atom(job, common)
+        return render_atom(job, common, env)
     if job.kind == "feed":
         try:
             return render_feed(job, common)
@@ -312,6 +254,20 @@ def read_manifest(out: Path) -> dict:
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+def _manifest_bytes(theme: str, pages: dict, fingerprint: str | None) -> bytes:
+    manifest = {"theme": theme, "pages": pages}
+    if fingerprint:
+        manifest["fingerprint"] = fingerprint
+    return json.dumps(manifest, indent=0, sort_keys=True).encode()
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write beside, then rename over: a reader sees the old file or the new one, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -343,8 +299,13 @@ def build_site(
     search: bool = True,
     force: bool = False,
     skipped: list[str] | None = None,
+    fingerprint: str | None = None,
 ) -> BuildStats:
-    """Render changed jobs into a copy of `out`, index it with Pagefind, swap it in; return stats."""
+    """Render changed jobs into a copy of `out`, index it with Pagefind, swap it in; return stats.
+
+    `fingerprint` (see site_fingerprint) is kept in the manifest when every page rendered, so
+    the next build with the same one can stop before collecting anything.
+    """
     out = Path(out).expanduser().absolute()
     site = {"title": "kernel-tracker", "base_url": "", **(site or {}), "search": search}
     dirs = template_dirs or template_search_path()
@@ -362,6 +323,8 @@ def build_site(
     removed = sorted(set(manifest.get("pages", {})) - set(hashes))
     search_missing = search and not (out / "pagefind").is_dir()
     if out.exists() and not changed and not removed and same_theme and not search_missing:
+        if fingerprint and manifest.get("fingerprint") != fingerprint:
+            _replace_file(out / MANIFEST, _manifest_bytes(theme, hashes, fingerprint))
         return stats
 
     tmp = out.parent / f".{out.name}.building-{os.getpid()}"
@@ -401,7 +364,8 @@ def build_site(
             run_pagefind(tmp)
             stats.search_indexed = True
             stats.search_seconds = time.perf_counter() - started
-        _write(tmp / MANIFEST, json.dumps({"theme": theme, "pages": hashes}, indent=0, sort_keys=True).encode())
+        render_failed = any(line.endswith("(page skipped)") for line in stats.skipped)
+        _write(tmp / MANIFEST, _manifest_bytes(theme, hashes, None if render_failed else fingerprint))
         swap_in(tmp, out)
     except OSError as exc:
         # Name the output directory the user gave, not the temporary one beside it.
@@ -472,6 +436,79 @@ def collect_site(app, *, search: bool = True) -> tuple[list[RenderJob], list[str
     return jobs, skipped
 
 
+# Tables whose changes never show on a page: fetch bookkeeping and marks.
+UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta"})
+
+
+def data_fingerprint(db) -> list:
+    """What the store holds, cheaply: per table its row count, highest rowid and newest updated_at.
+
+    Rows are inserted (a new rowid) or, where a table's rows change in place,
+    stamped with an `updated_at` column: the store's convention, which plugin
+    tables follow too (docs/plugins.md). Full-text index tables are left out:
+    they mirror messages.
+    """
+    rows = db.execute(
+        "select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name"
+    ).fetchall()
+    virtual = [name for name, sql in rows if (sql or "").upper().startswith("CREATE VIRTUAL")]
+    out = []
+    for name, _ in rows:
+        if name in UNSEEN_TABLES or any(name == v or name.startswith(v + "_") for v in virtual):
+            continue
+        columns = {c[1] for c in db.execute(f"pragma table_info([{name}])")}
+        parts = ["count(*)"]
+        if "updated_at" in columns:
+            parts.append("max(updated_at)")
+        try:
+            out.append([name, *db.execute(f"select {', '.join(parts)}, max(rowid) from [{name}]").fetchone()])
+        except Exception:  # noqa: BLE001 - a WITHOUT ROWID table: its count and stamp
+            out.append([name, *db.execute(f"select {', '.join(parts)} from [{name}]").fetchone()])
+    return out
+
+
+def _code_stamp(modules) -> list:
+    """Size and mtime of the code that renders: the host and every loaded plugin (its whole package)."""
+    stamps = []
+    for module in modules:
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        path = Path(path)
+        files = sorted(path.parent.rglob("*")) if path.name == "__init__.py" else [path]
+        for f in files:
+            if f.suffix in (".py", ".json", ".html", ".css", ".js", ".tsv") and f.is_file():
+                st = f.stat()
+                stamps.append([str(f), st.st_size, st.st_mtime_ns])
+    return stamps
+
+
+def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: bool) -> str:
+    """Everything a page is made of: the store, the config, the code, the theme, the day.
+
+    Equal fingerprints mean a build would write the same site, so a no-op
+    weekly run stops here instead of assembling every edition. The day is in
+    it because an edition may be worded relative to when it is built.
+    """
+    from datetime import date
+
+    import tracker
+
+    from . import __version__
+
+    plugins = [plugin for _, plugin in app.host.pm.list_name_plugin() if plugin is not None]
+    payload = {
+        "data": data_fingerprint(app.db),
+        "config": app.config,
+        "site": [base_url, search],
+        "theme": _hash_tree([*template_dirs, theme_dir() / "static"]),
+        "code": [__version__, _code_stamp(plugins), _code_stamp([tracker])],
+        "plugins": sorted(name for name, plugin in app.host.pm.list_name_plugin() if plugin is not None),
+        "day": date.today().isoformat(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def build_app_site(app, out: str | Path | None = None, *, base_url: str | None = None, template_dir: str | None = None, search: bool = True, force: bool = False) -> BuildStats:
     """Build the site of `app`'s database into `out` (or `[site] out`)."""
     site_config = app.config.get("site") or {}
@@ -481,15 +518,17 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     base_url = site_config.get("base_url") if base_url is None else base_url
     if base_url and not base_url.endswith("/"):
         base_url += "/"
+    dirs = app_template_dirs(app, template_dir)
+    fingerprint = site_fingerprint(app, dirs, base_url=base_url or "", search=search)
+    out_path = Path(out).expanduser().absolute()
+    if not force and read_manifest(out_path).get("fingerprint") == fingerprint and (not search or (out_path / "pagefind").is_dir()):
+        # Nothing the pages are made of changed: the published site is what a build would write.
+        return BuildStats(out=str(out_path), pages=len(read_manifest(out_path).get("pages", {})))
     jobs, skipped = collect_site(app, search=search)
-    dirs = template_search_path(
-        template_dir=template_dir or site_config.get("template_dir"),
-        plugin_dirs=app.host.call("template_dirs"),
-    )
     for line in skipped:
         print(f"ktrack: {line}", file=sys.stderr)
     site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
-    stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped)
+    stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped, fingerprint=fingerprint)
     for line in stats.skipped[len(skipped):]:
         print(f"ktrack: {line}", file=sys.stderr)
     return stats

@@ -3,7 +3,7 @@
 Kernel mail encodes its metadata in the subject: `[PATCH net-next v3 RFC 02/10]`,
 `[patch 0/6]`, `[PATCH 6.1 000/123]`, Mercurial's `[PATCH 1 of 2]`, Patchwork's
 `[net,v2,1/2]`, `Re:`/`Fwd:` chains, `[GIT PULL]`, `[ANNOUNCE]`, and people
-who forget the brackets (`PATCH v2: foo`).
+who forget the brackets (`PATCH v2: foo`) or one of them (`PATCH v2 0/2] power: supply: ...`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ _REPLY_RE = re.compile(r"^\s*(re|fwd?|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*", re.I)
 _BRACKET_RE = re.compile(r"^\s*\[([^\[\]]*)\]\s*:?\s*")
 # "PATCH v2 3/7: foo" or "PATCH: foo" or "RFC PATCH 1/2 foo" without brackets.
 _BARE_RE = re.compile(r"^\s*((?:RFC\s+)?PATCH(?:\s+v\d+)?(?:\s+\d+\s*/\s*\d+)?)(?:\s*:\s*|\s+(?=\S))")
+# A prefix that lost one bracket: "PATCH v2 0/2] power: supply: ..." or "[PATCH v2 0/2 power: supply: ...".
+_STRAY_CLOSE_RE = re.compile(r"^\s*((?:RFC\s+|RESEND\s+)*PATCH\b[^\[\]:]{0,60}?)\]\s*:?\s*", re.I)
+_UNCLOSED_RE = re.compile(r"^\s*\[((?:RFC\s+|RESEND\s+)*PATCH(?:\s+[\w.-]+)*?\s+\d+\s*/\s*\d+)\s+(?=[^\]]*$)", re.I)
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d+)\s*(?:/|\s+of\s+)\s*(\d+)(?![\w.])", re.I)
 _VERSION_RE = re.compile(r"^(?:patch)?[-_]?v(\d+)$", re.I)
 _SPLIT_RE = re.compile(r"[\s,]+")
@@ -119,7 +122,7 @@ def parse_subject(subject: str | None) -> Subject:
                 continue
             break
         if not saw_bracket:
-            m = _BARE_RE.match(text)
+            m = _STRAY_CLOSE_RE.match(text) or _UNCLOSED_RE.match(text) or _BARE_RE.match(text)
             if m:
                 saw_bracket = True
                 _read_tokens(m.group(1), result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracker import hookimpl
-from tracker.config import Setting
+from tracker.api import Setting
 
 PLUGIN = "stable_review"
 # kernel.org's cdn: {dir} is "v2.6" or "v6.x", {version} "6.1.120" (changelog.changelog_url fills them)
@@ -124,6 +124,6 @@ def template_dirs():
 
 def plugin_config(config: dict | None) -> dict:
     """Return this plugin's validated `[plugins.stable_review]` table, defaults filled in by the host."""
-    from tracker.config import plugin_config as table_of
+    from tracker.api import plugin_config as table_of
 
     return table_of(config, PLUGIN)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tracker.errors import KtrackError
-from tracker.patch_text import read_trailers
-from tracker.sources import FetchContext, Source
+from tracker.api import KtrackError
+from tracker.api import read_trailers
+from tracker.api import FetchContext, Source
 
 from . import CHANGELOG_URL
 from .store import save_changelog

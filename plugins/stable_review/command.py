@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from tracker.errors import KtrackError
+from tracker.api import KtrackError
 
 VERSION = re.compile(r"^\d+\.\d+(\.\d+){0,2}(-rc\d+)?$")
 RANGE = re.compile(r"^(\d+\.\d+(?:\.\d+){0,2})\.\.(\d+\.\d+(?:\.\d+){1,2})$")
@@ -24,7 +24,7 @@ def updates_between(first: str, last: str) -> list[str]:
 
     `first` may be the mainline release ("6.1..6.1.3"). Both must be of one branch.
     """
-    from tracker.versions import parse_version
+    from tracker.api import parse_version
 
     try:
         a, b = parse_version(first), parse_version(last)
@@ -69,7 +69,7 @@ def review_series(db, config: dict, series: dict, *, host, keep_changelog: bool 
     if keep_changelog and reviewed_from_changelog(db, release):
         return release, load_review(db, release)
     if "patches" not in series and series.get("series_key"):
-        from tracker.queries import get_series
+        from tracker.api import get_series
 
         series = get_series(db, series["series_key"]) or series
     entries = review_entries(series_patches(series), release, verdict_for=verdict_caller(host))
@@ -105,9 +105,9 @@ def review_changelogs(db, config: dict, *, host, every: bool = False) -> list[st
 
 def _series_from_path(db, path: Path) -> dict:
     """Import the mail at `path` and return the stable review series it holds."""
-    from tracker.ingest import import_paths
-    from tracker.mail import parse_message
-    from tracker.mailbox_io import iter_path
+    from tracker.api import import_paths
+    from tracker.api import parse_message
+    from tracker.api import iter_path
 
     from .review import review_release
 
@@ -137,7 +137,7 @@ def fetch_review(app, release: str, *, progress=None) -> dict | None:
 
     Returns the stored series, or None when the ChangeLog was stored and reviewed instead.
     """
-    from tracker.fetching import fetch_once
+    from tracker.api import fetch_once
 
     from . import plugin_config
     from .changelog import changelog_source
@@ -285,7 +285,7 @@ def add_commands(cli: click.Group) -> None:
         updates, prints each (with --json: a list, always for a range).
         Example: ktrack stable review ../shared/data/stable-reviews/2.6.14.7-review.mbox --json
         """
-        from tracker.cli import print_json
+        from tracker.api import print_json
 
         from .review import format_markdown, format_text
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracker.errors import KtrackError
+from tracker.api import KtrackError
 
 from .features import clean_subject
 

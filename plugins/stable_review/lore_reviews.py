@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tracker.errors import KtrackError
-from tracker.sources import FetchContext, Source
+from tracker.api import KtrackError
+from tracker.api import FetchContext, Source
 
 MAX_TRIES = 3
 
@@ -42,7 +42,7 @@ def review_search(config: dict, release: str, inbox: str):
         from tracker.plugins.lore import LoreQuerySource
     except ImportError:
         raise KtrackError("finding stable reviews needs the lore plugin, which is not installed or is disabled") from None
-    from tracker.config import lore_base_url
+    from tracker.api import lore_base_url
 
     return LoreQuerySource(f"lore-query:stable-review:{release}", review_query(release), inbox=inbox, days=None,
                            base_url=lore_base_url(config))
@@ -50,7 +50,7 @@ def review_search(config: dict, release: str, inbox: str):
 
 def stored_review(db, release: str) -> dict | None:
     """Return the newest stored review series of `release` (e.g. "6.12.5" also finds its -rc1 review)."""
-    from tracker.queries import get_series
+    from tracker.api import get_series
 
     rows = list(
         db.query(

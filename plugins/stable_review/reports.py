@@ -13,7 +13,7 @@ import re
 
 import click
 
-from tracker.errors import KtrackError
+from tracker.api import KtrackError
 
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$", re.I)
 
@@ -37,7 +37,7 @@ def verdict_words(category: str) -> str:
 
 
 def add_report_commands(group: click.Group) -> None:
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     @group.command(name="list")
     @click.option("--branch", help="Only this stable branch, e.g. 6.1.")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tracker.edition import Section
-from tracker.pages import Feed, Page
+from tracker.api import Section
+from tracker.api import Feed, Page
 
 from .review import SECTION_TITLES, conclusions, counted, counts_of, entry_line, unnamed_cves
 from .store import errata_between, list_reviews, load_review, scorecard, scorecard_totals
@@ -115,10 +115,11 @@ def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
     return Section(
         key="stable",
         title="Stable updates",
-        intro=("Each patch of the stable updates reviewed this week, sorted by the stable_review plugin; the "
-               "security-related fixes are listed (those with a CVE id first, then the surest; all on each review's page)."),
+        intro=("The security-related fixes of each stable update are listed (those with a CVE id first, "
+               "then the surest); every patch is on the update's review page."),
         items=items,
         order=30,
+        template="stable_section.html",
     )
 
 
@@ -130,7 +131,7 @@ def _branch(release: str) -> str:
 
 def index_page(reviews: list[dict]) -> Page:
     """The stable/ index (a nav entry): every reviewed update by branch, newest branch and update first."""
-    from tracker.versions import version_sort_key
+    from tracker.api import version_sort_key
 
     branches: dict[str, list[dict]] = {}
     for review in sorted(reviews, key=lambda r: version_sort_key(r["release"]), reverse=True):

@@ -11,7 +11,7 @@ import json
 
 from sqlite_utils import Database, Migrations
 
-from tracker.db import utcnow, write_transaction
+from tracker.api import utcnow, write_transaction
 
 from .cves import CveIndex
 
@@ -111,7 +111,7 @@ def has_changelog(db: Database, release: str) -> bool:
 def branch_of(release: str) -> str:
     """Return the stable branch of a release: "2.6.32.9" -> "2.6.32", "6.1.119" -> "6.1"."""
     try:
-        from tracker.versions import branch_of as host_branch_of
+        from tracker.api import branch_of as host_branch_of
 
         return host_branch_of(release)
     except Exception:  # noqa: BLE001 - the versions helper may not know every old form

@@ -138,7 +138,7 @@ def filter_records(records: list[dict], *, status: str | None = None) -> list[di
 
 @hookimpl
 def register_commands(cli):
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     @cli.group(name="syscalls", invoke_without_command=True)
     @click.option("--status", type=click.Choice(["proposed", "merged"]), help="Only proposals still open, or merged ones.")
@@ -213,7 +213,7 @@ def register_commands(cli):
 
 @hookimpl
 def edition_sections(edition, db):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     from .. import proposals
     from .tracking import build_records
@@ -221,7 +221,10 @@ def edition_sections(edition, db):
     items = proposals.edition_items(build_records(db), edition, _edition_item)
     if not items:
         return []
-    return [Section(key="syscalls", title="New system calls", items=items, intro="System calls proposed or changed in patches this week.", order=40)]
+    from ..features import TEMPLATE, feature_items
+
+    items = feature_items(db, items, edition, kind="syscall")
+    return [Section(key="syscalls", title="New system calls", items=items, intro="System calls proposed or changed in patches this week.", template=TEMPLATE, order=40)]
 
 
 def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:

@@ -24,7 +24,7 @@ PROPOSAL_TABLES = {"x86_64": "x86_64", "generic": "arm64", "arm64": "arm64"}
 
 def version_key(version: str) -> str:
     """Return a sort key for a kernel version, e.g. "v2.6.39" sorts before "3.0"; unparsable text sorts first."""
-    from tracker.versions import version_sort_key
+    from tracker.api import version_sort_key
 
     try:
         return version_sort_key(version.removeprefix("v"))

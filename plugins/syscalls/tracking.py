@@ -10,7 +10,7 @@ import difflib
 import re
 from collections import defaultdict
 
-from tracker.findings import load_findings
+from tracker.api import load_findings
 
 from .. import proposals
 from . import PLUGIN, history
@@ -375,7 +375,7 @@ def _series_extra(f: dict) -> dict:
 
 def save_records(db, records: list[dict]) -> None:
     """Replace the syscalls table with the current records (rebuilt after every analysis)."""
-    from tracker.db import utcnow
+    from tracker.api import utcnow
 
     now = utcnow()
     rows = [

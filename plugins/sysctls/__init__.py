@@ -144,7 +144,7 @@ def after_analyze(db):
 
 
 def _print_docs_diff(result: dict, as_json: bool) -> None:
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     if as_json:
         print_json(result)
@@ -158,7 +158,7 @@ def _print_docs_diff(result: dict, as_json: bool) -> None:
 
 @hookimpl
 def register_commands(cli):
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     @cli.command(name="sysctls")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
@@ -190,7 +190,7 @@ def register_commands(cli):
 
 @hookimpl
 def edition_sections(edition, db):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     from .. import proposals
     from .tracking import build_records
@@ -198,7 +198,10 @@ def edition_sections(edition, db):
     items = proposals.edition_items(build_records(db), edition, _edition_item)
     if not items:
         return []
-    return [Section(key="sysctls", title="Sysctl knobs", items=items, intro="Knobs under /proc/sys added, removed or changed in patches this week.", order=41)]
+    from ..features import TEMPLATE, feature_items
+
+    items = feature_items(db, items, edition, kind="sysctl")
+    return [Section(key="sysctls", title="Sysctl knobs", items=items, intro="Knobs under /proc/sys added, removed or changed in patches this week.", template=TEMPLATE, order=41)]
 
 
 def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:

@@ -167,7 +167,7 @@ def read_doc_tree(root: str | Path) -> dict[str, dict]:
 
 def docs_diff(old_root: str | Path, new_root: str | Path) -> dict[str, list[dict]]:
     """Compare two documentation trees: knobs added, removed and re-documented (text or default changed)."""
-    from tracker.errors import KtrackError
+    from tracker.api import KtrackError
 
     for root in (old_root, new_root):
         if not Path(root).is_dir():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tracker.findings import load_findings
+from tracker.api import load_findings
 from tracker.plugins.syscalls.tracking import rename_pairs, similarity
 
 from .. import proposals
@@ -102,7 +102,7 @@ def _series_extra(f: dict) -> dict:
 
 def save_records(db, records: list[dict]) -> None:
     """Replace the sysctls table with the current records (rebuilt after every analysis)."""
-    from tracker.db import utcnow
+    from tracker.api import utcnow
 
     now = utcnow()
     rows = [

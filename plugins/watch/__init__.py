@@ -27,8 +27,8 @@ from pathlib import Path
 import click
 
 from tracker import hookimpl
-from tracker.config import plugin_config
-from tracker.errors import KtrackError
+from tracker.api import plugin_config
+from tracker.api import KtrackError
 
 from .matching import watched_series
 from .topics import PLUGIN, lore_query, rules_sentence, topics
@@ -71,7 +71,7 @@ def register_sources(register, config):
 
 @hookimpl
 def edition_sections(edition, db, config):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     items = []
     for topic in topics(config).values():
@@ -84,8 +84,17 @@ def edition_sections(edition, db, config):
 
 
 @hookimpl
+def claim_series(edition, db, config):
+    """The watched series are told in "Watched topics"; "Patches and updates" leaves them out."""
+    keys = []
+    for topic in topics(config).values():
+        keys += [item["series_key"] for item in watched_series(db, topic, since=edition["start"], until=edition["end"])]
+    return keys
+
+
+@hookimpl
 def site_pages(db, config):
-    from tracker.pages import Feed, Page
+    from tracker.api import Feed, Page
 
     configured = topics(config)
     if not configured:
@@ -120,7 +129,7 @@ def template_dirs():
 
 @hookimpl
 def register_commands(cli):
-    from tracker.cli import print_json
+    from tracker.api import print_json
 
     @cli.command(name="watch")
     @click.argument("names", nargs=-1, metavar="[TOPIC]...")

@@ -115,12 +115,15 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
     A series posted in several versions within the window is listed once, by
     its newest version, as the edition tells a re-post.
     """
-    from tracker.queries import review_counts
+    from tracker.api import review_counts
 
     reasons, numbers = _reasons(db, topic, since, until)
     if not reasons:
         return []
+    from ..categories import reply_counts
+
     reviews = review_counts(db, list(reasons))
+    replies = reply_counts(db, list(reasons), until)  # as the edition's series items say them
     marks = ",".join("?" * len(reasons))
     rows = list(db.query(f"select * from series where series_key in ({marks}) order by date desc, series_key", list(reasons)))
     seen, out = set(), []
@@ -130,7 +133,8 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
             continue
         seen.add(lineage)
         key = row["series_key"]
-        out.append(_item(row, topic, reasons[key], reviews.get(key, {}), sorted(numbers.get(key, ()))))
+        out.append(_item({**row, "replies": replies.get(key, 0)}, topic, reasons[key], reviews.get(key, {}),
+                         sorted(numbers.get(key, ()))))
     return out
 
 
@@ -158,5 +162,6 @@ def _item(row: dict, topic: dict, why: list[str], reviews: dict[str, int], patch
         "date": row.get("date"),
         "why": why,
         "reviews": reviews,
+        "replies": row.get("replies") or 0,
         "patches": patches,  # the numbers of the patches a rule caught
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tracker.config import config_origin, plugin_config
-from tracker.errors import KtrackError
+from tracker.api import config_origin, plugin_config
+from tracker.api import KtrackError
 
 PLUGIN = "watch"
 RULES = ("paths", "maintainers", "prefixes", "words", "people")

@@ -46,7 +46,7 @@ def config_defaults():
 
 def settings(config: dict) -> dict:
     """Return this plugin's `[plugins.io_uring]` table: validated by the host, defaults filled in."""
-    from tracker.config import plugin_config
+    from tracker.api import plugin_config
 
     return plugin_config(config, NAME)
 
@@ -67,7 +67,7 @@ def io_uring_series(db, config: dict, *, since: str | None = None, until: str | 
 
     Each dict: series_key, subject, version, author, date, patch_count, link, files (the matching ones).
     """
-    from tracker.queries import list_series
+    from tracker.api import list_series
 
     opts = settings(config)
     found = []
@@ -100,7 +100,7 @@ def _item(row: dict, files: list[str]) -> dict:
 
 @hookimpl
 def edition_sections(edition, db, config):
-    from tracker.edition import Section
+    from tracker.api import Section
 
     items = io_uring_series(db, config, since=edition["start"], until=edition["end"])
     if not items:
@@ -111,8 +111,14 @@ def edition_sections(edition, db, config):
 
 
 @hookimpl
+def claim_series(edition, db, config):
+    # our section lists these: "Patches and updates" need not list them again
+    return [item["series_key"] for item in io_uring_series(db, config, since=edition["start"], until=edition["end"])]
+
+
+@hookimpl
 def site_pages(db, config):
-    from tracker.pages import Page
+    from tracker.api import Page
 
     opts = settings(config)
     items = io_uring_series(db, config)[: opts["page_limit"]]

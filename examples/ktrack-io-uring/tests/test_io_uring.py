@@ -28,7 +28,7 @@ def test_plugin_is_registered_with_its_hooks(ktrack_cli):
     result = ktrack_cli("plugins", "--all", "--json")
     assert result.exit_code == 0, result.output
     infos = {info["name"]: info for info in json.loads(result.output)}
-    assert infos["io_uring"]["hooks"] == ["config_defaults", "edition_sections", "site_pages", "template_dirs"]
+    assert infos["io_uring"]["hooks"] == ["claim_series", "config_defaults", "edition_sections", "site_pages", "template_dirs"]
 
 
 def test_config_defaults_fill_the_plugin_table(ktrack_app):
@@ -55,6 +55,19 @@ def test_edition_section_lists_the_weeks_io_uring_series(ktrack_app, ktrack_db, 
     assert section.items[0]["files"] == ["fs/io-wq.c", "include/uapi/linux/io_uring.h"]
     assert section.items[0]["link"].startswith("https://lore.kernel.org/r/20210913104101.GA29616@asgard.redhat.com")
     assert section.items[0]["text"].endswith("(v2, 1 patch)")
+
+
+def test_claimed_series_are_not_repeated_under_patches_and_updates(ktrack_app, ktrack_db, week_mbox):
+    from tracker.edition import assemble_edition
+
+    import_mbox(ktrack_app, week_mbox)
+    edition = assemble_edition(ktrack_app, "2021-W37")
+    sections = {s["key"]: s for s in edition["sections"]}
+    ours = {i["series_key"] for i in sections["io_uring"]["items"]}
+    assert len(ours) == 2
+    patches = {i["series_key"] for i in sections["patches"]["items"]}
+    patches |= {e["series_key"] for i in sections["patches"]["items"] for e in i["earlier"]}
+    assert patches and not ours & patches  # futex2 and xfrm stay there; io-wq is told once, in our section
 
 
 def test_edition_section_is_absent_in_a_week_without_io_uring(ktrack_app, ktrack_db, week_mbox):

@@ -1,13 +1,17 @@
-"""Commands of the host itself: plugins, migrate, analyze.
+"""Commands of the host itself: `plugins`, `migrate`, `analyze`.
 
-They are not a plugin: they must work when KTRACK_LOAD_PLUGINS loads nothing.
+Registered through register_commands like any plugin's, but always: they must
+work when KTRACK_LOAD_PLUGINS loads nothing and whatever the config disables.
 """
 
 import click
 
+from tracker.hookspecs import hookimpl
+from tracker.output import print_json
 
-def register_host_commands(cli):
-    from tracker.cli import print_json
+
+@hookimpl
+def register_commands(cli):
 
     @cli.command(name="plugins")
     @click.option("--all", "show_all", is_flag=True, help="Include built-in plugins.")

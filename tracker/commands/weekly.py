@@ -48,14 +48,18 @@ def digest_for(app, week: str | None, fmt: str, *, categories=(), stable=(), sec
         stable=stable or digest_config.get("stable") or (),
         sections=sections or digest_config.get("sections") or (),
     )
+    from tracker.theme import app_environment
+
     base_url = (app.config.get("site") or {}).get("base_url") or ""
-    return edition, render_edition(edition, fmt, base_url=base_url)
+    env = app_environment(app) if fmt == "html" else None
+    return edition, render_edition(edition, fmt, base_url=base_url, env=env)
 
 
 def mail_digest(app, edition: dict) -> str:
     """Send the edition as text + HTML mail through [mail]; return the recipients line."""
     from tracker.digest import render_edition
     from tracker.mailer import build_message, send_message
+    from tracker.theme import app_environment
 
     mail = app.config.get("mail") or {}
     base_url = (app.config.get("site") or {}).get("base_url") or ""
@@ -64,7 +68,7 @@ def mail_digest(app, edition: dict) -> str:
         mail,
         f"[{title}] {edition['title']}",
         render_edition(edition, "text", base_url=base_url),
-        render_edition(edition, "html", base_url=base_url),
+        render_edition(edition, "html", base_url=base_url, env=app_environment(app)),
     )
     send_message(mail, msg)
     return msg["To"]

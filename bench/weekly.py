@@ -1,0 +1,367 @@
+"""Benchmark the weekly job at LKML scale, end to end through the CLI (issue 19).
+
+Builds an LKML-shaped archive once (synthetic, shape only, as the brief allows for scale:
+bench/ingest.py's generator; 200,000 messages is about five months of LKML) and caches the
+imported, analysed and published database under the user cache directory. Every case then runs
+on a fresh copy of that cache, as `ktrack` subprocesses, and prints its figure next to its
+yardstick measured in the same run:
+
+  - `ktrack --help`                      vs `python -c pass`            target <= 150 ms
+  - a weekly `ktrack run` with nothing new                            target <= 1 s
+  - one new week (~7k messages): import + `run` (analyse, publish)
+                                         vs the import alone          target <= 3x
+  - analysis of the new week             vs its import                 target <= 0.3x
+  - analysis of the whole archive        vs its import (cache build)   target <= 0.3x
+  - a full site build                    vs Hugo on as many pages      target <= 2x
+  - a 2,000-patch stable review series   vs ordinary mail, same count  target >= 0.8x the rate
+
+with the peak RSS of each step. Sources are pointed at a local HTTP server serving the recorded
+kernel.org files of the built-in sample, so the run fetches for real and finds nothing new; lore
+is off (it is benchmarked by bench/fetch.py). Hugo is Debian's `hugo` (`apt-get install hugo`);
+without it that yardstick is skipped and said so.
+
+    .venv/bin/python bench/weekly.py [--messages 200000] [--week 7000] [--rebuild]
+
+The cache build (import, analyse, build of the whole archive) is timed when it runs and its
+figures are kept beside the cache; `--rebuild` measures them again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from ingest import generate  # noqa: E402  (bench/ingest.py: the LKML-shaped generator)
+
+from tracker.plugin_host import BUILTIN_PLUGINS  # noqa: E402
+
+CACHE_VERSION = 1  # bump when the generator or the archive layout changes
+SAMPLE_DIR = ROOT / "tracker" / "sample"
+
+
+# -- running ktrack ---------------------------------------------------------------------------
+
+def ktrack_exe() -> str:
+    exe = Path(sys.executable).with_name("ktrack")
+    return str(exe) if exe.exists() else "ktrack"
+
+
+def timed(cmd: list[str], env: dict, *, check: bool = True) -> tuple[float, float, str]:
+    """Run cmd; return (seconds, peak RSS in MB of it and its children, stdout+stderr)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    out = proc.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(map(str, cmd))} exited {proc.returncode}:\n{out[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+class Env:
+    """A database, a config and a site directory: one copy of the cached archive."""
+
+    def __init__(self, root: Path, server_url: str):
+        self.root = root
+        self.db = root / "ktrack.db"
+        self.site = root / "site"
+        self.config = root / "config.toml"
+        self.config.write_text(config_text(server_url))
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KTRACK_")}
+        env.update(KTRACK_DB=str(self.db), KTRACK_CONFIG=str(self.config), XDG_CACHE_HOME=str(self.root / "cache"),
+                   KTRACK_LOAD_PLUGINS=",".join(BUILTIN_PLUGINS))  # a user's install: no example plugins
+        return env
+
+    def run(self, *args: str, check: bool = True) -> tuple[float, float, str]:
+        return timed([ktrack_exe(), *args], self.env(), check=check)
+
+
+def config_text(server_url: str) -> str:
+    """kernel.org served locally; every lore-backed source off (bench/fetch.py covers lore)."""
+    return f"""
+[site]
+base_url = "https://ktrack.example.org/"
+
+[plugins.kernelorg]
+releases_url = "{server_url}/releases.json"
+feed_url = "{server_url}/kdist.xml"
+
+[plugins.lore]
+enabled = false
+
+[plugins.stable_review]
+fetch_reviews = false
+"""
+
+
+def serve_sample() -> tuple[str, http.server.ThreadingHTTPServer]:
+    """Serve the sample's recorded kernel.org files, unchanged between runs (so: nothing new)."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(SAMPLE_DIR), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+# -- the archive ------------------------------------------------------------------------------
+
+def split_mbox(path: Path, head: Path, tail: Path, tail_count: int) -> tuple[int, int]:
+    """Cut a generated mbox (oldest first) into its last tail_count messages and the rest."""
+    starts = []
+    with open(path, "rb") as fh:
+        offset = 0
+        for line in fh:
+            if line.startswith(b"From mboxrd@z "):
+                starts.append(offset)
+            offset += len(line)
+    cut = starts[max(0, len(starts) - tail_count)]
+    with open(path, "rb") as src, open(head, "wb") as h, open(tail, "wb") as t:
+        # in chunks: a child forked from a process that once held the whole file would report
+        # that peak as its own (Linux carries the hiwater RSS across fork and exec)
+        left = cut
+        while left:
+            chunk = src.read(min(left, 1 << 20))
+            h.write(chunk)
+            left -= len(chunk)
+        shutil.copyfileobj(src, t)
+    return len(starts) - tail_count, tail_count
+
+
+def stable_review_mbox(path: Path, patches: int) -> None:
+    """A stable review series shaped like Greg's: a cover and N numbered patches, all replies to it."""
+    import random
+
+    from ingest import _diff, _mail, _sentence
+
+    rng = random.Random(7)
+    width = len(str(patches))
+    date = "Tue, 03 Dec 2024 10:00:00 +0000"
+    greg = ("Greg Kroah-Hartman", "gregkh@example.org")
+    cover = "20241203100000.000000-review@bench.example"
+    body = "This is the start of the stable review cycle for the 6.1.120 release.\n"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(_mail(cover, f"[PATCH 6.1 {0:0{width}d}/{patches}] 6.1.120-rc1 review", greg, date, body))
+        for n in range(1, patches + 1):
+            text = (f"6.1-stable review patch.  If anyone has any objections, please let me know.\n\n------------------\n\n"
+                    f"[ Upstream commit {rng.randrange(16**40):040x} ]\n\n{_sentence(rng, 40)}\n\n"
+                    f"Signed-off-by: {greg[0]} <{greg[1]}>\n---\n{_diff(rng, 1, 12)}")
+            fh.write(_mail(f"20241203100000.{n:06d}-review@bench.example",
+                           f"[PATCH 6.1 {n:0{width}d}/{patches}] {rng.choice(['usb', 'net', 'mm', 'fs'])}: {_sentence(rng, 5)}",
+                           greg, date, text, in_reply_to=cover))
+
+
+def cache_dir(messages: int, week: int) -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("ktrack-bench")) / f"weekly-v{CACHE_VERSION}-{messages}-{week}"
+
+
+def build_cache(cache: Path, messages: int, week: int, server_url: str) -> dict:
+    """Generate, import, analyse and publish the archive once; keep the db, the site and the timings."""
+    if cache.exists():
+        shutil.rmtree(cache)
+    cache.mkdir(parents=True)
+    work = Path(tempfile.mkdtemp(prefix="ktrack-weekly-build-"))
+    try:
+        full = work / "all.mbox"
+        start = time.perf_counter()
+        generate(full, messages + week)
+        base_n, week_n = split_mbox(full, work / "base.mbox", cache / "week.mbox", week)
+        full.unlink()
+        print(f"generated {base_n:,} + {week_n:,} messages in {time.perf_counter() - start:.0f} s", flush=True)
+        env = Env(cache, server_url)
+        figures = {"messages": base_n, "week_messages": week_n}
+        figures["import_s"], figures["import_rss"], _ = env.run("import", str(work / "base.mbox"), "--list", "lkml")
+        print(f"  cache build: import {figures['import_s']:.1f} s", flush=True)
+        figures["analyze_s"], figures["analyze_rss"], _ = env.run("analyze")
+        print(f"  cache build: analyze {figures['analyze_s']:.1f} s", flush=True)
+        figures["site_s"], figures["site_rss"], _ = env.run("site", "build", "--out", str(env.site))
+        print(f"  cache build: site build {figures['site_s']:.1f} s", flush=True)
+        figures["db_mb"] = env.db.stat().st_size / 1e6
+        figures["built"] = time.strftime("%Y-%m-%d %H:%M")
+        (cache / "figures.json").write_text(json.dumps(figures, indent=1))
+        return figures
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def fresh_copy(cache: Path, server_url: str) -> Env:
+    root = Path(tempfile.mkdtemp(prefix="ktrack-weekly-"))
+    shutil.copy2(cache / "ktrack.db", root / "ktrack.db")
+    shutil.copytree(cache / "site", root / "site", symlinks=True)
+    return Env(root, server_url)
+
+
+# -- yardsticks -------------------------------------------------------------------------------
+
+def hugo_build(site: Path) -> tuple[float, int] | None:
+    """Hugo building one page per HTML page of the ktrack site, with that page's text; best of 3."""
+    hugo = shutil.which("hugo")
+    if not hugo:
+        return None
+    import html
+    import re
+
+    root = Path(tempfile.mkdtemp(prefix="ktrack-hugo-"))
+    try:
+        (root / "layouts" / "_default").mkdir(parents=True)
+        (root / "layouts" / "_default" / "baseof.html").write_text(
+            "<!doctype html><html><head><title>{{ .Title }}</title></head><body><nav>{{ range .Site.RegularPages }}"
+            "{{ end }}</nav>{{ block \"main\" . }}{{ end }}</body></html>")
+        for name in ("single", "list"):
+            (root / "layouts" / "_default" / f"{name}.html").write_text(
+                "{{ define \"main\" }}<h1>{{ .Title }}</h1>{{ .Content }}{{ end }}")
+        (root / "hugo.toml").write_text('baseURL = "https://ktrack.example.org/"\ntitle = "bench"\n'
+                                        'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n')
+        pages = 0
+        for page in site.rglob("*.html"):
+            if "pagefind" in page.parts:
+                continue
+            rel = page.relative_to(site).with_suffix(".md")
+            text = html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(errors="replace")))
+            paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+            target = root / "content" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            name = "_index.md" if rel.name == "index.md" else rel.name
+            (target.parent / name).write_text(f'---\ntitle: "{rel.stem}"\n---\n\n' + "\n\n".join(paragraphs) + "\n")
+            pages += 1
+        times = []
+        for _ in range(3):
+            shutil.rmtree(root / "public", ignore_errors=True)
+            seconds, _, _ = timed([hugo, "--quiet", "-s", str(root)], dict(os.environ))
+            times.append(seconds)
+        return min(times), pages
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def python_start() -> float:
+    return min(timed([sys.executable, "-c", "pass"], dict(os.environ))[0] for _ in range(5))
+
+
+# -- the cases --------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=200_000, help="archive size (default 200,000)")
+    parser.add_argument("--week", type=int, default=7_000, help="messages in the new week (default 7,000)")
+    parser.add_argument("--review", type=int, default=2_000, help="patches in the stable review series")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild and re-time the cached archive")
+    args = parser.parse_args()
+
+    print("data: synthetic LKML-shaped mail (bench/ingest.py's generator); kernel.org: tracker/sample's recorded files; "
+          "plugins: the built-in ones (KTRACK_LOAD_PLUGINS), as a user's install has")
+    server_url, server = serve_sample()
+    cache = cache_dir(args.messages, args.week)
+    figures_file = cache / "figures.json"
+    if args.rebuild or not figures_file.exists():
+        print(f"building the cached archive in {cache} (once) ...", flush=True)
+        figures = build_cache(cache, args.messages, args.week, server_url)
+        built_now = True
+    else:
+        figures = json.loads(figures_file.read_text())
+        built_now = False
+    print(f"archive: {figures['messages']:,} messages, database {figures['db_mb']:.0f} MB "
+          f"({'built in this run' if built_now else 'cached, built ' + figures['built'] + '; --rebuild re-times it'})")
+    results: list[tuple[bool, str]] = []
+
+    # 1. start-up
+    base = python_start()
+    helps = [timed([ktrack_exe(), "--help"], dict(os.environ))[0] for _ in range(5)]
+    help_s = min(helps)
+    print(f"ktrack --help: {help_s * 1000:.0f} ms (median {statistics.median(helps) * 1000:.0f}); "
+          f"python -c pass: {base * 1000:.0f} ms")
+    results.append((help_s <= 0.150, f"ktrack --help {help_s * 1000:.0f} ms (target <= 150 ms)"))
+
+    # 2. a weekly run with nothing new (the first run after the cache build fetches the recorded
+    #    kernel.org files once; the measured one finds them unchanged)
+    env = fresh_copy(cache, server_url)
+    try:
+        env.run("run", "--out", str(env.site), check=False)
+        noop, noop_rss, out = env.run("run", "--out", str(env.site), check=False)
+        print(f"weekly run, nothing new: {noop:.2f} s, peak RSS {noop_rss:.0f} MB")
+        results.append((noop <= 1.0, f"no-op weekly run {noop:.2f} s (target <= 1 s)"))
+
+        # 3. one new week, imported alone (a second copy) and imported + run
+        alone = fresh_copy(cache, server_url)
+        try:
+            imp_alone, imp_rss, _ = alone.run("import", str(cache / "week.mbox"), "--list", "lkml")
+            ana_week, ana_rss, _ = alone.run("analyze")
+        finally:
+            shutil.rmtree(alone.root, ignore_errors=True)
+        imp, _, _ = env.run("import", str(cache / "week.mbox"), "--list", "lkml")
+        run_s, run_rss, out = env.run("run", "--out", str(env.site), check=False)
+        whole = imp + run_s
+        print(f"new week ({figures['week_messages']:,} messages): import alone {imp_alone:.1f} s (RSS {imp_rss:.0f} MB); "
+              f"import + run (analyse, publish) {whole:.1f} s (run {run_s:.1f} s, RSS {run_rss:.0f} MB) = {whole / imp_alone:.1f}x")
+        results.append((whole <= 3 * imp_alone, f"new week published in {whole / imp_alone:.1f}x the import alone (target <= 3x)"))
+        print(f"analysis of the new week: {ana_week:.1f} s = {ana_week / imp_alone:.2f}x its import (RSS {ana_rss:.0f} MB)")
+        results.append((ana_week <= 0.3 * imp_alone, f"week analysis {ana_week / imp_alone:.2f}x its import (target <= 0.3x)"))
+        ratio = figures["analyze_s"] / figures["import_s"]
+        print(f"analysis of the whole archive (cache build): {figures['analyze_s']:.1f} s = {ratio:.2f}x its import "
+              f"{figures['import_s']:.1f} s (RSS {figures['analyze_rss']:.0f} / {figures['import_rss']:.0f} MB)")
+        results.append((ratio <= 0.3, f"archive analysis {ratio:.2f}x the import (target <= 0.3x)"))
+
+        # 4. a full site build against Hugo on as many pages
+        shutil.rmtree(env.site)
+        full, full_rss, _ = env.run("site", "build", "--out", str(env.site))
+        rendered = sum(1 for p in env.site.rglob("*.html") if "pagefind" not in p.parts)
+        hugo = hugo_build(env.site)
+        if hugo is None:
+            print(f"full site build: {full:.1f} s for {rendered:,} pages (RSS {full_rss:.0f} MB); "
+                  "Hugo yardstick skipped: `hugo` not installed (apt-get install hugo)")
+        else:
+            hugo_s, hugo_pages = hugo
+            print(f"full site build: {full:.1f} s for {rendered:,} pages (RSS {full_rss:.0f} MB); "
+                  f"Hugo, {hugo_pages:,} pages of the same text: {hugo_s:.2f} s = {full / hugo_s:.1f}x")
+            results.append((full <= 2 * hugo_s, f"full site build {full / hugo_s:.1f}x Hugo (target <= 2x)"))
+    finally:
+        shutil.rmtree(env.root, ignore_errors=True)
+
+    # 5. threading a huge stable review against ordinary mail of the same count
+    work = Path(tempfile.mkdtemp(prefix="ktrack-weekly-review-"))
+    try:
+        stable_review_mbox(work / "review.mbox", args.review)
+        generate(work / "plain.mbox", args.review + 1, seed=3)
+        rates = {}
+        for name in ("review", "plain"):
+            (work / name).mkdir()
+            seconds, _, _ = Env(work / name, server_url).run("import", str(work / f"{name}.mbox"))
+            rates[name] = (args.review + 1) / seconds
+        ratio = rates["review"] / rates["plain"]
+        print(f"{args.review:,}-patch stable review: {rates['review']:,.0f} msg/s; ordinary mail: "
+              f"{rates['plain']:,.0f} msg/s = {ratio:.2f}x")
+        results.append((ratio >= 0.8, f"stable review threads at {ratio:.2f}x ordinary mail (target >= 0.8x)"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        server.shutdown()
+
+    for ok, line in results:
+        print(f"{'PASS' if ok else 'FAIL'}: {line}")
+
+
+if __name__ == "__main__":
+    main()
