@@ -79,7 +79,7 @@ def register_sources(register, config):
     from .. import proposals
 
     proposals.lore_query_sources(register, config, PLUGIN)
-    from tracker.config import plugin_config
+    from tracker.api import plugin_config
 
     settings = plugin_config(config, PLUGIN)
     if settings.get("update_tables"):
@@ -181,7 +181,7 @@ def register_commands(cli):
 
         Example: ktrack syscalls update-tables --from-git ~/src/linux
         """
-        from tracker.errors import KtrackError
+        from tracker.api import KtrackError, fetch_once
 
         from . import history, tables
 
@@ -194,20 +194,21 @@ def register_commands(cli):
         elif git_repo:
             wanted = tables.newer_than_recorded(tables.git_release_tags(git_repo))
         else:
-            known = [r[0] for r in app.db.execute("select version from releases where kind = 'mainline'")] if app.db["releases"].exists() else []
-            wanted = tables.newer_than_recorded(known)
+            wanted = tables.newer_than_recorded(tables.known_releases(app.db))
         if not wanted:
             click.echo(f"Syscall tables are up to date (newest: {history.newest_recorded_version()}).")
             return
-        client = None
-        if not git_repo:
-            from tracker.fetch import HttpClient
-
-            client = HttpClient(app.db)  # a FetchError is one line, like every fetch
-        for version in wanted:
-            found = tables.from_git(git_repo, version) if git_repo else tables.from_git_web(client, version, url or tables.GIT_WEB)
-            rows = tables.store(app.db, version, found)
-            click.echo(f"v{version}: {rows} syscalls ({', '.join(f'{abi} {len(t)}' for abi, t in found.items())})")
+        if git_repo:
+            for version in wanted:
+                found = tables.from_git(git_repo, version)
+                rows = tables.store(app.db, version, found)
+                click.echo(f"v{version}: {rows} syscalls ({', '.join(f'{abi} {len(t)}' for abi, t in found.items())})")
+        else:
+            # one download with the project's HTTP client and transaction: nothing half-stored on a failure
+            source = tables.SyscallTablesSource(url or tables.GIT_WEB, versions=wanted)
+            fetch_once(app, source)
+            for line in source.done:
+                click.echo(line)
         history.use_stored(app.db)
 
 

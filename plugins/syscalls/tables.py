@@ -15,8 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tracker.errors import KtrackError
-from tracker.sources import Source
+from tracker.api import KtrackError, Source, write_transaction
 
 from . import history
 
@@ -91,8 +90,6 @@ def _git(repo: Path, *args: str) -> str:
 
 def store(db, version: str, tables: dict[str, list[list]]) -> int:
     """Replace one release's stored tables (one transaction); return the rows written."""
-    from tracker.db import write_transaction
-
     rows = [{"version": version, "abi": abi, "nr": nr, "name": name} for abi, table in tables.items() for nr, name in table]
     if not rows or any(not table for table in tables.values()):
         raise KtrackError(f"v{version}: no syscall table rows found")
@@ -111,16 +108,27 @@ class SyscallTablesSource(Source):
 
     kind = "syscall-tables"
 
-    def __init__(self, url: str = GIT_WEB, interval_seconds: int = 86400):
+    def __init__(self, url: str = GIT_WEB, interval_seconds: int = 86400, *, versions: list[str] | None = None):
         self.name = "syscall-tables"
         self.url = url
         self.interval_seconds = interval_seconds
+        self.versions = versions  # given: read these (`ktrack syscalls update-tables --version`)
+        self.done: list[str] = []  # one line per release read, e.g. "v6.19: 740 syscalls (x86_64 370, arm64 370)"
 
     def fetch(self, ctx) -> None:
         history.use_stored(ctx.db)
-        known = [r[0] for r in ctx.db.execute("select version from releases where kind = 'mainline'")] if ctx.db["releases"].exists() else []
-        for version in newer_than_recorded(known):
+        wanted = self.versions if self.versions is not None else newer_than_recorded(known_releases(ctx.db))
+        for version in wanted:
             found = from_git_web(ctx.http, version, self.url)
             rows = store(ctx.db, version, found)
-            ctx.progress(f"{self.name}: v{version}: {rows} syscalls")
+            line = f"v{version}: {rows} syscalls ({', '.join(f'{abi} {len(t)}' for abi, t in found.items())})"
+            self.done.append(line)
+            ctx.progress(f"{self.name}: {line}")
         history.use_stored(ctx.db)
+
+
+def known_releases(db) -> list[str]:
+    """The mainline release versions the releases source has stored."""
+    if not db["releases"].exists():
+        return []
+    return [r[0] for r in db.execute("select version from releases where kind = 'mainline'")]
