@@ -10,6 +10,7 @@ stays in its own plugin. Not a plugin itself: it has no hooks.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable
@@ -41,6 +42,66 @@ def series_patches(series: dict) -> list[dict]:
     if not patches and series.get("diff"):
         patches = [series]
     return sorted(patches, key=lambda p: (p.get("patch_number") or 0, p.get("date") or ""))
+
+
+_NAME = r"[\"'`]?([A-Za-z_](?:[\w.]*\w)?)[\"'`]?(?:\(\d?\))?"
+_RENAMES = [
+    # "Renamed process_reap to process_mrelease", "rename statmnt(2) -> statmount(2)",
+    # 'Rename sysctl from "trust_policy" to "trusted_for_policy"'
+    re.compile(r"\brenam\w*\s+(?:the\s+)?(?:\w+\s+)?(?:from\s+)?" + _NAME + r"\s+(?:to|->|=>|into|as)\s+" + _NAME + r"(?=[\s,.;:)]|$)", re.I),
+    # "landlock_enforce_ruleset_self(2) is renamed to landlock_restrict_self(2)"
+    re.compile(_NAME + r"\s+(?:is|was|has\s+been|got)\s+renamed\s+(?:to|into|as)\s+" + _NAME + r"(?=[\s,.;:)]|$)", re.I),
+    # "Syscall renamed fchmodat4 -> fchmodat2", "fchmodat4 -> fchmodat2"
+    re.compile(r"(?<![\w>-])" + _NAME + r"\s*(?:->|=>|→)\s*" + _NAME + r"(?=[\s,.;:)]|$)"),
+]
+_WAS = re.compile(_NAME + r"\s*\(\s*(?:was|formerly|previously|née)\s+" + _NAME + r"\s*\)", re.I)
+
+
+_RENAME_WORDS = re.compile(r"renam|->|=>|→|\((?:was|formerly|previously|née)\b", re.I)
+
+
+def rename_mentions(text: str) -> list[list[str]]:
+    """Return [old, new] pairs a cover letter or changelog states, e.g. "Renamed process_reap to process_mrelease".
+
+    Only the author's own words: quoted lines ("> ...") and everything from the
+    first diff on are left out. Callers keep the pairs whose names they know.
+    """
+    text = (text or "").split("\ndiff --git ", 1)[0]
+    low = text.lower()
+    if not any(word in low for word in ("renam", "->", "=>", "→", "was ", "formerly", "previously", "née")):
+        return []
+    text = " ".join(line.strip() for line in text.splitlines() if not line.lstrip().startswith(">"))
+    # Only the text around the words a rename is stated with: the patterns start at a name,
+    # and trying them at every position of a long cover letter costs more than the rest.
+    spans: list[list[int]] = []
+    for m in _RENAME_WORDS.finditer(text):
+        start, end = max(m.start() - 160, 0), m.end() + 160
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end  # overlapping windows become one, so no statement is cut in two
+        else:
+            spans.append([start, end])
+    windows = [text[start:end] for start, end in spans]
+    pairs: list[list[str]] = []
+    for window in windows:
+        for rx in _RENAMES:
+            for m in rx.finditer(window):
+                pair = [m.group(1).strip("."), m.group(2).strip(".")]
+                if pair[0] != pair[1] and pair not in pairs:
+                    pairs.append(pair)
+        for m in _WAS.finditer(window):
+            pair = [m.group(2).strip("."), m.group(1).strip(".")]
+            if pair[0] != pair[1] and pair not in pairs:
+                pairs.append(pair)
+    return pairs
+
+
+def series_text(series: dict) -> str:
+    """The prose of a series: its cover letter and each patch's message, without the diffs."""
+    parts = [(series.get("cover") or {}).get("body") or ""]
+    parts += [p.get("body") or "" for p in series.get("patches") or []]
+    if not series.get("patches") and series.get("body"):
+        parts.append(series["body"])
+    return "\n".join(parts)
 
 
 def is_merged_change(series: dict, patches: list[dict]) -> bool:
@@ -128,6 +189,23 @@ def first_seen(group: list[dict]) -> dict:
 def aliases(group: list[dict], name: str) -> list[str]:
     """Return the other names a proposal went by, sorted."""
     return sorted({f["data"]["name"] for f in group} - {name})
+
+
+def evidence(group: list[dict], limit: int = 40) -> list[dict]:
+    """Return what made a record, one entry per finding: the message, its date and subject, and the lines that showed it.
+
+    `lines` are the diff lines (table rows, SYSCALL_DEFINE, .procname entries) as
+    the patch had them; a reader checks a record by opening `message_id`.
+    """
+    out = []
+    picked = group if len(group) <= limit else group[: limit // 2] + group[-limit // 2 :]
+    for f in picked:
+        d = f["data"]
+        out.append({
+            "message_id": f["message_id"], "date": f["date"], "subject": d.get("subject"), "name": d.get("name"),
+            "change": d.get("change"), "lines": list(f.get("evidence") or []),
+        })
+    return out
 
 
 def newest_first(records: list[dict]) -> list[dict]:

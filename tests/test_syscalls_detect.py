@@ -287,7 +287,8 @@ diff --git a/fs/buffer.c b/fs/buffer.c
 def test_detect_removal():
     r = one(REMOVAL, "bdflush")
     assert r["change"] == "removed"
-    assert r["forms"] == ["define"]  # the table row stays with no entry point: a renumbering-neutral edit
+    # the i386 row stays with no entry point: the number is kept, the call is gone
+    assert r["forms"] == ["table", "define"] and r["abis"] == {"i386": 134}
     assert r["signature"] == "bdflush(int func, long data)"
 
 
@@ -422,3 +423,51 @@ def test_parse_diff_survives_truncated_hunk():
     files = parse_diff("--- a/x.c\n+++ b/x.c\n@@ -1,5 +1,6 @@\n a\n+b\n-- \n2.30.0\n")
     assert [f.path for f in files] == ["x.c"]
     assert files[0].hunks[0].lines[:2] == [(" ", "a"), ("+", "b")]
+
+
+# ---- the 2024-2026 shapes of issue 16 (the messages are not in the recorded archives; these are
+# written in their form: an ABI-column edit of scripts/syscall.tbl, COND_SYSCALL lines of a vDSO
+# series, SYSCALL_DEFINE0(name) inside a macro of an RFC) ----
+
+ISSUE_16_SHAPES = {
+    "abi column edit": """\
+--- a/scripts/syscall.tbl
++++ b/scripts/syscall.tbl
+@@ -90,4 +90,4 @@
+ 78	common	readlinkat			sys_readlinkat
+-79	stat64	fstatat64			sys_fstatat64
+-79	64	newfstatat			sys_newfstatat
++79	stat64	fstatat64			sys_fstatat64
++79	newstat	newfstatat			sys_newfstatat
+-80	64	fstat				sys_newfstat
++80	newstat	fstat				sys_newfstat
+""",
+    "vdso cond_syscall": """\
+--- a/kernel/sys_ni.c
++++ b/kernel/sys_ni.c
+@@ -170,2 +170,5 @@ COND_SYSCALL(lsm_list_modules);
+ COND_SYSCALL(listmount);
++COND_SYSCALL(time);
++COND_SYSCALL(stime);
++COND_SYSCALL(gettimeofday);
+""",
+    "define in a macro": """\
+--- a/kernel/rfc.c
++++ b/kernel/rfc.c
+@@ -1,1 +1,5 @@
+ #include <linux/syscalls.h>
++#define DEFINE_STUB(name)		\\
++SYSCALL_DEFINE0(name)			\\
++{					\\
++	return -ENOSYS;			\\
++}
+""",
+}
+
+
+def test_issue_16_shapes_are_no_syscall_changes():
+    for label, diff in ISSUE_16_SHAPES.items():
+        found = [r for r in detect_syscalls(diff) if r["native"] and not r["compat_only"]]
+        assert found == [], label
+    # the COND_SYSCALL lines are read, and said to be stubs only
+    assert {r["name"] for r in detect_syscalls(ISSUE_16_SHAPES["vdso cond_syscall"])} == {"time", "stime", "gettimeofday"}

@@ -17,7 +17,7 @@ def found(data_dir):
             continue
         msg = parse_message(raw)
         for r in detect_syscalls(msg.diff):
-            if not r["compat_only"]:
+            if not r["compat_only"] and r["native"]:
                 out.setdefault((r["name"], r["change"]), []).append(msg.subject)
     return out
 

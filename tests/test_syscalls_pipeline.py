@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-WANTED = re.compile(rb"^Subject:.*(process_(?:mrelease|reap)|quota|landlock|fanotify: configurable|trusted_for)", re.M | re.I)
+# Subject lines may be folded ("...to be\n used in process_mrelease"): continuation lines count.
+WANTED = re.compile(rb"^Subject:(?:.*\n[ \t])*.*(process_(?:mrelease|reap)|quota|landlock|fanotify: configurable|trusted_for)", re.M | re.I)
 
 
 @pytest.fixture
@@ -17,6 +18,8 @@ def analysed(app, data_dir):
 
     raws = [(raw, where) for raw, where in iter_mbox(data_dir / "lists" / "linux-api-2021-excerpt.mbox.gz") if WANTED.search(raw.split(b"\n\n", 1)[0])]
     assert len(raws) > 50
+    # process_mrelease v2 1/3, whose changelog says "Renamed process_reap to process_mrelease"
+    raws += list(iter_mbox(data_dir / "syscalls" / "process-mrelease-v2-1-2021.mbox"))
     store_raw_messages(app.db, raws, list_id="linux-api.vger.kernel.org")
     assert run_analysis(app, full=True) == []
     return app
@@ -25,7 +28,8 @@ def analysed(app, data_dir):
 def test_pipeline_syscalls_follow_real_renames_to_release(analysed, ktrack):
     records = {r["name"]: r for r in json.loads(ktrack("syscalls", "--json").output)}
     r = records["process_mrelease"]
-    assert r["aliases"] == ["process_reap"]  # v1 was "mm: introduce process_reap system call"
+    # v1 was "mm: introduce process_reap system call"; v2's changelog: "Renamed process_reap to process_mrelease"
+    assert r["aliases"] == ["process_reap"]
     assert (r["status"], r["merged_in"]) == ("merged", "5.15")
     assert r["first_seen"]["subject"].endswith("introduce process_reap system call")
     assert len(r["series"]) > 2 and r["signature"] == "process_mrelease(int pidfd, unsigned int flags)"

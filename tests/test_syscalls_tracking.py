@@ -206,3 +206,73 @@ def test_removal_is_merged_when_a_release_table_lost_the_name_not_when_it_was_ad
     assert records["bdflush"]["merged_in"] is None
     assert records["bdflush"]["status"] == "proposed"
     assert records["bdflush"]["added_in"] == "1.2"
+
+
+def handle_patch(name, nr):
+    """2010's proposal as posted: name_to_handle with the parameters 2.6.39's name_to_handle_at has."""
+    return f"""\
+diff --git a/fs/open.c b/fs/open.c
+--- a/fs/open.c
++++ b/fs/open.c
+@@ -1,1 +1,4 @@
+ #include <linux/syscalls.h>
++SYSCALL_DEFINE5({name}, int, dfd, const char __user *, name,
++		struct file_handle __user *, handle, int __user *, mnt_id, int, flag)
++{{
++}}
+""" + table_row(name, nr)
+
+
+def test_proposal_is_linked_to_the_syscall_it_was_merged_as(db):
+    # Posted once as name_to_handle (i386 338), never renamed in the mail we have; merged in 2.6.39 as
+    # name_to_handle_at with the same parameters: one record, merged, with the old name as alias.
+    store(db, series("h1", "vfs: Add name to file handle conversion support", 1, "2010-05-13T10:00:00+00:00",
+                     [handle_patch("name_to_handle", 338)], lineage="handle"))
+    # Same parameters, unrelated name and number: not linked.
+    store(db, series("o1", "fs: add frob syscall", 1, "2010-05-14T10:00:00+00:00", [handle_patch("frob", 339)], lineage="frob", author="x@y"))
+    records = {r["name"]: r for r in build_records(db)}
+    r = records["name_to_handle_at"]
+    assert (r["status"], r["merged_in"], r["aliases"]) == ("merged", "2.6.39", ["name_to_handle"])
+    assert r["first_seen"]["date"] == "2010-05-13T10:00:00+00:00"
+    assert "name_to_handle" not in records
+    assert records["frob"]["status"] == "proposed"
+
+
+def test_proposal_after_the_merge_is_not_linked_back(db):
+    # A 2013 proposal cannot have become a syscall merged in 2011.
+    store(db, series("h2", "vfs: name_to_handle again", 1, "2013-05-13T10:00:00+00:00",
+                     [handle_patch("name_to_handle", 338)], lineage="late"))
+    records = {r["name"]: r for r in build_records(db)}
+    assert records["name_to_handle"]["status"] == "proposed"
+
+
+def fsxattr_patch(get, set_, nr):
+    return f"""\
+diff --git a/fs/file_attr.c b/fs/file_attr.c
+--- a/fs/file_attr.c
++++ b/fs/file_attr.c
+@@ -1,1 +1,7 @@
+ #include <linux/syscalls.h>
++SYSCALL_DEFINE4({get}, int, dfd, const char __user *, filename, struct fsxattr __user *, fsx, unsigned int, at_flags)
++{{
++}}
++SYSCALL_DEFINE4({set_}, int, dfd, const char __user *, filename, struct fsxattr __user *, fsx, unsigned int, at_flags)
++{{
++}}
+""" + table_row(get, nr) + table_row(set_, nr + 1).replace("@@ -339,1 +339,2 @@", "@@ -340,1 +340,2 @@")
+
+
+def test_b4_lineage_follows_a_rename_of_two_syscalls_at_once(db):
+    # getfsxattrat/setfsxattrat (v1-v4) became file_getattr/file_setattr (v5) in one b4 lineage: the
+    # change-id, the same slots and the same patch subject with both names masked say so, not the names.
+    subject = "fs: introduce {} and {} syscalls"
+    for v, (get, set_), date in ((3, ("getfsxattrat", "setfsxattrat"), "2025-01-27"), (4, ("getfsxattrat", "setfsxattrat"), "2025-03-21"),
+                                 (5, ("file_getattr", "file_setattr"), "2025-06-02")):
+        s = series(f"v{v}", subject.format(get, set_), v, f"{date}T10:00:00+00:00", [fsxattr_patch(get, set_, 468)],
+                   lineage="change-id:20250114-xattrat-syscall-6a1136d2db59", author="aalbersh@redhat.com")
+        store(db, s)
+    records = {r["name"]: r for r in build_records(db)}
+    assert records["file_getattr"]["aliases"] == ["getfsxattrat"]
+    assert records["file_setattr"]["aliases"] == ["setfsxattrat"]
+    assert records["file_getattr"]["first_seen"]["date"].startswith("2025-01-27")
+    assert "getfsxattrat" not in records and "setfsxattrat" not in records

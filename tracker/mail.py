@@ -47,11 +47,30 @@ class ParsedMessage:
     diffstat: list[dict] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     trailers: list[list[str]] = field(default_factory=list)
+    change_id: str | None = None  # b4's change-id (X-Change-ID header, else the "change-id:" trailer)
     upstream_commit: str | None = None
     raw_sha256: str = ""
     synthetic_id: bool = False
     has_headers: bool = True
     warnings: list[str] = field(default_factory=list)
+
+
+def _change_id(header: str, trailers: list[list[str]]) -> str | None:
+    """b4's change-id of a mail: the X-Change-ID header, else the last "change-id:" trailer.
+
+    The header is kept as a "change-id" trailer too when the body has none (b4
+    puts the trailer in the cover letter only, the header on every mail), so
+    that threading, which reads trailers_json, joins the versions of a series
+    without a column of its own on every message.
+    """
+    trailer = None
+    for name, value in trailers:
+        if name == "change-id":
+            trailer = value
+    header = header.strip().strip("<>").strip() or None
+    if header and trailer is None:
+        trailers.append(["change-id", header])
+    return header or trailer
 
 
 def decode_header_text(value) -> str:
@@ -182,7 +201,7 @@ def _parse_date(value, warnings: list[str]) -> str | None:
         return None
 
 
-_WANTED = {"message-id", "references", "in-reply-to", "from", "subject", "date", "list-id",
+_WANTED = {"message-id", "x-change-id", "references", "in-reply-to", "from", "subject", "date", "list-id",
            "content-type", "content-transfer-encoding"}
 _SIMPLE_FROM_RE = re.compile(r'^\s*"?([^"<>]*?)"?\s*<([^<>\s]+@[^<>\s]+)>\s*$')
 _FIELD_RE = re.compile(r"^([!-9;-~]+)[ \t]*:[ \t]?(.*)$")
@@ -366,6 +385,8 @@ def parse_message(raw: bytes, *, sha256: str | None = None) -> ParsedMessage:
 
     body, diff = split_diff(text)
     diffstat = read_diffstat(diff) if diff else []
+    trailers = read_trailers(body)
+    change_id = _change_id(decode_header_text(first("x-change-id")), trailers)
     return ParsedMessage(
         message_id=message_id,
         subject=decode_header_text(first("subject")),
@@ -379,7 +400,8 @@ def parse_message(raw: bytes, *, sha256: str | None = None) -> ParsedMessage:
         diff=diff,
         diffstat=diffstat,
         files=[d["path"] for d in diffstat],
-        trailers=read_trailers(body),
+        trailers=trailers,
+        change_id=change_id,
         upstream_commit=find_upstream_commit(body),
         raw_sha256=sha,
         synthetic_id=synthetic,

@@ -163,3 +163,10 @@ def m002_mail_threading_fts(db):
         INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
         """
     )
+
+
+@core()
+def m004_series_change_id(db):
+    """b4's change-id of each series (X-Change-ID header or change-id trailer): joins its versions into one lineage."""
+    db["series"].add_column("change_id", str)
+    db["series"].create_index(["change_id"])

@@ -38,6 +38,7 @@ MEMBER_COLUMNS = ", ".join(MEMBER_FIELDS)
 SERIES_FIELDS = (
     "subject", "version", "prefixes_json", "author_name", "author_email", "date", "list_id", "total", "received",
     "complete", "cover_message_id", "lineage", "is_stable_review", "stable_release", "stem_key", "updated_at",
+    "change_id",
 )
 SERIES_COLUMNS = ", ".join(SERIES_FIELDS)
 # columns no threading query reads: their writes wait for the batch's end (finish), once per series

@@ -41,6 +41,22 @@ def m001_syscalls(db):
     )
 
 
+@migrations()
+def m002_syscall_tables(db):
+    # Per-release syscall tables newer than the shipped data, from `ktrack syscalls update-tables`.
+    db["syscall_tables"].create({"version": str, "abi": str, "nr": int, "name": str}, pk=("version", "abi", "nr"))
+
+
+@migrations()
+def m003_redetect(db):
+    # Issue 16 changed what counts as a syscall (stubs, macros, compat-only names): findings of the
+    # old detector are dropped and the next `ktrack analyze` re-reads every series.
+    if db["findings"].exists():
+        db.execute("delete from findings where plugin = 'syscalls'")
+    if db["meta"].exists():
+        db.execute("delete from meta where key = 'analysis_watermark'")
+
+
 @hookimpl
 def register_migrations(register):
     register(migrations)
@@ -52,6 +68,9 @@ def config_defaults():
         # lore's diff-aware search finds proposals posted to lists nobody follows.
         "lore_queries": ["dfn:syscall.tbl", "dfb:SYSCALL_DEFINE*"],  # Xapian: the * makes it match SYSCALL_DEFINE4
         "lore_days": 14,
+        # Read each new mainline release's syscall tables during `ktrack run` (else: `ktrack syscalls update-tables`).
+        "update_tables": False,
+        "tables_url": "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/plain",
     }
 
 
@@ -60,6 +79,13 @@ def register_sources(register, config):
     from .. import proposals
 
     proposals.lore_query_sources(register, config, PLUGIN)
+    from tracker.api import plugin_config
+
+    settings = plugin_config(config, PLUGIN)
+    if settings.get("update_tables"):
+        from .tables import SyscallTablesSource
+
+        register(SyscallTablesSource(settings.get("tables_url") or SyscallTablesSource().url))
 
 
 def syscall_findings(series: dict) -> list:
@@ -67,20 +93,29 @@ def syscall_findings(series: dict) -> list:
     if series.get("is_stable_review"):
         return []  # backports of merged code, not proposals
     from .. import proposals
-    from .detect import find_syscall_events, summarize_events
+    from .detect import slot_of, find_syscall_events, summarize_events
 
     events, first_patch = [], {}
     patches = proposals.series_patches(series)
+    added: set[tuple] = set()
     for patch in patches:
         for ev in find_syscall_events(patch["diff"]):
+            if ev.sign == 0 and slot_of(ev) in added:
+                continue  # context of a later patch showing what an earlier one added: not "already there"
+            if ev.sign > 0:
+                added.add(slot_of(ev))
             events.append(ev)
             if ev.sign and ev.name:
                 first_patch.setdefault((ev.name, ev.sign), patch)
     merged_change = proposals.is_merged_change(series, patches)
+    changes = summarize_events(events)
+    mentions = proposals.rename_mentions(proposals.series_text(series)) if changes else []
     findings = []
-    for change in summarize_events(events):
+    for change in changes:
         patch = first_patch.get((change["name"], 1 if change["change"] == "added" else -1)) or (patches[0] if patches else series)
         evidence = change.pop("evidence")
+        # "renamed X to Y" in this series' cover letter or changelogs, where this name is X or Y
+        change["renames"] = [pair for pair in mentions if change["name"] in pair]
         findings.append(proposals.proposal_finding("syscall", change, series, patch, evidence, merged_change))
     return findings
 
@@ -105,15 +140,18 @@ def filter_records(records: list[dict], *, status: str | None = None) -> list[di
 def register_commands(cli):
     from tracker.api import print_json
 
-    @cli.command(name="syscalls")
+    @cli.group(name="syscalls", invoke_without_command=True)
     @click.option("--status", type=click.Choice(["proposed", "merged"]), help="Only proposals still open, or merged ones.")
     @click.option("--json", "as_json", is_flag=True, help="Output JSON.")
-    @click.pass_obj
-    def syscalls_command(app, status, as_json):
+    @click.pass_context
+    def syscalls_command(ctx, status, as_json):
         """List system calls added or removed by patches, with the release that merged each.
 
         Example: ktrack syscalls --status proposed --json
         """
+        if ctx.invoked_subcommand is not None:
+            return
+        app = ctx.obj
         from .tracking import build_records
 
         records = filter_records(build_records(app.db), status=status)
@@ -126,6 +164,52 @@ def register_commands(cli):
             state = f"merged in {r['merged_in']}" if r["merged_in"] else f"proposed, last activity {(r['last_activity'] or '')[:10]}"
             aliases = f" (also {', '.join(r['aliases'])})" if r["aliases"] else ""
             click.echo(f"{r['name']}{aliases}: {r['change']}, {state}, {len(r['series'])} series")
+
+
+    @syscalls_command.command(name="update-tables")
+    @click.option("--from-git", "git_repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                  help="Read the tables from this local kernel git checkout instead of git.kernel.org.")
+    @click.option("--version", "versions", multiple=True, metavar="X.Y",
+                  help="Release to read (repeatable); default: every known release newer than the recorded tables.")
+    @click.option("--url", default=None, metavar="URL", help="Base URL of the tree's plain files (default: git.kernel.org, Linus's tree).")
+    @click.pass_obj
+    def update_tables_command(app, git_repo, versions, url):
+        """Refresh the per-release syscall tables so that new releases show what they merged.
+
+        Without --version: the mainline releases `ktrack fetch` knows (or the
+        checkout's release tags) newer than the newest recorded table.
+
+        Example: ktrack syscalls update-tables --from-git ~/src/linux
+        """
+        from tracker.api import KtrackError, fetch_once
+
+        from . import history, tables
+
+        history.use_stored(app.db)
+        if versions:
+            wanted = [v.removeprefix("v") for v in versions]
+            bad = [v for v in wanted if not tables._RELEASE_TAG.match(v)]
+            if bad:
+                raise KtrackError(f"not a mainline release version: {bad[0]} (expected X.Y, e.g. 6.19)")
+        elif git_repo:
+            wanted = tables.newer_than_recorded(tables.git_release_tags(git_repo))
+        else:
+            wanted = tables.newer_than_recorded(tables.known_releases(app.db))
+        if not wanted:
+            click.echo(f"Syscall tables are up to date (newest: {history.newest_recorded_version()}).")
+            return
+        if git_repo:
+            for version in wanted:
+                found = tables.from_git(git_repo, version)
+                rows = tables.store(app.db, version, found)
+                click.echo(f"v{version}: {rows} syscalls ({', '.join(f'{abi} {len(t)}' for abi, t in found.items())})")
+        else:
+            # one download with the project's HTTP client and transaction: nothing half-stored on a failure
+            source = tables.SyscallTablesSource(url or tables.GIT_WEB, versions=wanted)
+            fetch_once(app, source)
+            for line in source.done:
+                click.echo(line)
+        history.use_stored(app.db)
 
 
 @hookimpl
@@ -150,13 +234,20 @@ def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:
     version = f" v{latest['version']}" if (latest.get("version") or 1) > 1 else ""
     state = f"merged in {r['merged_in']}" if r["merged_in"] else ("new proposal" if r["first_seen"]["date"] == recent[0]["date"] else "updated proposal")
     verb = "removal" if r["change"] == "removed" else state
+    if latest["change"] == "wired_up":  # an existing syscall on more architectures: not a new one
+        verb = f"wired up on {', '.join(latest.get('abis') or {}) or 'more architectures'}"
     text = f"{r['signature'] or r['name']} — {verb}{version}: {latest.get('series_subject') or latest['subject']}"
     return text, {"status": r["status"], "merged_in": r["merged_in"]}
 
 
 def _describe_posting(s: dict) -> str:
-    """Say what one series posting did to a syscall, e.g. "proposed as process_reap v2: mm: ..."."""
-    return f"{'removed' if s['change'] == 'removed' else 'proposed'} as {s['name']}{' v' + str(s['version']) if s.get('version') else ''}: {s['subject']}"
+    """Say what one series posting did to a syscall, e.g. "proposed as process_mrelease v2 (renamed from process_reap): mm: ..."."""
+    version = f" v{s['version']}" if s.get("version") else ""
+    if s["change"] == "wired_up":
+        abis = ", ".join(f"{abi} {nr}" for abi, nr in (s.get("abis") or {}).items())
+        return f"wired up on {abis or 'more architectures'}{version}: {s['subject']}"
+    renamed = f" (renamed from {s['renamed_from']})" if s.get("renamed_from") else ""
+    return f"{'removed' if s['change'] == 'removed' else 'proposed'} as {s['name']}{version}{renamed}: {s['subject']}"
 
 
 def syscall_timeline(record: dict) -> list[dict]:

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from .diffparse import FileDiff, parse_diff
 
 # Forms, strongest evidence first (used to pick the signature and to explain a finding).
-FORMS = ("table", "unistd", "unistd_call", "asm_table", "define", "compat_define", "prototype", "compat_prototype", "cond_syscall", "compat_cond")
+FORMS = ("table", "unistd", "unistd_call", "asm_table", "define", "compat_define", "prototype", "compat_prototype", "cond_syscall", "compat_cond", "table_stub")
+# Forms that show a system call exists (an implementation, or a table entry that calls it).
+# Prototypes, COND_SYSCALL/SYS_NI stubs and sys_ni_syscall rows only accompany one:
+# alone (a vDSO series adding "+COND_SYSCALL(time)") they add nothing.
+NATIVE_FORMS = {"table", "unistd", "unistd_call", "asm_table", "define"}
+WIRING_FORMS = {"table", "unistd", "unistd_call", "asm_table"}
 
 _TBL_ROW = re.compile(r"^\s*(\d+)\s+(\w+)\s+([a-z_][a-z0-9_]*)(?:\s+(\S+))?(?:\s+(\S+))?\s*$")
 _NR_DEFINE = re.compile(r"^\s*#\s*define\s+__NR(3264)?_([a-z_][a-z0-9_]*)\s+(.+?)\s*(?:/\*.*)?$")
@@ -26,12 +31,38 @@ _NR_CALL = re.compile(r"^\s*(?:__SYSCALL|__SC_\w+)\s*\(\s*__NR(?:3264)?_([a-z_][
 _ASM_ENTRY = re.compile(r"^\s*(?:\.long|\.quad|\.word|CALL\()\s*([a-z0-9_]*?sys_([a-z_][a-z0-9_]*))\b\)?\s*(?:/\*\s*(\d+)\s*\*/)?")
 _DEFINE = re.compile(r"^\s*(COMPAT_)?SYSCALL_DEFINE(\d)\s*\(\s*([a-z_][a-z0-9_]*)\s*(.*)$")
 _PROTO = re.compile(r"^\s*asmlinkage\s+(?:long|int|unsigned\s+long|void)\s+(compat_)?sys_([a-z_][a-z0-9_]*)\s*\((.*)$")
-_COND = re.compile(r"^\s*(?:cond_syscall\s*\(\s*(compat_)?sys_([a-z_][a-z0-9_]*)|COND_SYSCALL(_COMPAT)?\s*\(\s*([a-z_][a-z0-9_]*))\s*\)\s*;")
+_COND = re.compile(r"^\s*(?:cond_syscall\s*\(\s*(compat_)?sys_([a-z_][a-z0-9_]*)|(?:COND_SYSCALL|SYS_NI|COMPAT_SYS_NI)(_COMPAT)?\s*\(\s*([a-z_][a-z0-9_]*))\s*\)\s*;?")
 _NR_ALIAS = re.compile(r"\(?\s*__NR_\w+\s*\)?")
 _NUMBER = re.compile(r"(\d+)\s*\)?\s*$")
 
 # Names that appear in the same forms but are not system calls.
 _NOT_SYSCALLS = {"ni_syscall", "syscalls", "compat_syscalls", "linux", "linux_syscalls", "syscall_base", "oabi_syscall_base", "arch_specific_syscall"}
+# Entry points that only reserve a number: a row pointing at one wires nothing up.
+_STUB_ENTRIES = {"sys_ni_syscall", "sys_ni_posix_timers", "compat_sys_ni_syscall"}
+# ABIs that adapt another ABI's system calls (arm64 running 32-bit arm code): a name
+# seen only there is at most the compat side of a syscall defined elsewhere.
+COMPAT_ABIS = {"arm64-compat"}
+
+
+def not_a_syscall(name: str) -> bool:
+    """Whether a name in a syscall form is a stub or a placeholder, e.g. "ni_posix_timers", "ni_syscall"."""
+    return name in _NOT_SYSCALLS or name.startswith("ni_")
+
+
+def _in_macro(lines: list[tuple[str, str]], idx: int) -> bool:
+    """Whether hunk line `idx` is part of a multi-line #define (it or the line before ends in a backslash).
+
+    `SYSCALL_DEFINE0(name)` inside a macro body is a template, not a system call named "name".
+    """
+    line = lines[idx][1].rstrip()
+    if line.endswith("\\"):
+        return True
+    tag = lines[idx][0]
+    for j in range(idx - 1, -1, -1):
+        t, prev = lines[j]
+        if t in (tag, " "):
+            return prev.rstrip().endswith("\\")
+    return False
 
 
 @dataclass
@@ -159,34 +190,39 @@ def events_in_file(fd: FileDiff) -> list[SyscallEvent]:
                     continue
                 # A table's name column never carries the sys_ prefix; a patch that writes one means the name.
                 name = m.group(3).removeprefix("sys_")
-                if name not in _NOT_SYSCALLS:
-                    events.append(SyscallEvent(name, sign, "table", path, stripped, abi_for_path(path, m.group(2)), int(m.group(1))))
+                entry = m.group(4) or ""
+                # "552 common ioctl32 sys_ni_syscall" (or a row with no entry point) reserves a
+                # number: a stub, not the call wired up
+                form = "table_stub" if (entry in _STUB_ENTRIES or not entry) else "table"
+                if not not_a_syscall(name):
+                    events.append(SyscallEvent(name, sign, form, path, stripped, abi_for_path(path, m.group(2)), int(m.group(1))))
                 continue
             if is_unistd:
                 if _NR_COUNT.match(line):
                     events.append(SyscallEvent("", sign, "nr_syscalls", path, stripped, abi_for_path(path)))
                     continue
                 m = _NR_DEFINE.match(line)
-                if m and m.group(2) not in _NOT_SYSCALLS:
+                if m and not not_a_syscall(m.group(2)):
                     num = _NUMBER.search(m.group(3))
                     # "__NR_x __NR_y" aliases carry no number of their own.
                     number = int(num.group(1)) if num and not _NR_ALIAS.fullmatch(m.group(3)) else None
                     events.append(SyscallEvent(m.group(2), sign, "unistd", path, stripped, abi_for_path(path), number))
                     continue
                 m = _NR_CALL.match(line)
-                if m and m.group(1) not in _NOT_SYSCALLS:
-                    events.append(SyscallEvent(m.group(1), sign, "unistd_call", path, stripped, abi_for_path(path)))
+                if m and not not_a_syscall(m.group(1)):
+                    stub = any(e in line for e in _STUB_ENTRIES)
+                    events.append(SyscallEvent(m.group(1), sign, "table_stub" if stub else "unistd_call", path, stripped, abi_for_path(path)))
                 continue
             if is_asm:
                 m = _ASM_ENTRY.match(line)
-                if m and m.group(2) not in _NOT_SYSCALLS:
+                if m and not not_a_syscall(m.group(2)):
                     number = int(m.group(3)) if m.group(3) else None
                     events.append(SyscallEvent(m.group(2), sign, "asm_table", path, stripped, abi_for_path(path), number))
                 continue
-            if not is_c:
-                continue
+            if not is_c or not ("SYSCALL" in line or "sys_" in line or "SYS_NI" in line):
+                continue  # the C forms all name SYSCALL_*, sys_* or SYS_NI
             m = _DEFINE.match(line)
-            if m:
+            if m and not not_a_syscall(m.group(3)) and not _in_macro(hunk.lines, idx):
                 text = _collect_call(hunk.lines, idx, tag, stripped)
                 rest = text.split(m.group(3), 1)[1].lstrip(" ,")
                 form = "compat_define" if m.group(1) else "define"
@@ -194,7 +230,7 @@ def events_in_file(fd: FileDiff) -> list[SyscallEvent]:
                 continue
             if is_proto:
                 m = _PROTO.match(line)
-                if m:
+                if m and not not_a_syscall(m.group(2)):
                     text = _collect_call(hunk.lines, idx, tag, stripped)
                     rest = text.split("(", 1)[1]
                     form = "prototype" if not m.group(1) else "compat_prototype"
@@ -204,7 +240,7 @@ def events_in_file(fd: FileDiff) -> list[SyscallEvent]:
             if m:
                 name = m.group(2) or m.group(4)
                 form = "compat_cond" if (m.group(1) or m.group(3)) else "cond_syscall"
-                if name not in _NOT_SYSCALLS:
+                if not not_a_syscall(name):
                     events.append(SyscallEvent(name, sign, form, path, stripped))
     return events
 
@@ -222,7 +258,7 @@ def find_syscall_events(diff: str) -> list[SyscallEvent]:
 PRIMARY_FORMS = {"table", "unistd", "unistd_call", "asm_table", "define", "prototype", "cond_syscall"}
 
 
-def _slot(ev: SyscallEvent) -> tuple:
+def slot_of(ev: SyscallEvent) -> tuple:
     """Return what a line adds to: a name in one form for one ABI (a prototype and a define of compat count as one)."""
     return (ev.name, ev.form.replace("compat_prototype", "compat_define"), ev.abi)
 
@@ -241,7 +277,7 @@ def summarize_events(events: list[SyscallEvent]) -> list[dict]:
     for ev in events:
         if not ev.name:
             continue
-        key = _slot(ev)
+        key = slot_of(ev)
         if ev.sign == 0:
             present.add(key)
             continue
@@ -261,8 +297,11 @@ def summarize_events(events: list[SyscallEvent]) -> list[dict]:
             change, sign = "removed", -1
         else:
             continue  # a move, a renumbering, or a mix we cannot call either way
+        if change == "removed" and any(e.sign > 0 and e.form in WIRING_FORMS for e in evs):
+            continue  # rows rewritten (an ABI column, an entry point): an edit, not a removal
         # Only lines whose form and ABI changed in the deciding direction explain the change.
-        live = [e for e in evs if e.sign == sign and nets.get(_slot(e), 0) * sign > 0]
+        live = [e for e in evs if e.sign == sign and nets.get(slot_of(e), 0) * sign > 0]
+        live.sort(key=lambda e: FORMS.index(e.form) if e.form in FORMS else 99)  # strongest evidence first
         abis: dict[str, int] = {}
         for e in live:  # the last number wins: a later patch may renumber
             if e.abi and e.number is not None:
@@ -274,6 +313,13 @@ def summarize_events(events: list[SyscallEvent]) -> list[dict]:
                 signature = sig
                 break
         forms = sorted({e.form for e in live}, key=lambda f: FORMS.index(f) if f in FORMS else 99)
+        abi_forms: dict[str, set] = {}
+        for e in live:
+            if e.abi and e.form in WIRING_FORMS:
+                abi_forms.setdefault(e.abi, set()).add(e.form)
+        native = any(
+            k[1] == "define" or (k[1] in WIRING_FORMS and k[2] not in COMPAT_ABIS) for k in (pos if sign > 0 else neg)
+        )
         results.append(
             {
                 "name": name,
@@ -284,6 +330,9 @@ def summarize_events(events: list[SyscallEvent]) -> list[dict]:
                 "files": sorted({e.path for e in live}),
                 "evidence": [f"{'+' if sign > 0 else '-'}{e.line}" for e in live][:12],
                 "compat_only": not primary,
+                # False: only stubs, prototypes or the compat side changed: no system call of its own
+                "native": native,
+                "abi_forms": {abi: sorted(f) for abi, f in sorted(abi_forms.items())},
             }
         )
     return sorted(results, key=lambda r: r["name"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 _GIT = re.compile(r"^diff --git a/(\S+) b/(\S+)")
@@ -45,8 +46,13 @@ def _strip_prefix(path: str) -> str | None:
     return path
 
 
+@lru_cache(maxsize=32)
 def parse_diff(text: str) -> list[FileDiff]:
-    """Return the files of a unified diff, each with its hunks; never raises on junk."""
+    """Return the files of a unified diff, each with its hunks; never raises on junk.
+
+    Cached: the syscall and the sysctl detector read the same patch one after
+    the other. Callers must not change what it returns.
+    """
     files: list[FileDiff] = []
     current: FileDiff | None = None
     hunk: Hunk | None = None

@@ -42,11 +42,42 @@ def man_pages_added_in() -> dict[str, dict]:
     return out
 
 
+# What `ktrack syscalls update-tables` stored and the releases plugin knows, on top of the
+# shipped files: {"tables": {abi: {"v6.19": [[nr, name], ...]}}, "dates": {"6.19": "2026-..."}}.
+_STORED: dict = {"tables": {}, "dates": {}}
+
+
+def use_stored(db) -> None:
+    """Read the tables and release dates stored in `db` into the history (cheap; call before reading it)."""
+    import re
+
+    tables: dict = {}
+    if db["syscall_tables"].exists():
+        for version, abi, nr, name in db.execute("select version, abi, nr, name from syscall_tables order by version, abi, nr"):
+            tables.setdefault(abi, {}).setdefault(f"v{version}", []).append([nr, name])
+    dates = {}
+    if db["releases"].exists():
+        for version, released in db.execute("select version, released_at from releases where kind = 'mainline' and released_at is not null"):
+            if re.fullmatch(r"\d+\.\d+", version or ""):
+                dates[version] = released[:10]
+    stored = {"tables": tables, "dates": dates}
+    if stored != _STORED:
+        _STORED.clear()
+        _STORED.update(stored)
+        for cached in (table_versions, first_seen_in_tables, number_holders, release_dates):
+            cached.cache_clear()
+
+
 @lru_cache(maxsize=None)
-def table_versions(abi: str) -> dict[str, list[list]]:
-    """Return {version: [[nr, name], ...]} of one ABI's recorded tables."""
+def _shipped_versions(abi: str) -> dict[str, list[list]]:
     with gzip.open(DATA / f"{TABLES[abi]}.names_by_version.json.gz", "rt", encoding="utf-8") as fh:
         return json.load(fh)
+
+
+@lru_cache(maxsize=None)
+def table_versions(abi: str) -> dict[str, list[list]]:
+    """Return {version: [[nr, name], ...]} of one ABI's recorded tables: shipped, then stored by update-tables."""
+    return {**_shipped_versions(abi), **_STORED["tables"].get(abi, {})}
 
 
 @lru_cache(maxsize=None)
@@ -140,3 +171,76 @@ def numbers_taken(name: str, abis: dict[str, int], aliases: list[str] = ()) -> l
             entry = taken.setdefault(holder[0], {"taken_by": holder[0], "in": holder[1], "number": nr, "abis": []})
             entry["abis"].append(abi)
     return list(taken.values())
+
+
+MERGE_WINDOW_DAYS = 14  # a release's new syscalls are in mainline two weeks after the release before it
+
+
+@lru_cache(maxsize=1)
+def release_dates() -> dict[str, str]:
+    """Return {version: "YYYY-MM-DD"} of mainline releases (data/mainline_release_dates.tsv)."""
+    with open(DATA / "mainline_release_dates.tsv", encoding="utf-8") as fh:
+        shipped = {row["version"]: row["released"] for row in csv.DictReader(fh, delimiter="\t")}
+    return {**shipped, **_STORED["dates"]}
+
+
+def mainline_since(version: str | None) -> str | None:
+    """Return the date code bound for `version` was in mainline: the close of its merge window.
+
+    "6.8" -> 6.7's release date + 14 days ("2024-01-21"). A version older than
+    the dates we keep returns "0000" (before any mail we read); None stays None.
+    """
+    if not version:
+        return None
+    from datetime import date, timedelta
+
+    dates = release_dates()
+    ordered = sorted(dates, key=version_key)
+    if version not in dates:
+        return "0000" if version_key(version) < version_key(ordered[0]) else None
+    i = ordered.index(version)
+    if i == 0:
+        return "0000"
+    major, minor = (int(x) for x in version.split(".")[:2]) if version.count(".") == 1 else (None, None)
+    previous = ordered[i - 1]
+    direct = major is None or previous == f"{major}.{minor - 1}" or (minor == 0 and previous.startswith(f"{major - 1}."))
+    if direct:
+        return (date.fromisoformat(dates[previous][:10]) + timedelta(days=MERGE_WINDOW_DAYS)).isoformat()
+    # the release before is unknown: its merge window closed about eight weeks before this release
+    return (date.fromisoformat(dates[version][:10]) - timedelta(days=56)).isoformat()
+
+
+def existed_before(name: str, when: str | None) -> bool:
+    """Whether syscall `name` was in mainline already at `when` (an ISO date), per the shipped history."""
+    since = mainline_since(merged_in(name))
+    return bool(since and when and since <= when[:10])
+
+
+def gone_before(name: str, when: str | None) -> bool:
+    """Whether a release had dropped syscall `name` already at `when`: a later removal patch only tidies up."""
+    since = mainline_since(removed_in(name))
+    return bool(since and when and since <= when[:10])
+
+
+def on_abi(name: str, abi: str) -> bool | None:
+    """Whether the newest recorded table of a proposal's ABI has `name`; None for ABIs without recorded tables."""
+    table = PROPOSAL_TABLES.get(abi)
+    if not table:
+        return None
+    return name in first_seen_in_tables(table)
+
+
+@lru_cache(maxsize=None)
+def signatures(abi: str) -> dict[str, list[str]]:
+    """Return {name: ["int dfd", "const char *name", ...]} of one ABI's newest full table (v6.17)."""
+    with gzip.open(DATA / f"{TABLES[abi]}.v6.17.signatures.json.gz", "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def merged_signature(name: str) -> list[str] | None:
+    """The argument list of merged syscall `name` as the recorded full tables give it, or None."""
+    for abi in TABLES:
+        sig = signatures(abi).get(name)
+        if sig is not None:
+            return sig
+    return None

@@ -115,11 +115,18 @@ def sysctl_findings(series: dict) -> list:
     if not patches:
         return []
     merged_change = proposals.is_merged_change(series, patches)
+    knobs = knob_changes([p["diff"] for p in patches])
+    mentions = proposals.rename_mentions(proposals.series_text(series)) if knobs else []
     findings = []
-    for knob in knob_changes([p["diff"] for p in patches]):
-        leaf = knob["name"].rsplit(".", 1)[-1]
+    for knob in knobs:
+        directory, _, leaf = knob["name"].rpartition(".")
         patch = next((p for p in patches if leaf in p["diff"]), patches[0])
         evidence = knob.pop("evidence")
+        # 'Rename sysctl from "trust_policy" to "trusted_for_policy"': leaves, placed in this knob's directory
+        knob["renames"] = [
+            [f"{directory}.{old.rpartition('.')[2]}", f"{directory}.{new.rpartition('.')[2]}"]
+            for old, new in mentions if leaf in (old.rpartition(".")[2], new.rpartition(".")[2])
+        ]
         findings.append(proposals.proposal_finding("sysctl", knob, series, patch, evidence, merged_change))
     return findings
 

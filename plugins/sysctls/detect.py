@@ -236,9 +236,20 @@ def knob_changes_in_file(fd: FileDiff, *, shared: tuple[dict, dict, dict] | None
     return out
 
 
+_SYSCTL_WORDS = ("procname", "sysctl", "ctl_table", "ctl_path", ".child")
+
+
+def _may_hold_knobs(fd: FileDiff) -> bool:
+    """Whether a file's hunks mention anything a knob is made of; most C files of a patch do not."""
+    return any(
+        any(w in (hunk.section or "") for w in _SYSCTL_WORDS) or any(w in text for _, text in hunk.lines for w in _SYSCTL_WORDS)
+        for hunk in fd.hunks
+    )
+
+
 def find_knob_changes(diff: str) -> list[KnobChange]:
     """Return knob changes of a whole diff, with moves between files netted out."""
-    files = [fd for fd in parse_diff(diff) if not _skip(fd.path)]
+    files = [fd for fd in parse_diff(diff) if not _skip(fd.path) and _may_hold_knobs(fd)]
     shared: tuple[dict, dict, dict] = ({}, {}, {})
     for fd in files:
         for side in ("old", "new"):

@@ -29,13 +29,36 @@ def knob_similarity(a: str, b: str) -> float:
     return similarity(la, lb) if pa == pb else 0.0
 
 
+def _code_first(group: list[dict]) -> list[dict]:
+    """The group from the first posting that adds or removes the knob in code, when there is one.
+
+    A patch that only edits a knob's documentation is no knob's first sighting:
+    `first_seen` points at the patch with the ctl_table entry.
+    """
+    for i, f in enumerate(group):
+        d = f["data"]
+        if d.get("change") in ("added", "removed") and not (d.get("file") or "").startswith("Documentation/"):
+            return group[i:]
+    return group
+
+
+def same_knob_slot(old: dict, new: dict) -> bool:
+    """Whether two postings' knobs sit in one /proc/sys directory with the same handler (a .procname change)."""
+    return (
+        old["name"].rpartition(".")[0] == new["name"].rpartition(".")[0]
+        and bool(old.get("handler"))
+        and old.get("handler") == new.get("handler")
+    )
+
+
 def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
     """Return one record per knob seen in patches, newest activity first."""
     if findings is None:
         findings = load_findings(db, plugin=PLUGIN, kind="sysctl")
-    # Renamed on the way (trust_policy -> trusted_for_policy between versions): same lineage or
-    # author, same directory, similar last component. Names proposed together stay distinct.
-    renames = rename_pairs([f for f in findings if f["data"]["change"] == "added"], set(), similar=knob_similarity)
+    # Renamed on the way (trust_policy -> trusted_for_policy between versions): said so in a
+    # changelog, or the same author's next posting has a knob in the same directory with the
+    # same handler where the old one was (a .procname change). Names proposed together stay distinct.
+    renames = rename_pairs([f for f in findings if f["data"]["change"] == "added"], set(), same_slot=same_knob_slot, similar=knob_similarity)
     records = []
     for name, group in proposals.group_by_name(findings, renames).items():
         last = group[-1]
@@ -59,11 +82,12 @@ def build_records(db, *, findings: list[dict] | None = None) -> list[dict]:
                 "doc": latest.get("doc"),
                 "default": latest.get("default"),
                 "changes": last["data"].get("changes") or {},
-                "first_seen": proposals.first_seen(group),
+                "first_seen": proposals.first_seen(_code_first(group)),
                 "series": series,
                 "merged_in": merged_in,
                 "aliases": proposals.aliases(group, name),
                 "last_activity": last["date"],
+                "evidence": proposals.evidence(group),
                 "page": f"sysctls/{safe_name(name)}.html",
             }
         )
