@@ -303,3 +303,24 @@ def test_review_lines_name_a_cve_once_and_conclusions_agree_in_number():
         "Of the 1 patch in the 2.6.14.7 stable update, 1 looks security-related, 0 are other bug fixes and 0 are enhancements"
     )
     assert "1 already carries a CVE id." in conclusions("2.6.14.7", one)
+
+
+def test_stable_review_writes_through_store_analysis_not_analyze_series(app, data_dir):
+    """issue 15.2: analysis that writes goes through the hook whose contract says so."""
+    from tracker.analyze import run_analysis
+    from tracker.ingest import import_paths
+
+    impls = {impl.plugin_name for impl in app.host.pm.hook.analyze_series.get_hookimpls()}
+    writers = {impl.plugin_name for impl in app.host.pm.hook.store_analysis.get_hookimpls()}
+    assert "stable_review" in writers and "stable_review" not in impls
+    seen = []
+
+    class Recorder:
+        @hookimpl
+        def store_analysis(self, series):
+            seen.append(series["series_key"])
+
+    app.host.pm.register(Recorder(), name="recorder")
+    import_paths(app.db, [data_dir / "stable-reviews" / "2.6.14.7-review.mbox"])
+    run_analysis(app, full=True)
+    assert seen == [r[0] for r in app.db.execute("select series_key from series order by updated_at, series_key")]

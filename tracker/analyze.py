@@ -47,6 +47,8 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
         for plugin_name, findings in app.host.call_each("analyze_series", series=series, db=db, config=config, host=app.host):
             if findings:
                 save_findings(db, plugin_name, findings)
+        # analysis whose result is a plugin's own tables, not findings: the hook whose contract is to write
+        app.host.call("store_analysis", series=series, db=db, config=config, host=app.host)
         if progress and index % 100 == 0:
             progress(f"analysed {index}/{len(rows)} series")
     app.host.call("after_analyze", db=db, config=config, host=app.host, full=full)

@@ -40,7 +40,12 @@ def register_sources(register, config):
 
 @hookspec
 def analyze_series(series, db, config, host):
-    """Return a list of tracker.findings.Finding for one stored patch series (a dict with its patches); `host` calls other hooks."""
+    """Return a list of tracker.findings.Finding for one stored patch series (a dict with its patches); write nothing: the host stores them."""
+
+
+@hookspec
+def store_analysis(series, db, config, host):
+    """Write this plugin's own tables for one stored patch series (e.g. a stable review's verdicts), after analyze_series; return nothing."""
 
 
 @hookspec

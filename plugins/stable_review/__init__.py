@@ -80,13 +80,13 @@ def register_commands(cli):
 
 
 @hookimpl
-def analyze_series(series, db, config, host):
+def store_analysis(series, db, config, host):
+    """A stable review series is reviewed into this plugin's verdict tables (not findings)."""
     if not series.get("is_stable_review"):
-        return None
+        return
     from .command import review_series
 
     review_series(db, config, series, host=host, keep_changelog=True)
-    return []
 
 
 @hookimpl
