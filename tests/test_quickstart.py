@@ -114,3 +114,22 @@ def test_sample_run_analyses_each_series_once(tmp_path, monkeypatch):
     series = [r[0] for r in app.db.execute("select series_key from series")]
     assert len(series) >= 5  # the sample week: reviews, proposals, discussions
     assert sorted(counter.seen) == sorted(series)  # every series, none twice
+
+
+def test_empty_listings_say_what_to_do(tmp_path, monkeypatch):
+    """`ktrack syscalls`/`sysctls` before analysis, and `series` on an empty database after the sample run."""
+    app = make_app(tmp_path, monkeypatch, db=tmp_path / "k.db")
+    assert invoke(app, "--db", app.db_path, "import", "--no-analyze", EXCERPT).exit_code == 0
+    waiting = "(5 series not analysed yet: run `ktrack analyze`)"
+    assert invoke(app, "--db", app.db_path, "syscalls").stdout.splitlines() == ["No system calls found in patches yet.", waiting]
+    assert invoke(app, "--db", app.db_path, "sysctls").stdout.splitlines() == ["No sysctl knobs found in patches yet.", waiting]
+    assert invoke(app, "--db", app.db_path, "analyze").exit_code == 0
+    assert invoke(app, "--db", app.db_path, "sysctls").stdout.splitlines() == ["No sysctl knobs found in patches yet."]
+    assert invoke(app, "--db", app.db_path, "syscalls").stdout.startswith("futex_waitv")
+
+    # after the sample run, the default (empty) database's listing names the sample's
+    monkeypatch.chdir(tmp_path)
+    assert invoke(make_app(tmp_path, monkeypatch), "run", "--sample", "--out", "ktrack-site").exit_code == 0
+    series = invoke(make_app(tmp_path, monkeypatch), "series").stdout.splitlines()
+    sample_db = tmp_path / ".ktrack-site.sample.db"
+    assert series == ["No series.", f"(the sample from `ktrack run --sample` is in {sample_db}: try `ktrack --db {sample_db} series`)"]

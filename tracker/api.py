@@ -74,6 +74,7 @@ _EXPORTS = {
     "edition_for": "edition:edition_for",
     # command output
     "print_json": "output:print_json",
+    "empty_hint": "job:empty_hint",
 }
 
 __all__ = ["API_VERSION", *_EXPORTS]

@@ -225,3 +225,16 @@ def run_job(app, *, out: Path, sample: bool = False, week: str | None = None, ba
     weeks = edition_weeks(app.db, weekday=edition_weekday(app.config))
     report.week = week or (weeks[-1] if weeks else None)
     return report
+
+
+def empty_hint(app, command: str, *, analysis: bool = True) -> str | None:
+    """What to do when a listing comes out empty: analyse first, or look in the sample's database.
+
+    Example: "(12 series not analysed yet: run `ktrack analyze`)"
+    """
+    from .analyze import count_unanalysed
+
+    if analysis and (waiting := count_unanalysed(app.db)):
+        return f"({waiting} series not analysed yet: run `ktrack analyze`)"
+    hint = sample_hint(app, command)
+    return f"({hint})" if hint else None

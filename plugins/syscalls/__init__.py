@@ -160,6 +160,10 @@ def register_commands(cli):
             return
         if not records:
             click.echo("No system calls found in patches yet.")
+            from tracker.api import empty_hint
+
+            if hint := empty_hint(app, "syscalls"):
+                click.echo(hint)
         for r in records:
             state = f"merged in {r['merged_in']}" if r["merged_in"] else f"proposed, last activity {(r['last_activity'] or '')[:10]}"
             aliases = f" (also {', '.join(r['aliases'])})" if r["aliases"] else ""

@@ -183,6 +183,10 @@ def register_commands(cli):
             return
         if not records:
             click.echo("No sysctl knobs found in patches yet.")
+            from tracker.api import empty_hint
+
+            if hint := empty_hint(app, "sysctls"):
+                click.echo(hint)
         for r in records:
             extra = f", mode {r['mode']}" if r["mode"] else ""
             click.echo(f"{r['path']}: {r['change']}{extra}, {len(r['series'])} series, last {(r['last_activity'] or '')[:10]}")

@@ -133,6 +133,10 @@ def register_commands(cli):
             return
         if not rows:
             click.echo("No series.")
+            from tracker.job import empty_hint
+
+            if hint := empty_hint(app, "series", analysis=False):
+                click.echo(hint)
         for s in rows:
             tag = f" [{s['stable_release']} review]" if s["is_stable_review"] else ""
             click.echo(
