@@ -133,3 +133,10 @@ def test_empty_listings_say_what_to_do(tmp_path, monkeypatch):
     series = invoke(make_app(tmp_path, monkeypatch), "series").stdout.splitlines()
     sample_db = tmp_path / ".ktrack-site.sample.db"
     assert series == ["No series.", f"(the sample from `ktrack run --sample` is in {sample_db}: try `ktrack --db {sample_db} series`)"]
+
+
+def test_sample_run_into_an_unwritable_place_is_one_line_without_internal_names(tmp_path, monkeypatch):
+    result = invoke(make_app(tmp_path, monkeypatch), "run", "--sample", "--out", "/proc/nope")
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: cannot use the database /proc/.nope.sample.db: ") and ".run-lock" not in line

@@ -120,8 +120,12 @@ class RunReport:
 @contextmanager
 def run_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on `path` for the duration; raise KtrackError if another run holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    database = path.with_name(path.name.removesuffix(".run-lock"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise KtrackError(f"cannot use the database {database}: {exc.strerror or exc} in {path.parent}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
