@@ -445,7 +445,7 @@ def patches_section_items(db, edition: dict, config: dict) -> list[dict]:
     rows = [r for r in latest_versions(list_series(db, since=edition["start"], until=edition["end"]))
             if not {r["series_key"], *(e["series_key"] for e in r["earlier"])} & set(claimed)]
     files = _files_by_series(db, [r["series_key"] for r in rows])
-    reviews = review_counts(db, [r["series_key"] for r in rows])
+    reviews = review_counts(db, [r["series_key"] for r in rows], until=edition["end"])
     replies = reply_counts(db, [r["series_key"] for r in rows], edition["end"])
     order = {slug: i for i, (slug, _) in enumerate(categories())}
     items = []

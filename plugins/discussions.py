@@ -182,7 +182,9 @@ def discussion_items(db, edition: dict, rankings: list[list[dict]] | None = None
             continue
         ranked.append((discussion_score(thread) + (boost["score"] if boost else 0.0), root, thread))
     for root, boost in extra.items():
-        if root not in threads and _root_message(db, root):
+        stored = _root_message(db, root) if root not in threads else None
+        # a thread a plugin names is listed when it had begun by the week's end: no news from after it
+        if stored and (stored.get("date") or "") < edition["end"]:
             ranked.append((boost["score"], root, {"message_id": root, "messages": 0, "replies": 0, "people": {}, "patches": 0,
                                                   "first": {}, "last_date": None}))
     ranked.sort(key=lambda r: (-r[0], r[1]))

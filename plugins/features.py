@@ -97,7 +97,7 @@ def _series_facts(db, series_key: str, until: str, message_id: str | None = None
     # no cover letter: the commit message of the patch that adds the interface says what it is for
     source = row.get("cover_message_id") or message_id or series_key
     cover = next(iter(db.query("select body from messages where message_id = ?", [source])), None)
-    reviews = review_counts(db, [series_key]).get(series_key, {})
+    reviews = review_counts(db, [series_key], until=until).get(series_key, {})
     return {
         "version": row.get("version") or 1,
         "patch_count": row.get("total") or row.get("received") or 1,

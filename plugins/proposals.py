@@ -222,6 +222,40 @@ def replace_rows(db, table: str, rows: list[dict]) -> None:
             db[table].insert_all(rows, pk="name", replace=True)
 
 
+def findings_before(db, plugin: str, kind: str, end: str) -> list[dict]:
+    """The plugin's findings dated before `end`: what a weekly edition ending then could know.
+
+    An edition builds its records from these, so that a later version's
+    rename, prototype or removal does not leak into an earlier week.
+    """
+    from tracker.api import load_findings
+
+    return load_findings(db, plugin=plugin, kind=kind, where="date is null or date < ?", params=[end])
+
+
+def as_of(records: list[dict], end: str, released_on: Callable[[str], str | None]) -> list[dict]:
+    """Return the records as an edition ending on `end` may tell them: a merge is news once its release is out.
+
+    `released_on(version)` is the release's date (ISO), or None when unknown;
+    a record merged in a release out on or after `end` (or of no known date)
+    is still a proposal that week: "merged in 5.17" is never said in 2021.
+    """
+    out = []
+    for r in records:
+        version = r.get("merged_in")
+        if version and not ((released_on(version) or "9999")[:10] < end):
+            r = {**r, "merged_in": None, "status": "proposed"}
+        out.append(r)
+    return out
+
+
+def mainline_release_dates(db) -> dict[str, str]:
+    """{version: released_at} of the mainline releases the releases table knows (kernel.org data)."""
+    if "releases" not in db.table_names():
+        return {}
+    return {row[0]: row[1] for row in db.execute("select version, released_at from releases where kind = 'mainline' and released_at is not null")}
+
+
 def edition_items(records: list[dict], edition: dict, item: Callable[[dict, list[dict]], tuple[str, dict]]) -> list[dict]:
     """Return one edition item per record with series posted in the edition's week.
 

@@ -229,9 +229,16 @@ def test_errata_on_second_run_feed_the_edition_and_scorecard(db, data_dir, tmp_p
     assert update["link"] == "stable/6.1.119.html" and update["stable_branch"] == "6.1"
     security = [i for i in review_week.items if i.get("kind") == "security"]
     assert all(" #" in i["text"] and i["text"].endswith((".", ")")) for i in security)
-    # the edition lists 10, CVE-carrying ones first, and points to the review page for the rest
+    # the edition lists 10 and points to the review page for the rest; the CVEs were linked after
+    # that week (the errata's found_at), so its edition names none of them (issue 18.1)
     assert len(flagged) > 10 and len(security) == 10
-    assert sum(1 for i in security if i["cves"]) == min(10, len(expected & flagged))
+    assert not any(i["cves"] for i in security) and "CVE-" not in " ".join(i["text"] for i in security)
+    # with today's CVE data (the review page) the CVE-carrying ones come first
+    from tracker.plugins.stable_review.sections import highlights
+    from tracker.plugins.stable_review.store import load_review
+
+    shown, _ = highlights(load_review(db, "6.1.119"), 10)
+    assert sum(1 for e in shown if e["cves"]) == min(10, len(expected & flagged))
     assert [i["number"] for i in security] == sorted(i["number"] for i in security)
     [more] = [i for i in review_week.items if i.get("kind") == "more"]
     assert more["count"] == len(flagged) - 10 and more["link"] == "stable/6.1.119.html"

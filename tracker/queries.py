@@ -150,18 +150,24 @@ def _patches_by_series(db, keys: list[str]) -> dict[str, list[dict]]:
     return found
 
 
-def review_counts(db, series_keys: list[str]) -> dict[str, dict[str, int]]:
+def review_counts(db, series_keys: list[str], until: str | None = None) -> dict[str, dict[str, int]]:
     """Return {series_key: {"Reviewed-by": 2, "Acked-by": 1}}: how many distinct people gave each review trailer.
 
     Counted over the series' patches (trailers carried from earlier versions)
-    and the replies to them; a series nobody reviewed yet is absent.
+    and the replies to them; a series nobody reviewed yet is absent. With
+    `until` (an ISO date or timestamp) only mail dated before it counts: what
+    a weekly edition knew by its end, not a review given a month later.
     """
     people: dict[str, dict[str, set]] = {}
     for start in range(0, len(series_keys), 500):
         chunk = series_keys[start:start + 500]
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT series_key, trailers_json FROM messages WHERE series_key IN ({marks}) AND trailers_json LIKE '%-by%'"
-        for key, trailers_json in db.conn.execute(sql, chunk):
+        args = list(chunk)
+        if until:
+            sql += " AND date < ?"
+            args.append(until)
+        for key, trailers_json in db.conn.execute(sql, args):
             for name, value in json.loads(trailers_json or "[]"):
                 if name in REVIEW_TRAILERS:
                     people.setdefault(key, {}).setdefault(name, set()).add(value.strip().lower())

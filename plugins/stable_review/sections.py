@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tracker.api import Section
 from tracker.api import Feed, Page
 
@@ -69,7 +71,7 @@ def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
                 "counts": {"security": review["security"], "bugfix": review["bugfix"], "enhancement": review["enhancement"]},
             }
         )
-        shown, rest = highlights(load_review(db, release), limit)
+        shown, rest = highlights(entries_as_of(db, release, load_review(db, release), end), limit)
         for entry in shown:
             items.append(
                 {
@@ -109,7 +111,7 @@ def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
                 "found_at": erratum["found_at"],
             }
         )
-    rows = scorecard(db)
+    rows = scorecard_as_of(db, end)
     if rows:
         items.append({"text": scorecard_line(scorecard_totals(rows)), "link": SCORECARD_PATH, "kind": "scorecard"})
     return Section(
@@ -121,6 +123,58 @@ def stable_section(edition: dict, db, *, limit: int = 10) -> Section | None:
         order=30,
         template="stable_section.html",
     )
+
+
+def cve_known(cve: str, end: str) -> bool:
+    """Whether a CVE id can have been known before `end` (ISO date): CVE-2024-1234 did not exist in 2021.
+
+    The id's year is when it was reserved, so this is a bound, not the
+    publication day; errata found on or after `end` are left out besides.
+    """
+    m = re.match(r"CVE-(\d{4})-", cve or "")
+    return not m or int(m.group(1)) <= int(end[:4])
+
+
+def _late_errata(db, end: str) -> set[tuple[str, int, str]]:
+    """(release, number, cve) of the CVEs linked to a reviewed patch on or after `end`."""
+    if not db["stable_review_errata"].exists():
+        return set()
+    return {(r[0], r[1], r[2]) for r in db.execute(
+        "select release, number, cve from stable_review_errata where found_at >= ?", [end])}
+
+
+def entries_as_of(db, release: str, entries: list[dict], end: str) -> list[dict]:
+    """A review's entries with only the CVE ids a week ending on `end` could name (the store keeps today's)."""
+    late = _late_errata(db, end)
+    return [{**e, "cves": [c for c in e.get("cves") or [] if cve_known(c, end) and (release, e["number"], c) not in late]}
+            for e in entries]
+
+
+def scorecard_as_of(db, end: str) -> list[dict]:
+    """The scorecard rows an edition ending on `end` may print: reviews of before `end`, CVEs known by then.
+
+    scorecard() grades every review against today's CVE data; a 2021 edition
+    must not count a CVE of 2024.
+    """
+    import json
+
+    late = _late_errata(db, end)
+    rows: dict[str, dict] = {}
+    for release, branch, series_date, number, category, cves_json in db.execute(
+        "select release, branch, series_date, number, category, cves_json from stable_review_verdicts"
+        " where cves_checked_at is not null and series_date < ? order by series_date, release, number", [end]):
+        cves = [c for c in json.loads(cves_json or "[]") if cve_known(c, end) and (release, number, c) not in late]
+        row = rows.setdefault(release, {"release": release, "branch": branch, "series_date": series_date, "patches": 0,
+                                        "with_cve": 0, "flagged_with_cve": 0, "flagged_without_cve": 0, "flagged": 0})
+        flagged = category == "security"
+        row["patches"] += 1
+        row["with_cve"] += bool(cves)
+        row["flagged_with_cve"] += bool(cves) and flagged
+        row["flagged_without_cve"] += (not cves) and flagged
+        row["flagged"] += flagged
+    for row in rows.values():
+        row["missed"] = row["with_cve"] - row["flagged_with_cve"]
+    return list(rows.values())
 
 
 def _branch(release: str) -> str:

@@ -223,13 +223,32 @@ def edition_sections(edition, db):
     from .. import proposals
     from .tracking import build_records
 
-    items = proposals.edition_items(build_records(db), edition, _edition_item)
+    items = proposals.edition_items(week_records(db, edition["end"]), edition, _edition_item)
     if not items:
         return []
     from ..features import TEMPLATE, feature_items
 
     items = feature_items(db, items, edition, kind="syscall")
     return [Section(key="syscalls", title="New system calls", items=items, intro="System calls proposed or changed in patches this week.", template=TEMPLATE, order=40)]
+
+
+def week_records(db, end: str) -> list[dict]:
+    """The syscall records as known by `end`: built from the postings before it, merges said once released.
+
+    `ktrack syscalls` shows the current state; an edition shows what its week knew.
+    """
+    from .. import proposals
+    from . import history
+    from .tracking import build_records
+
+    records = build_records(db, findings=proposals.findings_before(db, PLUGIN, "syscall", end))
+    dates = {**proposals.mainline_release_dates(db), **history.release_dates()}
+
+    def released_on(version: str) -> str | None:
+        # a release older than every date kept (2.6.x) was out before any mail we read
+        return dates.get(version) or ("0000" if history.mainline_since(version) == "0000" else None)
+
+    return proposals.as_of(records, end, released_on)
 
 
 def _edition_item(r: dict, recent: list[dict]) -> tuple[str, dict]:

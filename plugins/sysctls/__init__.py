@@ -199,7 +199,9 @@ def edition_sections(edition, db):
     from .. import proposals
     from .tracking import build_records
 
-    items = proposals.edition_items(build_records(db), edition, _edition_item)
+    findings = proposals.findings_before(db, PLUGIN, "sysctl", edition["end"])
+    records = proposals.as_of(build_records(db, findings=findings), edition["end"], proposals.mainline_release_dates(db).get)
+    items = proposals.edition_items(records, edition, _edition_item)
     if not items:
         return []
     from ..features import TEMPLATE, feature_items

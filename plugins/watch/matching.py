@@ -122,7 +122,7 @@ def watched_series(db, topic: dict, *, since: str | None = None, until: str | No
         return []
     from ..categories import reply_counts
 
-    reviews = review_counts(db, list(reasons))
+    reviews = review_counts(db, list(reasons), until=until)
     replies = reply_counts(db, list(reasons), until)  # as the edition's series items say them
     marks = ",".join("?" * len(reasons))
     rows = list(db.query(f"select * from series where series_key in ({marks}) order by date desc, series_key", list(reasons)))
