@@ -207,3 +207,37 @@ def test_stable_items_name_only_cves_known_that_week(db):
     later = stable_section(edition_for("2021-W51"), db)
     assert [i["text"] for i in later.items if i["kind"] == "scorecard"][0].startswith(
         "Scorecard over 1 reviewed update with CVE data: 1 patch later received a CVE, 1 of them had been flagged")
+
+
+def _doc_example(hook: str) -> str:
+    """The example implementation of `hook` in docs/plugins.md (its second Python block)."""
+    import re
+
+    text = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
+    body = text[text.index(f"\n### {hook}\n"):].split("\n### ", 2)[1]
+    return re.findall(r"```python\n(.*?)```", body, re.S)[1]
+
+
+def test_the_documented_edition_discussions_example_ranks_thread_roots(app, ktrack):
+    """docs/plugins.md's example, with Florian Weimer for Linus: the rseq thread he wrote in comes first."""
+    from tracker import hookimpl
+
+    assert ktrack("import", SAMPLE).exit_code == 0
+    namespace = {"hookimpl": hookimpl}
+    exec(_doc_example("edition_discussions").replace("torvalds@linux-foundation.org", "fweimer@redhat.com"), namespace)
+    plugin = type("Example", (), {"edition_discussions": staticmethod(namespace["edition_discussions"])})
+    app.host.pm.register(plugin, name="doc-example")
+    [first, *_] = sections(app)["discussions"]["items"]
+    assert first["title"] == "Bringing rseq back into glibc" and first["why"] == ["Linus took part"]
+
+
+def test_the_documented_claim_series_example_moves_a_series_out_of_patches(app, ktrack):
+    from tracker import hookimpl
+
+    assert ktrack("import", SAMPLE).exit_code == 0
+    namespace = {"hookimpl": hookimpl}
+    exec(_doc_example("claim_series").replace("io_uring%", "mm/mempolicy%"), namespace)
+    before = [i["series_key"] for i in sections(app)["patches"]["items"]]
+    app.host.pm.register(type("Example", (), {"claim_series": staticmethod(namespace["claim_series"])}), name="doc-example")
+    after = [i["series_key"] for i in sections(app)["patches"]["items"]]
+    assert len(after) == len(before) - 1 and not any("aneesh" in k for k in after)

@@ -163,9 +163,36 @@ def test_digest_prints_a_sub_heading_per_item_group():
     text = render_edition(edition, "text")
     assert text.count("Memory management:") == 1
     assert text.index("Networking:") < text.index("* C: net: three")
-    # one blank line between headings and items, never two (a section heading then a group heading)
-    assert "\n\n\n" not in markdown and "## Patches and updates\n\n### Memory management\n\n- A: mm: one" in markdown
-    assert "\n\n\n" not in text
+    # one blank line between headings and items, never two (a section heading, its summary, then a group heading)
+    assert "\n\n\n" not in markdown
+    assert "## Patches and updates\n\n3 series in 2 categories this week.\n\n### Memory management\n\n- A: mm: one" in markdown
+    assert "\n\n\n" not in text and "Patches and updates\n-------------------\n\n3 series in 2 categories this week.\n" in text
+
+
+def test_digest_sections_lead_with_their_summaries():
+    """As the site does: the stable section leads with its counts, discussions say threads and replies (issue 18.5)."""
+    edition = {"week": "2021-W46", "title": "Week 2021-W46", "sections": [
+        {"key": "stable", "title": "Stable updates", "intro": "The security-related fixes ...", "items": [
+            {"text": "5.15.3: 10 patches, 2 security-related, 8 other bug fixes, 0 enhancements.", "kind": "update",
+             "release": "5.15.3", "counts": {"security": 2, "bugfix": 8, "enhancement": 0}},
+            {"text": "5.10.80: 1 patch, 1 security-related, ...", "kind": "update", "release": "5.10.80", "counts": {"security": 1}},
+            {"text": "5.15.3 #4: net: fix ...", "kind": "security", "release": "5.15.3"},
+        ]},
+        {"key": "discussions", "title": "Discussions of the week", "intro": "", "items": [
+            {"text": "A (3 participants, 4 replies this week)", "summary": "3 participants, 4 replies this week", "replies": 4},
+            {"text": "B (2 participants, 3 replies this week)", "summary": "2 participants, 3 replies this week", "replies": 3},
+        ]},
+        {"key": "syscalls", "title": "New system calls", "intro": "", "template": "feature_section.html", "items": [
+            {"text": "x() — new proposal", "summary": "v2 of “x” by A, 1 patch; reviewed by 1; 3 replies from 2 people."},
+        ]},
+    ]}
+    for fmt in ("markdown", "text"):
+        out = render_edition(edition, fmt)
+        lead = "2 stable updates reviewed this week: 5.15.3 with 2 security-related fixes; 5.10.80 with 1 security-related fix."
+        assert out.index(lead) < out.index("The security-related fixes") < out.index("5.15.3: 10 patches"), fmt
+        assert "2 threads, 7 replies this week." in out
+        assert out.count("3 participants, 4 replies this week") == 1  # said in the item, not twice
+        assert "1 proposal this week." in out and "v2 of “x” by A, 1 patch; reviewed by 1; 3 replies from 2 people." in out
 
 
 def test_section_summary_counts_what_the_section_shows():

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 
 # name -> "module:attribute" (module relative to tracker)
 _EXPORTS = {

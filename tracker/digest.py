@@ -13,7 +13,7 @@ import re
 from typing import Any, Iterable
 
 from .config import DIGEST_FORMATS as FORMATS
-from .theme import section_summary  # noqa: F401  (the digest's words for a section; templates use it too)
+from .theme import section_summary  # the digest's words for a section; templates use it too
 
 
 def _matches(value: Any, wanted: set[str]) -> bool:
@@ -103,6 +103,39 @@ def _markdown_words(item: dict) -> str:
     return f"[{text}](<{item['url']}>)" if item.get("url") else text
 
 
+def digest_summary(section: dict) -> str:
+    """The sentence under a section's heading in the Markdown and text digests, as the site prints it.
+
+    "4 series in 3 categories this week."; the stable section leads with its
+    counts: "2 stable updates reviewed this week: 5.15.3 with 4 security-related
+    fixes; ...". Counted from the items shown, so a filtered digest stays right.
+    The release status says its versions in its own sentences: no summary.
+    """
+    if section.get("key") == "release-status":
+        return ""
+    if section.get("key") == "stable":
+        updates = [i for i in section.get("items") or [] if i.get("kind") == "update"]
+        if not updates:
+            return ""
+        said = []
+        for update in updates:
+            security = (update.get("counts") or {}).get("security") or 0
+            said.append(f"{update.get('release')} with {security} security-related fix{'es' if security != 1 else ''}")
+        count = len(updates)
+        return f"{count} stable update{'s' if count != 1 else ''} reviewed this week: {'; '.join(said)}."
+    said = section_summary(section)
+    if section.get("key") == "discussions" and said:
+        replies = sum(i.get("replies") or 0 for i in section.get("items") or [])
+        said += f", {replies} repl{'y' if replies == 1 else 'ies'}"
+    return f"{said} this week." if said else ""
+
+
+def _item_summary(item: dict) -> str:
+    """An item's own summary line (a feature item's version, review state and replies) when its text does not say it."""
+    summary = " ".join(str(item.get("summary") or "").split())
+    return summary if summary and summary not in " ".join(str(item.get("text") or "").split()) else ""
+
+
 def _blank_before(lines: list[str]) -> list[str]:
     """One blank line before a group heading, not a second one after a section heading."""
     return [""] if lines and lines[-1] else []
@@ -112,6 +145,8 @@ def render_markdown(edition: dict) -> str:
     lines = [f"# {md_escape(edition['title'])}", ""]
     for section in edition["sections"]:
         lines += [f"## {md_escape(section['title'])}", ""]
+        if summary := digest_summary(section):
+            lines += [md_escape(summary), ""]
         if section.get("intro"):
             lines += [md_escape(section["intro"]), ""]
         group = None
@@ -120,6 +155,8 @@ def render_markdown(edition: dict) -> str:
                 group = item["group"]
                 lines += _blank_before(lines) + [f"### {md_escape(group)}", ""]
             lines.append(f"- {_markdown_words(item)}")
+            if summary := _item_summary(item):
+                lines.append(f"  {md_escape(summary)}")
             if item.get("quote"):
                 lines.append(f"  > {md_escape(item.get('quote_by') or '')} {md_escape(item['quote'])}".rstrip())
             if item.get("excerpt"):
@@ -135,6 +172,8 @@ def render_text(edition: dict) -> str:
     lines = [title, "=" * len(title), ""]
     for section in edition["sections"]:
         lines += [section["title"], "-" * len(section["title"]), ""]
+        if summary := digest_summary(section):
+            lines += [summary, ""]
         if section.get("intro"):
             lines += [" ".join(section["intro"].split()), ""]
         group = None
@@ -143,6 +182,8 @@ def render_text(edition: dict) -> str:
                 group = item["group"]
                 lines += _blank_before(lines) + [f"{group}:"]
             lines.append(f"* {' '.join(item['text'].split())}")
+            if summary := _item_summary(item):
+                lines.append(f"  {summary}")
             if item.get("quote"):
                 lines.append(f"  {item.get('quote_by') or ''} \"{' '.join(item['quote'].split())}\"".rstrip())
             if item.get("excerpt"):
