@@ -83,6 +83,9 @@ SYSCALL_WIRING = re.compile(
     r"(^arch/[^/]+/.*(syscall|unistd)[^/]*$|\.tbl$|^include/uapi/asm-generic/unistd\.h$"
     r"|^include/linux/syscalls\.h$|^kernel/sys_ni\.c$)"
 )
+# Akpm's notices name the patch file, whose first word is the subsystem:
+# "mm-mempolicy-wire-up-syscall-set_mempolicy_home_node.patch removed from -mm tree".
+MM_TREE_NOTICE = re.compile(r"^[+\s]*([a-z0-9_]+)-[\w.-]+\.patch (added to|removed from) -?mm[\w-]* (tree|branch)", re.I)
 
 
 def _is_support(path: str) -> bool:
@@ -168,6 +171,9 @@ def subject_category(subject: str, prefixes: Iterable[str] = ()) -> str | None:
     """Return the slug a subject prefix names, e.g. "mm/hugetlb: fix" -> "memory-management"."""
     subject, tags = _strip_subject(subject)
     tags += [str(p).lower() for p in prefixes]
+    notice = MM_TREE_NOTICE.match(subject)
+    if notice:
+        return _table()["subjects"].get(notice.group(1).lower())
     if ":" in subject:
         head = subject.split(":", 1)[0].strip().lower()
         first = re.split(r"[/,\s]", head)[0].strip()
@@ -254,7 +260,13 @@ def categorize(
                 slug = named or subject_keyword(subject) or "miscellaneous"
         elif named and named != slug:
             unmapped = sum(1 for f in files if path_category(normalize_path(f)) is None)
-            if weights.get(named, 0.0) >= 1.0 and named != "architecture":
+            paths = [normalize_path(f) for f in files]
+            if (named != "architecture" and any(SYSCALL_WIRING.search(p) for p in paths)
+                    and all(_is_support(p) or path_category(p) is None for p in paths)):
+                # only syscall tables, their headers and tests ("fs/xattr: wire up syscalls" on
+                # every architecture): the subject says whose system calls they are
+                slug = named
+            elif weights.get(named, 0.0) >= 1.0 and named != "architecture":
                 # "sched: Add support for long task name" edits many drivers but is the scheduler's change:
                 # the subject decides among the categories whose code the series touches
                 slug = named

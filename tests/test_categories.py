@@ -421,3 +421,60 @@ def test_a_whole_year_of_linux_api_series_is_categorised_as_read():
 ])
 def test_categorize_real_subject_shapes(subject, files, slug):
     assert cat.categorize(subject, files)[1] == slug
+
+
+YEARS_2022_2023 = DATA / "categories" / "linux-api-2022-2023-series.tsv"
+
+
+def test_two_more_years_of_linux_api_series_are_categorised_as_read():
+    """Every series of linux-api in 2022 and 2023 (docs/categories-review.md says how they were read)."""
+    import csv
+
+    with YEARS_2022_2023.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    assert len(rows) == 302
+    wrong = [(r["subject"], r["category"], slug) for r in rows
+             if (slug := cat.categorize(r["subject"], r["files"].split(), prefixes=json.loads(r["prefixes"]))[1]) != r["category"]]
+    assert not wrong, wrong[:10]
+    counts = Counter(r["category"] for r in rows)
+    assert counts["development-tools"] == 11 and counts["miscellaneous"] == 3
+
+
+# The classes corrected on 2022-2023 (docs/categories-review.md), each on a real series of that list.
+_EVERY_ARCH = ["arch/alpha/kernel/syscalls/syscall.tbl", "arch/arm/tools/syscall.tbl", "arch/arm64/include/asm/unistd.h",
+               "arch/mips/kernel/syscalls/syscall_n64.tbl", "arch/x86/entry/syscalls/syscall_64.tbl",
+               "include/uapi/asm-generic/unistd.h"]
+
+
+@pytest.mark.parametrize("subject, files, slug", [
+    # a new syscall whose tools/ header copy and selftests outweighed its one file of code
+    ("Add a new fchmodat2() syscall", ["include/linux/syscalls.h", "fs/open.c", *_EVERY_ARCH, "tools/include/uapi/asm-generic/unistd.h",
+                                       "tools/testing/selftests/fchmodat2/fchmodat2_test.c"], "filesystems"),
+    ("move_phys_pages syscall", ["mm/migrate.c", "arch/x86/entry/syscalls/syscall_32.tbl", "arch/x86/entry/syscalls/syscall_64.tbl",
+                                 "include/linux/syscalls.h", "include/uapi/asm-generic/unistd.h", "kernel/sys_ni.c",
+                                 "tools/include/uapi/asm-generic/unistd.h", "tools/testing/selftests/mm/migration.c"], "memory-management"),
+    # a feature's Kconfig entry accompanies its code, and the subject names the feature
+    ("cachestat: implement cachestat syscall", [*_EVERY_ARCH, "include/linux/fs.h", "include/linux/syscalls.h",
+                                                "include/uapi/linux/mman.h", "init/Kconfig", "kernel/sys_ni.c", "mm/filemap.c"],
+     "memory-management"),
+    # only syscall tables on every architecture: the subject says whose syscalls they are
+    ("fs/xattr: wire up syscalls", _EVERY_ARCH, "filesystems"),
+    ("cachestat: wire up cachestat for other architectures", _EVERY_ARCH, "memory-management"),
+    ("syscalls: Cleanup references to sys_lookup_dcookie()", [*_EVERY_ARCH, "include/linux/compat.h", "kernel/sys_ni.c"], "core-kernel"),
+    # ... and an "arch:" subject keeps them there
+    ("arch: Sync all syscall tables with 2 newly added system calls",
+     ["tools/include/uapi/asm-generic/unistd.h", "tools/perf/arch/x86/entry/syscalls/syscall_64.tbl", *_EVERY_ARCH], "architecture"),
+    # Andrew Morton's -mm notices: the patch file's first word is the subsystem
+    ("mm-mempolicy-wire-up-syscall-set_mempolicy_home_node.patch removed from -mm tree", _EVERY_ARCH, "memory-management"),
+    ("+ mm-mempolicy-wire-up-syscall-set_mempolicy_home_node.patch added to -mm tree", _EVERY_ARCH, "memory-management"),
+    # serial is a driver subsystem, even when its uapi headers live under every arch/
+    ("serial: termbits: ADDRB to indicate 9th bit addressing mode",
+     ["arch/alpha/include/uapi/asm/termbits.h", "arch/mips/include/uapi/asm/termbits.h", "arch/parisc/include/uapi/asm/termbits.h",
+      "arch/powerpc/include/uapi/asm/termbits.h", "arch/sparc/include/uapi/asm/termbits.h", "drivers/tty/serial/serial_core.c",
+      "drivers/tty/tty_ioctl.c", "include/uapi/asm-generic/termbits.h"], "device-drivers"),
+    # selftests and documentation alone stay development tools and documentation
+    ("rseq selftests: Fix: use KHDR_INCLUDES for kernel headers", ["tools/testing/selftests/rseq/Makefile"], "development-tools"),
+    ("procfs: document proc timestamps", ["Documentation/filesystems/proc.rst"], "documentation"),
+])
+def test_categories_corrected_on_2022_2023(subject, files, slug):
+    assert cat.categorize(subject, files)[1] == slug
