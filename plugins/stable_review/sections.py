@@ -154,24 +154,27 @@ def scorecard_as_of(db, end: str) -> list[dict]:
     """The scorecard rows an edition ending on `end` may print: reviews of before `end`, CVEs known by then.
 
     scorecard() grades every review against today's CVE data; a 2021 edition
-    must not count a CVE of 2024.
+    must not count a CVE of 2024. Counts are summed in SQL; only the few
+    patches with a CVE are read one by one.
     """
     import json
 
     late = _late_errata(db, end)
+    where = "cves_checked_at is not null and series_date < ?"
     rows: dict[str, dict] = {}
-    for release, branch, series_date, number, category, cves_json in db.execute(
-        "select release, branch, series_date, number, category, cves_json from stable_review_verdicts"
-        " where cves_checked_at is not null and series_date < ? order by series_date, release, number", [end]):
-        cves = [c for c in json.loads(cves_json or "[]") if cve_known(c, end) and (release, number, c) not in late]
-        row = rows.setdefault(release, {"release": release, "branch": branch, "series_date": series_date, "patches": 0,
-                                        "with_cve": 0, "flagged_with_cve": 0, "flagged_without_cve": 0, "flagged": 0})
-        flagged = category == "security"
-        row["patches"] += 1
-        row["with_cve"] += bool(cves)
-        row["flagged_with_cve"] += bool(cves) and flagged
-        row["flagged_without_cve"] += (not cves) and flagged
-        row["flagged"] += flagged
+    for r in db.query(
+        "select release, branch, max(series_date) as series_date, count(*) as patches, sum(category = 'security') as flagged"
+        f" from stable_review_verdicts where {where} group by release order by series_date, release", [end]):
+        rows[r["release"]] = {**r, "with_cve": 0, "flagged_with_cve": 0, "flagged_without_cve": r["flagged"] or 0}
+    for release, number, category, cves_json in db.execute(
+        f"select release, number, category, cves_json from stable_review_verdicts where {where} and cves_json != '[]'", [end]):
+        if not any(cve_known(c, end) and (release, number, c) not in late for c in json.loads(cves_json or "[]")):
+            continue
+        row = rows[release]
+        row["with_cve"] += 1
+        if category == "security":
+            row["flagged_with_cve"] += 1
+            row["flagged_without_cve"] -= 1
     for row in rows.values():
         row["missed"] = row["with_cve"] - row["flagged_with_cve"]
     return list(rows.values())
