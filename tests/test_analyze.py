@@ -54,3 +54,23 @@ def test_analysis_sees_each_changed_series_once_and_upserts(app, db):
     rows = load_findings(db, plugin="counting", kind="seen")
     assert len(rows) == 2
     assert {r["key"]: r["data"]["subject"] for r in rows}["a@x"] == "mm: first, v2 subject"
+
+
+def test_a_series_stamped_in_the_same_second_as_the_last_analysis_is_not_skipped(app):
+    """Stamps have whole seconds: a series written in the second the last analysis ended on is still new to it."""
+    from tracker.analyze import count_unanalysed, run_analysis
+
+    counter = CountingAnalyzer()
+    app.host.pm.register(counter, name="counting")
+    add_series(app.db, "a@x", "first", "2026-12-03T08:00:00+00:00")
+    run_analysis(app)
+    assert counter.seen == ["a@x"]
+    add_series(app.db, "b@x", "same second", "2026-12-03T08:00:00+00:00")
+    assert count_unanalysed(app.db) == 1
+    run_analysis(app)
+    assert counter.seen == ["a@x", "b@x"]
+    run_analysis(app)  # and nothing twice
+    assert counter.seen == ["a@x", "b@x"] and count_unanalysed(app.db) == 0
+    add_series(app.db, "c@x", "later", "2026-12-03T08:00:01+00:00")
+    run_analysis(app)
+    assert counter.seen == ["a@x", "b@x", "c@x"]

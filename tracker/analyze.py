@@ -7,6 +7,7 @@ gained patches or trailers is looked at again.
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from .findings import save_findings
@@ -24,10 +25,30 @@ def set_meta(db, key: str, value: str) -> None:
     db["meta"].upsert({"key": key, "value": value}, pk="key")
 
 
+WATERMARK_KEYS = "analysis_watermark_keys"
+
+
+def _pending(db, full: bool = False) -> tuple[str, list]:
+    """The WHERE clause (and params) for series changed since the last analysis.
+
+    Stamps have whole-second precision, so a series written in the same second
+    as the newest one analysed has the same stamp: it is pending unless it is
+    one of the series analysed at that stamp (kept beside the watermark).
+    """
+    if full:
+        return "1", []
+    watermark = get_meta(db, WATERMARK_KEY) or ""
+    done = json.loads(get_meta(db, WATERMARK_KEYS) or "[]")
+    return (
+        "(coalesce(updated_at, '') > ? or (coalesce(updated_at, '') = ? and series_key not in (select value from json_each(?))))",
+        [watermark, watermark, json.dumps(done)],
+    )
+
+
 def count_unanalysed(db) -> int:
     """Return how many series changed since the last analysis: what `run_analysis` would look at."""
-    watermark = get_meta(db, WATERMARK_KEY) or ""
-    return db.execute("select count(*) from series where coalesce(updated_at, '') > ?", [watermark]).fetchone()[0]
+    where, params = _pending(db)
+    return db.execute(f"select count(*) from series where {where}", params).fetchone()[0]
 
 
 def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | None = None) -> list[str]:
@@ -35,13 +56,8 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
     db = app.db
     config = app.config
     mark = app.host.failures
-    watermark = "" if full else (get_meta(db, WATERMARK_KEY) or "")
-    rows = list(
-        db.query(
-            "select * from series where coalesce(updated_at, '') > ? order by updated_at, series_key",
-            [watermark],
-        )
-    )
+    where, params = _pending(db, full)
+    rows = list(db.query(f"select * from series where {where} order by updated_at, series_key", params))
     for index, row in enumerate(rows, 1):
         series = get_series(db, row["series_key"]) or row
         for plugin_name, findings in app.host.call_each("analyze_series", series=series, db=db, config=config, host=app.host):
@@ -55,5 +71,9 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
     # The newest updated_at we handled, not the clock: a series written while
     # we ran has a later stamp and is picked up next time.
     if rows:
-        set_meta(db, WATERMARK_KEY, max(row["updated_at"] or "" for row in rows))
+        newest = max(row["updated_at"] or "" for row in rows)
+        before = json.loads(get_meta(db, WATERMARK_KEYS) or "[]") if newest == (get_meta(db, WATERMARK_KEY) or "") else []
+        at_newest = sorted({*before, *(row["series_key"] for row in rows if (row["updated_at"] or "") == newest)})
+        set_meta(db, WATERMARK_KEY, newest)
+        set_meta(db, WATERMARK_KEYS, json.dumps(at_newest))
     return [f"plugin {p.plugin} failed in {p.where}: {p.error}" for p in app.host.problems_since(mark)]
