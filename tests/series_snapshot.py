@@ -8,17 +8,30 @@ imports of the same mail made at different times, from different folders,
 give the same snapshot exactly when they stored the same thing.
 
 tests/test_series_snapshot.py compares an import of the linux-api excerpt
-with tests/data/series-snapshot/linux-api-2021-excerpt.json, which was
+with tests/data/series-snapshot/linux-api-2021-excerpt.json.gz, which was
 written by this file with the threading code as it was before the Threader's
 records were named and its refresh made incremental. Made with:
 
     python tests/series_snapshot.py import tests/data/lists/linux-api-2021-excerpt.mbox.gz \\
-        > tests/data/series-snapshot/linux-api-2021-excerpt.json
+        | gzip -9n > tests/data/series-snapshot/linux-api-2021-excerpt.json.gz
 
 and each threading fixture of tests/data (FIXTURES) imported alone with
-tests/data/series-snapshot/fixtures.json, made with
+tests/data/series-snapshot/fixtures.json.gz, made with
 
-    python tests/series_snapshot.py fixtures > tests/data/series-snapshot/fixtures.json
+    python tests/series_snapshot.py fixtures | gzip -9n > tests/data/series-snapshot/fixtures.json.gz
+
+and the excerpt stored in a shuffled order, 25 messages a run, with
+tests/data/series-snapshot/linux-api-2021-excerpt-shuffled.json.gz, made with
+
+    python tests/series_snapshot.py shuffled tests/data/lists/linux-api-2021-excerpt.mbox.gz 19 25 \\
+        | gzip -9n > tests/data/series-snapshot/linux-api-2021-excerpt-shuffled.json.gz
+
+and the 2.6.14.7 review stored 2 messages a run, shuffled, with 2.6.14.7-review-shuffled.json.gz:
+
+    python tests/series_snapshot.py shuffled tests/data/stable-reviews/2.6.14.7-review.mbox 3 2 \\
+        | gzip -9n > tests/data/series-snapshot/2.6.14.7-review-shuffled.json.gz
+
+All four were made by an install of commit e679bf2 (`pip install .` of `git archive e679bf2`).
 
 It also compares two databases made by hand (say, a whole year before and after a change):
 
@@ -119,6 +132,31 @@ def imported(paths, tmp: Path) -> dict:
     return snap
 
 
+def shuffled(path: Path, tmp: Path, *, seed: int, batch: int) -> dict:
+    """The snapshot of a fresh database that path's messages were stored into in a shuffled order, `batch`
+    at a time (one store_raw_messages each, as separate runs would): replies before their patches,
+    patches before their covers, series keys that move."""
+    import random
+
+    from tracker.app import App
+    from tracker.ingest import store_raw_messages
+    from tracker.mailbox_io import iter_path
+
+    raws = [raw for raw, _ in iter_path(path)]
+    random.Random(seed).shuffle(raws)
+    db_path = tmp / "ktrack.db"
+    app = App(db_path=db_path)
+    try:
+        for i in range(0, len(raws), batch):
+            store_raw_messages(app.db, raws[i : i + batch], origin=path.name)
+    finally:
+        app.db.conn.close()
+    snap = snapshot(db_path)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    return snap
+
+
 def each_imported(paths, tmp: Path, root: Path) -> dict:
     """Each path imported into a fresh database of its own; the snapshots keyed "<path from root> <table>"."""
     out = {}
@@ -137,20 +175,22 @@ def fixture_paths(data: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> None:
-    usage = "usage: series_snapshot.py import MBOX | fixtures | dump DB"
+    usage = "usage: series_snapshot.py import MBOX | shuffled MBOX SEED BATCH | fixtures | dump DB"
     if not argv:
         raise SystemExit(usage)
     command = argv[0]
     if command == "dump":
         sys.stdout.write(dumps(snapshot(Path(argv[1]))))
         return
-    if command not in ("import", "fixtures"):
+    if command not in ("import", "shuffled", "fixtures"):
         raise SystemExit(usage)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "xdg")  # no user config: every plugin at its defaults
         os.environ.pop("KTRACK_CONFIG", None)
         if command == "import":
             snap = imported([Path(argv[1])], Path(tmp))
+        elif command == "shuffled":
+            snap = shuffled(Path(argv[1]), Path(tmp), seed=int(argv[2]), batch=int(argv[3]))
         else:
             data = Path(__file__).resolve().parent / "data"
             snap = each_imported(fixture_paths(data), Path(tmp), data)

@@ -7,14 +7,13 @@ change that moves one series key, count, lineage or reply link fails here
 with the records that differ.
 """
 
+import gzip
 import json
 
 import pytest
 
 import tracker.ingest as ingest
-from series_snapshot import dumps, each_imported, fixture_paths, imported
-
-SNAPSHOTS = "series-snapshot"
+from series_snapshot import dumps, each_imported, fixture_paths, imported, shuffled
 
 
 @pytest.fixture
@@ -24,8 +23,13 @@ def no_config(tmp_path, monkeypatch):
     monkeypatch.delenv("KTRACK_LOAD_PLUGINS", raising=False)
 
 
-def _differences(got: dict, expected: dict) -> list[str]:
+def _expected(data_dir, name) -> str:
+    return gzip.decompress((data_dir / "series-snapshot" / f"{name}.json.gz").read_bytes()).decode()
+
+
+def _differences(got: dict, expected: str) -> list[str]:
     """The records that differ, as short lines (a whole-snapshot assert would print megabytes)."""
+    expected = json.loads(expected)
     out = []
     for name in sorted(set(got) | set(expected)):
         a, b = got.get(name, []), expected.get(name, [])
@@ -41,13 +45,26 @@ def test_linux_api_excerpt_threads_as_before(tmp_path, data_dir, no_config, monk
         monkeypatch.setattr(ingest, "BATCH_SIZE", batch)
         monkeypatch.setattr(ingest, "PARALLEL_AFTER", parallel_after)
     got = imported([data_dir / "lists" / "linux-api-2021-excerpt.mbox.gz"], tmp_path)
-    expected = json.loads((data_dir / SNAPSHOTS / "linux-api-2021-excerpt.json").read_text())
+    expected = _expected(data_dir, "linux-api-2021-excerpt")
     assert _differences(got, expected) == []
-    assert dumps(got) == (data_dir / SNAPSHOTS / "linux-api-2021-excerpt.json").read_text()
+    assert dumps(got) == expected
+
+
+@pytest.mark.parametrize("path, seed, batch, name", [
+    ("lists/linux-api-2021-excerpt.mbox.gz", 19, 25, "linux-api-2021-excerpt-shuffled"),
+    ("stable-reviews/2.6.14.7-review.mbox", 3, 2, "2.6.14.7-review-shuffled"),
+])
+def test_shuffled_runs_thread_as_before(tmp_path, data_dir, no_config, path, seed, batch, name):
+    """Replies before their patches, patches before their cover, a few messages a run: keys move, replies wait."""
+    got = shuffled(data_dir / path, tmp_path, seed=seed, batch=batch)
+    expected = _expected(data_dir, name)
+    assert _differences(got, expected) == []
+    assert dumps(got) == expected
 
 
 def test_threading_fixtures_thread_as_before(tmp_path, data_dir, no_config):
     got = each_imported(fixture_paths(data_dir), tmp_path, data_dir)
-    expected = json.loads((data_dir / SNAPSHOTS / "fixtures.json").read_text())
+    expected = _expected(data_dir, "fixtures")
     assert len(got) > 100  # every fixture file was found and imported
     assert _differences(got, expected) == []
+    assert dumps(got) == expected
