@@ -25,6 +25,7 @@ from .db import utcnow, write_transaction
 from .mail import ParsedMessage, parse_message
 from .mailbox_io import MailboxReadError, is_maildir, iter_path
 from .series import Threader
+from .series_rows import Placement
 from .subjects import message_role, parse_subject
 
 BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
@@ -485,15 +486,15 @@ def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
         stats.new_series += len(threader.created)
 
 
-def _placed_values(row: dict, state: list) -> tuple:
+def _placed_values(row: dict, placed: Placement) -> tuple:
     """The row's INSERT values with what threading set: its series, and no patch role if it was a "nore" reply."""
     values = row["_values"]
-    if not state[1] and row["is_patch"]:
+    if not placed.is_patch and row["is_patch"]:
         values = list(values)
         for i in _NORE:
             values[i] = 0 if i == _NORE[0] else None
         values = tuple(values)
-    return values + (state[0], state[4])
+    return values + (placed.series_key, placed.reply_to_number)
 
 
 def _insert_indexed(conn, values: list[tuple]) -> None:
