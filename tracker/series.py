@@ -43,6 +43,7 @@ from .series_rows import (
     Member,
     Placement,
     SeriesColumns,
+    SeriesMembers,
     SeriesShape,
     change_id_of,
     head_order,
@@ -105,7 +106,7 @@ class Threader:
         self._attached: dict[str, tuple] = {}  # reply Message-ID -> (series_key, number) set in this batch
         # series_key -> its members, read once per batch and kept current here:
         # only this Threader changes them inside its transaction
-        self._members: dict[str, list[Member]] = {}
+        self._members: dict[str, SeriesMembers] = {}
         self._series_cols: dict[str, SeriesColumns] = {}  # series_key -> its columns as last written
         self._deferred: dict[str, dict[int, object]] = {}  # series_key -> {DEFERRABLE index: value} not written yet
         # this batch's messages, not inserted yet: what their rows will hold
@@ -207,21 +208,19 @@ class Threader:
         return parent is not None and parent[0] == row["patch_number"] and (parent[1] or 1) == (row["patch_version"] or 1)
 
     def _slot_free(self, key: str, number: int) -> bool:
-        return not any(m.patch_number == number for m in self._members_of(key))
+        return self._members_of(key).slot_free(number)
 
-    def _members_of(self, key: str) -> list[Member]:
+    def _members_of(self, key: str) -> SeriesMembers:
         """The series' members (patches and cover), from the database the first time in this batch."""
         members = self._members.get(key)
         if members is None:
-            members = self._members[key] = list(map(Member._make, self.conn.execute(
+            members = self._members[key] = SeriesMembers(map(Member._make, self.conn.execute(
                 f"SELECT {MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1)", (key,)
             )))
             if key in self._batch_keys:  # and the batch's rows, which come after them (higher rowids)
-                members.extend(
-                    member_of(self._rows[mid])
-                    for mid, state in self._state.items()
-                    if state.series_key == key and state.is_member
-                )
+                for mid, state in self._state.items():
+                    if state.series_key == key and state.is_member:
+                        members.append(member_of(self._rows[mid]))
         return members
 
     def _placement_of(self, message_id: str) -> Placement | None:
@@ -268,7 +267,7 @@ class Threader:
             shape = known.get(key) or self._refs.shape(key)
             if shape is None or (shape.total or 1) != (total or 1) or not self._slot_free(key, number):
                 continue
-            child_in = any(m.in_reply_to == mid for m in self._members_of(key))
+            child_in = self._members_of(key).answers(mid)
             if (shape.version or 1) == version or child_in or (key == parent_key and not explicit):
                 chosen = key
                 break
@@ -282,7 +281,7 @@ class Threader:
             )
             self._refs.series_created(mid, SeriesShape(total, version, row.get("date")))
             self.created.add(mid)
-            self._members[mid] = []  # a new series' key is its first member's fresh Message-ID
+            self._members[mid] = SeriesMembers()  # a new series' key is its first member's fresh Message-ID
         self._members_of(chosen).append(member_of(row))  # read before the UPDATE below
         self._set_key(mid, chosen)
         for ref in [mid, *refs]:
@@ -377,12 +376,12 @@ class Threader:
 
     # -- series columns ---------------------------------------------------
     def _refresh(self, key: str) -> str:
-        """Recompute a series' columns from its members; rekey it to its head. Returns the key."""
+        """Recompute a series' columns from its members' aggregates; rekey it to its head. Returns the key."""
         members = self._members_of(key)
         if not members:
             return key
-        head = min(members, key=head_order)
-        if sum(1 for m in members if head_order(m) == head_order(head)) > 1:  # a tie: SQLite's order decides
+        head = members.head
+        if members.ties > 1:  # a tie: SQLite's order decides
             stored = self._one(
                 f"SELECT {MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1) "
                 "ORDER BY is_cover DESC, patch_number, date",
@@ -398,16 +397,12 @@ class Threader:
             self._rekey(key, head.message_id)
             key = head.message_id
         subject, prefixes_json = head_subject(head.subject)
-        numbers = {m.patch_number for m in members if not m.is_cover and m.patch_number}
         total = head.patch_total or 1
-        dates = [m.date for m in members if m.date]
-        date = head.date or (min(dates) if dates else None)
+        date = head.date or members.min_date
         stem = subject.stem
         skey = stem_key(stem)
         # b4 puts the change-id trailer in the cover letter and the X-Change-ID header on every mail
-        change_id = change_id_of(head.trailers_json) or next(
-            (c for c in map(change_id_of, (m.trailers_json for m in members)) if c), None
-        )
+        change_id = change_id_of(head.trailers_json) or members.change_id
         lineage = self._lineage(key, change_id, head.author_email, skey, date, self._previous_version(key, head))
         release = stable_release_of(stem) if head.is_cover else None
         self._write_series(
@@ -421,8 +416,8 @@ class Threader:
                 date=date,
                 list_id=head.list_id,
                 total=total,
-                received=len(numbers),
-                complete=int(all(n in numbers for n in range(1, total + 1))),
+                received=len(members.numbers),
+                complete=int(members.complete(total)),
                 cover_message_id=head.message_id if head.is_cover else None,
                 lineage=lineage,
                 is_stable_review=int(release is not None),
@@ -578,8 +573,11 @@ class Threader:
             self._batch_keys.add(new)
         self._lineages.clear()  # their rows name series by key
         self._refs.rekey(old, new)
-        self._members.pop(old, None)  # read again from the database when next needed
+        # the members move with the key: the same list the database and this batch's rows would give again
+        members = self._members.pop(old, None)
         self._members.pop(new, None)
+        if members is not None:
+            self._members[new] = members
         self._series_cols.pop(old, None)
         self._series_cols.pop(new, None)
         if old in self._deferred:  # the row moved: its waiting columns move with it

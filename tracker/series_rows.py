@@ -137,6 +137,77 @@ def head_order(member: Member) -> tuple:
     return (-(member.is_cover or 0), number is not None, number or 0, date is not None, date or "")
 
 
+class SeriesMembers:
+    """A series' members in the order SQLite lists them, with what _refresh needs of them kept current.
+
+    Refreshing a series once read every member (its head, the patch numbers
+    received, the earliest date, the first change-id): for a series of n
+    patches, n refreshes of n members each. These aggregates are updated as
+    each member is appended instead, so that a 2,000-patch stable review
+    threads at the rate of ordinary mail (issue 19). Members are only ever
+    appended (a series never loses one), which keeps every aggregate exact:
+    each is what the full scan over `members` would compute.
+    """
+
+    __slots__ = ("members", "head", "ties", "_head_order", "_numbers_of_all", "_parents", "numbers", "min_date",
+                 "change_id", "_complete_for")
+
+    def __init__(self, members=()):
+        self.members: list[Member] = []
+        self.head: Member | None = None  # the first member with the least head_order: min(members, key=head_order)
+        self.ties = 0  # how many members share the head's head_order
+        self._head_order: tuple | None = None
+        self._numbers_of_all: set = set()  # every member's patch_number, the cover's 0 and None included
+        self._parents: set = set()  # every member's in_reply_to
+        self.numbers: set[int] = set()  # the patch numbers received (patches, not the cover)
+        self.min_date: str | None = None  # the earliest date of a member
+        self.change_id: str | None = None  # the first change-id of a member, in member order
+        self._complete_for: int | None = None  # a total the numbers were found to cover (they only grow)
+        for member in members:
+            self.append(member)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __iter__(self):
+        return iter(self.members)
+
+    def append(self, member: Member) -> None:
+        self.members.append(member)
+        order = head_order(member)
+        if self.head is None or order < self._head_order:
+            self.head, self._head_order, self.ties = member, order, 1
+        elif order == self._head_order:
+            self.ties += 1
+        number = member.patch_number
+        self._numbers_of_all.add(number)
+        self._parents.add(member.in_reply_to)
+        if number and not member.is_cover:
+            self.numbers.add(number)
+        if member.date and (self.min_date is None or member.date < self.min_date):
+            self.min_date = member.date
+        if self.change_id is None:
+            self.change_id = change_id_of(member.trailers_json) or None
+
+    def slot_free(self, number: int | None) -> bool:
+        """Whether no member has this patch number yet."""
+        return number not in self._numbers_of_all
+
+    def answers(self, message_id: str) -> bool:
+        """Whether a member is a reply to this message (In-Reply-To)."""
+        return message_id in self._parents
+
+    def complete(self, total: int) -> bool:
+        """Whether patches 1..total all arrived."""
+        if len(self.numbers) < total:  # the numbers are distinct and positive: too few to cover 1..total
+            return False
+        if self._complete_for != total:
+            if not all(n in self.numbers for n in range(1, total + 1)):
+                return False
+            self._complete_for = total
+        return True
+
+
 def parse_dt(value: str | None) -> datetime | None:
     if not value:
         return None
