@@ -256,15 +256,19 @@ class _Checkpointer:
 def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress, after_batch=None) -> None:
     """Read raws in batches; parse each batch (in a worker process for big inputs) and store it in order.
 
-    The steps, each named below: `_read_batches` cuts the input into batches;
-    `_ImportPipeline.submit` drops what is stored already and hands the rest
-    to the parser (`_parse_items`, in the worker or here); `_store_next`
-    stores the parsed batches one by one, in input order (`_store_parsed`:
-    accept, thread, insert, one transaction each), then wakes the
-    checkpointer (`after_batch`). With a worker, batch k+1 is parsed while
-    batch k is threaded and stored: parsing and SQLite each take about half
-    the time of a big import, and every machine this runs on has two cores.
-    The result is the same as a serial run.
+    The steps, in the order a batch goes through them:
+    1. read: `_read_batches` cuts the input into batches of BATCH_SIZE;
+    2. skip: `_new_items` drops what is stored already (by hash, unparsed);
+    3. parse: `_parse_items`, in the worker process (`_ImportPipeline`
+       starts one for big inputs) or here;
+    4. store: `_store_parsed`, one transaction a batch, in input order:
+       `_accepted_rows` (warnings, duplicates), then `_store_rows`
+       (`_not_stored`, `_thread`, `_insert_indexed`);
+    5. checkpoint: `after_batch` wakes the WAL checkpointer.
+    With a worker, batch k+1 is parsed while batch k is threaded and stored:
+    parsing and SQLite each take about half the time of a big import, and
+    every machine this runs on has two cores. The result is the same as a
+    serial run.
     """
     pipeline = _ImportPipeline(db, stats, list_id=list_id, origin=origin, progress=progress, after_batch=after_batch)
     try:
@@ -317,7 +321,7 @@ class _PendingBatch:
         return [sha for _, _, sha in self.items]
 
     def parsed(self, list_id, origin) -> list[Parsed]:
-        """Step 2, parse: the worker's results, or (no worker, or one that died) parsing here: the same."""
+        """Step 3, parse: the worker's results, or (no worker, or one that died) parsing here: the same."""
         if self.future is not None:
             try:
                 return self.future.result()
@@ -350,7 +354,7 @@ class _ImportPipeline:
         self.unknown = 0  # messages read that were not stored yet: what a worker would parse
 
     def submit(self, batch: list[tuple[bytes, str]]) -> None:
-        """Take a read batch: drop what is stored already, send the rest to be parsed, store what is ready."""
+        """Take a read batch: skip what is stored already, send the rest to be parsed, store what is ready."""
         items = _new_items(self.db, batch, self.stats, self.in_flight)
         if not items and not self.pending:  # all stored already (a re-import): nothing to parse or wait for
             if self.progress:
@@ -396,7 +400,7 @@ class _ImportPipeline:
             self._store_next()
 
     def _store_next(self) -> None:
-        """Steps 3 and 4, store and checkpoint: the oldest pending batch, in its own transaction."""
+        """Steps 4 and 5, store and checkpoint: the oldest pending batch, in its own transaction."""
         batch = self.pending.popleft()
         _store_parsed(self.db, batch.parsed(self.list_id, self.origin), self.stats, self.seen)
         if self.after_batch:
@@ -461,7 +465,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _new_items(db, batch, stats: ImportStats, in_flight: set) -> list[tuple[bytes, str, str]]:
-    """Drop what is stored already, by the SHA-256 of its bytes, before any parsing: (raw, where, sha256)
+    """Step 2, skip: drop what is stored already, by the SHA-256 of its bytes, before any parsing: (raw, where, sha256)
     of the others; the dropped count as skipped."""
     conn = db.conn
     shas = [_sha256(raw) for raw, _ in batch]
