@@ -20,7 +20,9 @@ class RefIndex:
     def __init__(self, conn):
         self.conn = conn
         self._keys: dict[str, list[str]] = {}
+        self._holders: dict[str, set[str]] = {}  # series_key -> the Message-IDs whose _keys list it is in
         self._new: dict[tuple, None] = {}  # (message_id, series_key) not written yet, insertion-ordered
+        self._new_per_key: dict[str, int] = {}  # series_key -> how many pairs of _new name it
         self._shapes: dict[str, SeriesShape] = {}  # series_key -> its total, version, date as stored
 
     def load(self, message_ids) -> None:
@@ -36,6 +38,7 @@ class RefIndex:
                 chunk,
             ):
                 self._keys[mid].append(key)
+                self._holders.setdefault(key, set()).add(mid)
                 self._shapes[key] = SeriesShape(total, version, date)
 
     def keys_of(self, message_id: str) -> list[str]:
@@ -45,6 +48,8 @@ class RefIndex:
             keys = self._keys[message_id] = [
                 r[0] for r in self.conn.execute("SELECT series_key FROM series_refs WHERE message_id = ?", (message_id,))
             ]
+            for key in keys:
+                self._holders.setdefault(key, set()).add(message_id)
         return keys
 
     def shape(self, key: str) -> SeriesShape | None:
@@ -61,7 +66,9 @@ class RefIndex:
         keys = self.keys_of(message_id)
         if key not in keys:
             keys.append(key)
+            self._holders.setdefault(key, set()).add(message_id)
             self._new[(message_id, key)] = None
+            self._new_per_key[key] = self._new_per_key.get(key, 0) + 1
 
     def series_written(self, key: str, values: SeriesColumns, changed) -> None:
         """Note that the series row was written with `values`, `changed` naming the SERIES_FIELDS indexes that moved."""
@@ -72,14 +79,26 @@ class RefIndex:
         self._shapes[key] = shape
 
     def rekey(self, old: str, new: str) -> None:
-        """Follow a series renamed from `old` to `new`, as the Threader's UPDATE OR IGNORE + DELETE did to stored pairs."""
-        for keys in self._keys.values():
-            if old in keys:
+        """Follow a series renamed from `old` to `new`, as the Threader's UPDATE OR IGNORE + DELETE did to stored pairs.
+
+        Only the lists that hold `old` are visited (_holders): a series renamed
+        once a message (a mailbox newest first) would otherwise visit every
+        list once a message.
+        """
+        holders = self._holders.pop(old, ())
+        if holders:
+            moved = self._holders.setdefault(new, set())
+            for mid in holders:
+                keys = self._keys[mid]
                 keys.remove(old)
                 if new not in keys:
                     keys.append(new)
-        if any(pair[1] == old for pair in self._new):
+                moved.add(mid)
+        if self._new_per_key.pop(old, 0):
             self._new = dict.fromkeys((mid, new if key == old else key) for mid, key in self._new)
+            self._new_per_key = {}
+            for _, key in self._new:
+                self._new_per_key[key] = self._new_per_key.get(key, 0) + 1
         if old in self._shapes:
             self._shapes[new] = self._shapes.pop(old)
         else:
@@ -89,3 +108,4 @@ class RefIndex:
         """Write the pairs added since the last flush."""
         self.conn.executemany("INSERT OR IGNORE INTO series_refs (message_id, series_key) VALUES (?, ?)", list(self._new))
         self._new.clear()
+        self._new_per_key.clear()
