@@ -1,6 +1,7 @@
 """What threading stored, as plain JSON: to compare one import with another (issue 15 item 6, issue 19).
 
-`snapshot(db_path)` reads a database into a dict: `ktrack series --json`,
+`snapshot(db_path)` reads a database into a dict: `ktrack series --json`
+(the fields threading decides: THREADING_JSON_FIELDS),
 the `series` and `series_refs` tables, and per message (in insertion order)
 its threading columns plus a hash of the others. Timestamps (`imported_at`,
 `updated_at`) are left out, and `origin` is cut to the file's name, so two
@@ -54,6 +55,13 @@ MESSAGE_KEPT = (
     "patch_version", "in_reply_to",
 )
 TIMESTAMPS = {"imported_at", "updated_at"}
+# the `series --json` fields threading decides; the snapshots keep only these, so that a field added
+# later, or a category the categories plugin files differently, does not read as a threading change
+# (`dump`, for comparing two databases made by hand, keeps every field)
+THREADING_JSON_FIELDS = (
+    "series_key", "subject", "version", "author", "date", "list", "total", "received", "complete",
+    "cover_message_id", "prefixes", "is_stable_review", "stable_release", "lineage", "patches", "reviews",
+)
 
 
 def _rows(conn, sql):
@@ -96,8 +104,12 @@ def series_json(db_path) -> list:
     return json.loads(result.output)
 
 
-def snapshot(db_path) -> dict:
-    return {"series_json": series_json(db_path), **tables(db_path)}
+def snapshot(db_path, json_fields=THREADING_JSON_FIELDS) -> dict:
+    """series --json (only `json_fields`; None: all of them) and the tables."""
+    listed = series_json(db_path)
+    if json_fields is not None:
+        listed = [{name: entry[name] for name in json_fields} for entry in listed]
+    return {"series_json": listed, **tables(db_path)}
 
 
 def dumps(snap: dict) -> str:
@@ -180,7 +192,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit(usage)
     command = argv[0]
     if command == "dump":
-        sys.stdout.write(dumps(snapshot(Path(argv[1]))))
+        sys.stdout.write(dumps(snapshot(Path(argv[1]), json_fields=None)))
         return
     if command not in ("import", "shuffled", "fixtures"):
         raise SystemExit(usage)
