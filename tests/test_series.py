@@ -142,7 +142,7 @@ def test_ref_index_rekey_matches_the_stored_pairs(db):
     index = RefIndex(conn)
     index.load(["a", "b", "c"])
     assert (index.keys_of("a"), sorted(index.keys_of("b")), index.keys_of("c")) == (["old"], ["new", "old"], [])
-    assert index.tvd("old") == (3, 2, "2024-01-02") and index.tvd("missing") is None
+    assert index.shape("old") == (3, 2, "2024-01-02") and index.shape("missing") is None
     index.add("c", "old")
     index.add("a", "old")  # stored already: not written twice
     # the Threader's rekey of "old" -> "new" in SQL, then the index follows
@@ -155,4 +155,4 @@ def test_ref_index_rekey_matches_the_stored_pairs(db):
     stored = sorted(conn.execute("SELECT message_id, series_key FROM series_refs").fetchall())
     assert stored == [("a", "new"), ("b", "new"), ("c", "new")]
     assert [index.keys_of(m) for m in "abc"] == [["new"], ["new"], ["new"]]
-    assert index.tvd("new") == (3, 2, "2024-01-02")  # the renamed series' own values, not the stale ones
+    assert index.shape("new") == (3, 2, "2024-01-02")  # the renamed series' own values, not the stale ones

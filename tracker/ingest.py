@@ -19,12 +19,13 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from .db import utcnow, write_transaction
 from .mail import ParsedMessage, parse_message
 from .mailbox_io import MailboxReadError, is_maildir, iter_path
 from .series import Threader
+from .series_rows import Placement
 from .subjects import message_role, parse_subject
 
 BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
@@ -255,92 +256,158 @@ class _Checkpointer:
 def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress, after_batch=None) -> None:
     """Read raws in batches; parse each batch (in a worker process for big inputs) and store it in order.
 
+    The steps, in the order a batch goes through them:
+    1. read: `_read_batches` cuts the input into batches of BATCH_SIZE;
+    2. skip: `_new_items` drops what is stored already (by hash, unparsed);
+    3. parse: `_parse_items`, in the worker process (`_ImportPipeline`
+       starts one for big inputs) or here;
+    4. store: `_store_parsed`, one transaction a batch, in input order:
+       `_accepted_rows` (warnings, duplicates), then `_store_rows`
+       (`_not_stored`, `_thread`, `_insert_indexed`);
+    5. checkpoint: `after_batch` wakes the WAL checkpointer.
     With a worker, batch k+1 is parsed while batch k is threaded and stored:
     parsing and SQLite each take about half the time of a big import, and
-    every machine this runs on has two cores. Batches are still stored one
-    by one, in input order, so the result is the same as a serial run.
+    every machine this runs on has two cores. The result is the same as a
+    serial run.
     """
-    seen: dict[str, str] = {}  # Message-ID -> where, for duplicates inside this input
-    pending: deque = deque()  # (future or parsed items, batch size, shas) not stored yet
-    in_flight: set[str] = set()  # hashes of pending batches: the database does not know them yet
-    pool = None
-    decided = False  # whether there is new mail enough for a worker was settled (PARALLEL_AFTER)
-    unknown = 0  # messages read that were not stored yet: what a worker would parse
-    batch: list[tuple[bytes, str]] = []
+    pipeline = _ImportPipeline(db, stats, list_id=list_id, origin=origin, progress=progress, after_batch=after_batch)
+    try:
+        for batch in _read_batches(raws, stats, origin):
+            pipeline.submit(batch)
+        pipeline.drain()
+    finally:
+        pipeline.close()
 
-    def parse_ahead(items):
-        if pool is not None:
+
+def _read_batches(raws, stats: ImportStats, origin) -> Iterator[list[tuple[bytes, str]]]:
+    """Step 1, read: the input as batches of (raw bytes, where) of BATCH_SIZE, counting what was read.
+
+    A reader that breaks part-way (MailboxReadError) ends the input with an
+    error line; what was read before it is still stored.
+    """
+    batch: list[tuple[bytes, str]] = []
+    iterator = iter(raws)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            break
+        except MailboxReadError as exc:
+            stats.errors.append(str(exc.message))
+            break
+        if isinstance(item, tuple):
+            raw, where = item
+        else:
+            raw, where = item, f"{origin or 'input'}:#{stats.read + 1}"
+        stats.read += 1
+        batch.append((raw, where))
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class _PendingBatch:
+    """A batch of new messages on its way: being parsed (by the worker: `future`), not stored yet."""
+
+    items: list  # (raw, where, sha256) of the messages not stored yet
+    size: int  # messages read, stored ones included: what progress counts
+    future: object = None  # the worker's parse of `items`, or None to parse them here
+
+    @property
+    def shas(self) -> list[str]:
+        return [sha for _, _, sha in self.items]
+
+    def parsed(self, list_id, origin) -> list[Parsed]:
+        """Step 3, parse: the worker's results, or (no worker, or one that died) parsing here: the same."""
+        if self.future is not None:
             try:
-                return pool.submit(_parse_items, items, list_id, origin, utcnow())
+                return self.future.result()
+            except Exception:  # noqa: BLE001 - a worker that died: parse here, same result
+                pass
+        return _parse_items(self.items, list_id, origin, utcnow())
+
+
+class _ImportPipeline:
+    """Batches from being read to being stored, in input order; parsing overlaps storing when a worker runs.
+
+    `submit` takes each read batch; `drain` stores what is left; `close`
+    stops the worker. Whether a worker is worth starting is settled once,
+    when PARALLEL_AFTER new messages have been seen: until then the first
+    batches are held, so that they can still go to it.
+    """
+
+    def __init__(self, db, stats: ImportStats, *, list_id, origin, progress, after_batch):
+        self.db = db
+        self.stats = stats
+        self.list_id = list_id
+        self.origin = origin
+        self.progress = progress
+        self.after_batch = after_batch  # the checkpoint step, after each committed batch
+        self.seen: dict[str, str] = {}  # Message-ID -> where, for duplicates inside this input
+        self.pending: deque[_PendingBatch] = deque()  # parsed or being parsed, not stored yet
+        self.in_flight: set[str] = set()  # hashes of pending batches: the database does not know them yet
+        self.pool = None  # the parsing worker
+        self.decided = False  # whether there is new mail enough for a worker was settled (PARALLEL_AFTER)
+        self.unknown = 0  # messages read that were not stored yet: what a worker would parse
+
+    def submit(self, batch: list[tuple[bytes, str]]) -> None:
+        """Take a read batch: skip what is stored already, send the rest to be parsed, store what is ready."""
+        items = _new_items(self.db, batch, self.stats, self.in_flight)
+        if not items and not self.pending:  # all stored already (a re-import): nothing to parse or wait for
+            if self.progress:
+                self.progress(len(batch))
+            return
+        self.unknown += len(items)
+        self.in_flight.update(sha for _, _, sha in items)
+        if not self.decided and self.unknown >= PARALLEL_AFTER:
+            self._start_worker()
+        self.pending.append(_PendingBatch(items, len(batch), self._parse_ahead(items)))
+        self._store_ready()
+
+    def drain(self) -> None:
+        """Store every batch still pending (the end of the input)."""
+        while self.pending:
+            self._store_next()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start_worker(self) -> None:
+        """There is plenty of new mail: start the worker, and give it the held batches but the first
+        (this process parses that one meanwhile)."""
+        self.decided = True
+        self.pool = _start_pool() if (os.cpu_count() or 1) > 1 else None
+        for held in list(self.pending)[1:]:
+            held.future = self._parse_ahead(held.items)
+
+    def _parse_ahead(self, items):
+        """Send items to the worker to parse; None when there is none (the batch is parsed when stored)."""
+        if self.pool is not None:
+            try:
+                return self.pool.submit(_parse_items, items, self.list_id, self.origin, utcnow())
             except Exception:  # noqa: BLE001 - a pool that cannot start: parse here
                 pass
         return None
 
-    def submit(batch):
-        nonlocal pool, decided, unknown
-        items = _unknown(db, batch, stats, in_flight)
-        if not items and not pending:  # all stored already (a re-import): nothing to parse or wait for
-            if progress:
-                progress(len(batch))
-            return
-        unknown += len(items)
-        shas = [sha for _, _, sha in items]
-        in_flight.update(shas)
-        if not decided and unknown >= PARALLEL_AFTER:
-            # the batches held so far go to the worker too, but the first: this process parses that one meanwhile
-            decided = True
-            pool = _start_pool() if (os.cpu_count() or 1) > 1 else None
-            for i in range(1, len(pending)):
-                future, held, size, held_shas = pending[i]
-                pending[i] = (parse_ahead(held), held, size, held_shas)
-        pending.append((parse_ahead(items), items, len(batch), shas))
-        # until the new mail is known to be plenty, hold its first batches: they may still go to the worker
-        while pending and decided and (pool is None or len(pending) > _PIPELINE_DEPTH):
-            store_next()
+    def _store_ready(self) -> None:
+        """Store the pending batches that need not wait: all of them without a worker, else all but the
+        _PIPELINE_DEPTH being parsed; none while the worker is undecided (they may still go to it)."""
+        while self.pending and self.decided and (self.pool is None or len(self.pending) > _PIPELINE_DEPTH):
+            self._store_next()
 
-    def store_next():
-        future, items, size, shas = pending.popleft()
-        results = None
-        if future is not None:
-            try:
-                results = future.result()
-            except Exception:  # noqa: BLE001 - a worker that died: parse here, same result
-                results = None
-        if results is None:
-            results = _parse_items(items, list_id, origin, utcnow())
-        _store_parsed(db, results, stats, seen)
-        if after_batch:
-            after_batch()
-        in_flight.difference_update(shas)
-        if progress:
-            progress(size)
-
-    iterator = iter(raws)
-    try:
-        while True:
-            try:
-                item = next(iterator)
-            except StopIteration:
-                break
-            except MailboxReadError as exc:
-                stats.errors.append(str(exc.message))
-                break
-            if isinstance(item, tuple):
-                raw, where = item
-            else:
-                raw, where = item, f"{origin or 'input'}:#{stats.read + 1}"
-            stats.read += 1
-            batch.append((raw, where))
-            if len(batch) >= BATCH_SIZE:
-                submit(batch)
-                batch = []
-        if batch:
-            submit(batch)
-        while pending:
-            store_next()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    def _store_next(self) -> None:
+        """Steps 4 and 5, store and checkpoint: the oldest pending batch, in its own transaction."""
+        batch = self.pending.popleft()
+        _store_parsed(self.db, batch.parsed(self.list_id, self.origin), self.stats, self.seen)
+        if self.after_batch:
+            self.after_batch()
+        self.in_flight.difference_update(batch.shas)
+        if self.progress:
+            self.progress(batch.size)
 
 
 def _start_pool():
@@ -397,8 +464,9 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="ktrack-parent-watch", daemon=True).start()
 
 
-def _unknown(db, batch, stats: ImportStats, in_flight: set) -> list[tuple[bytes, str, str]]:
-    """Return (raw, where, sha256) of the messages not stored yet; count the others as skipped."""
+def _new_items(db, batch, stats: ImportStats, in_flight: set) -> list[tuple[bytes, str, str]]:
+    """Step 2, skip: drop what is stored already, by the SHA-256 of its bytes, before any parsing: (raw, where, sha256)
+    of the others; the dropped count as skipped."""
     conn = db.conn
     shas = [_sha256(raw) for raw, _ in batch]
     known = set()
@@ -417,40 +485,58 @@ def _unknown(db, batch, stats: ImportStats, in_flight: set) -> list[tuple[bytes,
     return items
 
 
-def _parse_items(items, list_id, origin, now) -> list[tuple]:
-    """Parse raw messages into ("ok", where, row, warnings, values) or ("error", where, text) tuples.
+class Parsed(NamedTuple):
+    """One parsed message: the row to store (and its warnings), or the error line that replaced it.
 
-    Runs in the worker process too, so it takes and returns plain data only;
-    `values` (the row's _COLUMNS as a tuple, for the INSERT) is built there
-    to spare the process that stores.
+    Plain data, so the worker can send it back through a pipe; `values` (the
+    row's _COLUMNS as a tuple, for the INSERT) is built there to spare the
+    process that stores.
     """
+
+    where: str
+    row: dict | None = None
+    warnings: list | None = None
+    values: tuple | None = None
+    error: str | None = None
+
+
+def _parse_items(items, list_id, origin, now) -> list[Parsed]:
+    """Parse raw messages (raw, where, sha256) into Parsed records; runs in the worker process too."""
     out = []
     for raw, where, sha in items:
         try:
             parsed = parse_message(raw, sha256=sha)
         except Exception as exc:  # noqa: BLE001 - one bad message never stops an import
-            out.append(("error", where, f"cannot parse message: {type(exc).__name__}: {exc}"))
+            out.append(Parsed(where, error=f"cannot parse message: {type(exc).__name__}: {exc}"))
             continue
         if not parsed.has_headers:
-            out.append(("error", where, "not an email message (no From, Subject, Message-ID or Date header); skipped"))
+            out.append(Parsed(where, error="not an email message (no From, Subject, Message-ID or Date header); skipped"))
             continue
         row = message_row(parsed, list_id=list_id, origin=origin or where.rsplit(":#", 1)[0], now=now)
-        out.append(("ok", where, row, parsed.warnings, tuple([row[c] for c in _COLUMNS])))
+        out.append(Parsed(where, row, parsed.warnings, tuple([row[c] for c in _COLUMNS])))
     return out
 
 
-def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
-    conn = db.conn
+def _store_parsed(db, results: list[Parsed], stats: ImportStats, seen: dict) -> None:
+    """Store one parsed batch: accept its rows, then thread and insert the new ones in one transaction."""
+    rows = _accepted_rows(results, stats, seen)
+    if rows:
+        _store_rows(db, rows, stats)
+
+
+def _accepted_rows(results: list[Parsed], stats: ImportStats, seen: dict) -> list[dict]:
+    """The rows to store: errors and warnings become warning lines, a Message-ID seen before in this
+    input a duplicate (the first is kept)."""
     rows = []
     for result in results:
-        where = result[1]
-        if result[0] == "error":
+        where = result.where
+        if result.error is not None:
             stats.unreadable += 1
-            stats.warn(f"{where}: {result[2]}")
+            stats.warn(f"{where}: {result.error}")
             continue
-        row, warnings = result[2], result[3]
-        row["_values"] = result[4]
-        for warning in warnings:
+        row = result.row
+        row["_values"] = result.values
+        for warning in result.warnings:
             stats.warn(f"{where}: {warning}")
         first = seen.get(row["message_id"])
         if first is not None:
@@ -459,41 +545,57 @@ def _store_parsed(db, results, stats: ImportStats, seen: dict) -> None:
             continue
         seen[row["message_id"]] = where
         rows.append(row)
-    if not rows:
-        return
-    # Its own transaction for a plain import (so a killed import keeps whole
-    # batches), a savepoint inside a source's transaction (so a source that
-    # fails later leaves no partial rows).
+    return rows
+
+
+def _store_rows(db, rows: list[dict], stats: ImportStats) -> None:
+    """Thread the rows not stored yet, then insert them with their series, in one transaction.
+
+    Its own transaction for a plain import (so a killed import keeps whole
+    batches), a savepoint inside a source's transaction (so a source that
+    fails later leaves no partial rows).
+    """
     with write_transaction(db):
-        existing = set()
-        ids = [r["message_id"] for r in rows]
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
-            existing.update(
-                r[0] for r in conn.execute(f"SELECT message_id FROM messages WHERE message_id IN ({','.join('?' * len(chunk))})", chunk)
-            )
-        fresh = [r for r in rows if r["message_id"] not in existing]
+        fresh = _not_stored(db.conn, rows)
         stats.skipped += len(rows) - len(fresh)
-        threader = Threader(db)
-        threader.expect_batch(fresh)
-        for row in fresh:
-            threader.add(row)
-        threader.finish()
-        _insert_indexed(conn, [_placed_values(row, threader.placed(row["message_id"])) for row in fresh])
+        threader = _thread(db, fresh)
+        _insert_indexed(db.conn, [_placed_values(row, threader.placed(row["message_id"])) for row in fresh])
         stats.new += len(fresh)
         stats.series_keys |= threader.touched
         stats.new_series += len(threader.created)
 
 
-def _placed_values(row: dict, state: list) -> tuple:
+def _not_stored(conn, rows: list[dict]) -> list[dict]:
+    """The rows whose Message-ID is not in `messages` yet (the same message under other bytes is)."""
+    existing = set()
+    ids = [r["message_id"] for r in rows]
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        existing.update(
+            r[0] for r in conn.execute(f"SELECT message_id FROM messages WHERE message_id IN ({','.join('?' * len(chunk))})", chunk)
+        )
+    return [r for r in rows if r["message_id"] not in existing]
+
+
+def _thread(db, rows: list[dict]) -> Threader:
+    """Thread the batch's rows into series in memory, before they are inserted; the Threader says where each goes."""
+    threader = Threader(db)
+    threader.expect_batch(rows)
+    for row in rows:
+        threader.add(row)
+    threader.finish()
+    return threader
+
+
+def _placed_values(row: dict, placed: Placement) -> tuple:
     """The row's INSERT values with what threading set: its series, and no patch role if it was a "nore" reply."""
     values = row["_values"]
-    if not state[1] and row["is_patch"]:
+    if not placed.is_patch and row["is_patch"]:
         values = list(values)
         for i in _NORE:
             values[i] = 0 if i == _NORE[0] else None
         values = tuple(values)
-    return values + (state[0], state[4])
+    return values + (placed.series_key, placed.reply_to_number)
 
 
 def _insert_indexed(conn, values: list[tuple]) -> None:

@@ -37,12 +37,18 @@ from .series_rows import (
     DEFERRABLE,
     LINEAGE_INPUTS,
     MEMBER_COLUMNS,
-    MEMBER_FIELDS,
+    PLACEMENT_COLUMNS,
     SERIES_COLUMNS,
     SERIES_FIELDS,
+    Member,
+    Placement,
+    SeriesColumns,
+    SeriesMembers,
+    SeriesShape,
     change_id_of,
     head_order,
     head_subject,
+    member_of,
     parse_dt,
 )
 from .series_refs import RefIndex
@@ -98,14 +104,13 @@ class Threader:
         self._orphan_parents: set[str] | None = None  # None: unknown, always look
         self._batch_ids: set[str] = set()
         self._attached: dict[str, tuple] = {}  # reply Message-ID -> (series_key, number) set in this batch
-        # series_key -> its members (MEMBER_COLUMNS), read once per batch and kept
-        # current here: only this Threader changes them inside its transaction
-        self._members: dict[str, list[tuple]] = {}
-        self._series_cols: dict[str, tuple] = {}  # series_key -> its SERIES_FIELDS as last written
+        # series_key -> its members, read once per batch and kept current here:
+        # only this Threader changes them inside its transaction
+        self._members: dict[str, SeriesMembers] = {}
+        self._series_cols: dict[str, SeriesColumns] = {}  # series_key -> its columns as last written
         self._deferred: dict[str, dict[int, object]] = {}  # series_key -> {DEFERRABLE index: value} not written yet
-        # Message-ID -> [series_key, is_patch, is_cover, patch_number, reply_to_number, patch_version]
-        # of this batch's messages, not inserted yet: what their rows will hold
-        self._state: dict[str, list] = {}
+        # this batch's messages, not inserted yet: what their rows will hold
+        self._state: dict[str, Placement] = {}
         self._rows: dict[str, dict] = {}  # this batch's rows by Message-ID, in batch order
         self._children: dict[str, list[str]] = {}  # In-Reply-To -> this batch's Message-IDs answering it
         self._batch_keys: set[str] = set()  # series keys some row of this batch has
@@ -139,7 +144,7 @@ class Threader:
         for row in rows:
             mid, parent = row["message_id"], row["in_reply_to"]
             self._rows[mid] = row
-            self._state[mid] = [None, row["is_patch"], row["is_cover"], row["patch_number"], None, row["patch_version"]]
+            self._state[mid] = Placement(None, row["is_patch"], row["is_cover"], row["patch_number"], None, row["patch_version"])
             if parent:
                 self._children.setdefault(parent, []).append(mid)
                 if parent in batch_ids and not row["is_patch"] and not row["is_cover"]:
@@ -154,8 +159,8 @@ class Threader:
             if ref
         )
 
-    def placed(self, message_id: str) -> list | None:
-        """[series_key, is_patch, is_cover, patch_number, reply_to_number, patch_version] a batch row gets."""
+    def placed(self, message_id: str) -> Placement | None:
+        """The series columns a batch row gets (and its role: a "nore" patch becomes a reply)."""
         return self._state.get(message_id)
 
     # -- public -----------------------------------------------------------
@@ -168,7 +173,7 @@ class Threader:
             # b4's "nore" case: a review sent with the patch's own subject (no "Re:")
             state = self._state.get(row["message_id"])
             if state is not None:
-                state[1], state[3], state[5] = 0, None, None  # patch_total too: see placed()
+                state.is_patch, state.patch_number, state.patch_version = 0, None, None  # patch_total too: see placed()
             else:
                 self.conn.execute(
                     "UPDATE messages SET is_patch = 0, patch_number = NULL, patch_total = NULL, patch_version = NULL "
@@ -194,7 +199,7 @@ class Threader:
             return False
         state = self._state.get(row["in_reply_to"])
         if state is not None:
-            parent = (state[3], state[5]) if (state[1] or state[2]) else None
+            parent = (state.patch_number, state.patch_version) if state.is_member else None
         else:
             parent = self._one(
             "SELECT patch_number, patch_version FROM messages WHERE message_id = ? AND (is_patch = 1 OR is_cover = 1)",
@@ -203,29 +208,35 @@ class Threader:
         return parent is not None and parent[0] == row["patch_number"] and (parent[1] or 1) == (row["patch_version"] or 1)
 
     def _slot_free(self, key: str, number: int) -> bool:
-        return not any(m[6] == number for m in self._members_of(key))
+        return self._members_of(key).slot_free(number)
 
-    def _members_of(self, key: str) -> list[tuple]:
+    def _members_of(self, key: str) -> SeriesMembers:
         """The series' members (patches and cover), from the database the first time in this batch."""
         members = self._members.get(key)
         if members is None:
-            members = self._members[key] = self.conn.execute(
+            members = self._members[key] = SeriesMembers(map(Member._make, self.conn.execute(
                 f"SELECT {MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1)", (key,)
-            ).fetchall()
+            )))
             if key in self._batch_keys:  # and the batch's rows, which come after them (higher rowids)
-                members.extend(
-                    tuple(self._rows[mid][c] for c in MEMBER_FIELDS)
-                    for mid, state in self._state.items()
-                    if state[0] == key and (state[1] or state[2])
-                )
+                for mid, state in self._state.items():
+                    if state.series_key == key and state.is_member:
+                        members.append(member_of(self._rows[mid]))
         return members
+
+    def _placement_of(self, message_id: str) -> Placement | None:
+        """Where a message is (a row of this batch, or stored), or None when it is neither."""
+        state = self._state.get(message_id)
+        if state is not None:
+            return state
+        row = self._one(f"SELECT {PLACEMENT_COLUMNS} FROM messages WHERE message_id = ?", (message_id,))
+        return Placement(*row) if row else None
 
     def _member_series(self, message_id: str | None) -> str | None:
         if not message_id:
             return None
         state = self._state.get(message_id)
         if state is not None:
-            return state[0] if (state[1] or state[2]) else None
+            return state.series_key if state.is_member else None
         row = self._one(
             "SELECT series_key FROM messages WHERE message_id = ? AND (is_patch = 1 OR is_cover = 1)", (message_id,)
         )
@@ -242,22 +253,22 @@ class Threader:
         candidates: list[str] = []
         if parent_key:
             candidates.append(parent_key)
-        known = {}  # series_key -> (total, version, date): the series that mid or its refs already belong to
+        known: dict[str, SeriesShape] = {}  # the series that mid or its refs already belong to
         for ref in (mid, *refs):
             for key in self._refs.keys_of(ref):
-                if key not in known and (tvd := self._refs.tvd(key)) is not None:  # the JOIN skipped dangling refs
-                    known[key] = tvd
+                if key not in known and (shape := self._refs.shape(key)) is not None:  # the JOIN skipped dangling refs
+                    known[key] = shape
         # newest series first, as "ORDER BY date DESC" (NULL dates last)
-        for key in sorted(known, key=lambda k: known[k][2] or "", reverse=True):
+        for key in sorted(known, key=lambda k: known[k].date or "", reverse=True):
             if key not in candidates:
                 candidates.append(key)
         chosen = None
         for key in candidates:
-            s = known.get(key) or self._refs.tvd(key)
-            if s is None or (s[0] or 1) != (total or 1) or not self._slot_free(key, number):
+            shape = known.get(key) or self._refs.shape(key)
+            if shape is None or (shape.total or 1) != (total or 1) or not self._slot_free(key, number):
                 continue
-            child_in = any(m[11] == mid for m in self._members_of(key))
-            if (s[1] or 1) == version or child_in or (key == parent_key and not explicit):
+            child_in = self._members_of(key).answers(mid)
+            if (shape.version or 1) == version or child_in or (key == parent_key and not explicit):
                 chosen = key
                 break
         if chosen is None and not parent_key:
@@ -268,10 +279,10 @@ class Threader:
                 "INSERT INTO series (series_key, total, version, date, updated_at) VALUES (?, ?, ?, ?, ?)",
                 (mid, total, version, row.get("date"), self.now),
             )
-            self._refs.series_created(mid, total, version, row.get("date"))
+            self._refs.series_created(mid, SeriesShape(total, version, row.get("date")))
             self.created.add(mid)
-            self._members[mid] = []  # a new series' key is its first member's fresh Message-ID
-        self._members_of(chosen).append(tuple(row[c] for c in MEMBER_FIELDS))  # read before the UPDATE below
+            self._members[mid] = SeriesMembers()  # a new series' key is its first member's fresh Message-ID
+        self._members_of(chosen).append(member_of(row))  # read before the UPDATE below
         self._set_key(mid, chosen)
         for ref in [mid, *refs]:
             self._refs.add(ref, chosen)
@@ -306,14 +317,10 @@ class Threader:
         for ref in [row["in_reply_to"], *reversed(row.get("references") or [])]:
             if not ref or ref == mid:
                 continue
-            parent = self._state.get(ref) or self._one(
-                "SELECT series_key, is_patch, is_cover, patch_number, reply_to_number FROM messages WHERE message_id = ?",
-                (ref,),
-            )
-            if parent is None or parent[0] is None:
+            parent = self._placement_of(ref)
+            if parent is None or parent.series_key is None:
                 continue
-            key = parent[0]
-            number = parent[3] if (parent[1] or parent[2]) else parent[4]
+            key, number = parent.series_key, parent.number
             self._attach_reply(mid, key, number, row.get("trailers") or [])
             self._adopt_replies(mid, key, number)
             return key
@@ -334,9 +341,9 @@ class Threader:
         """Set a message's series_key (and reply_to_number, when given): in memory for the batch's rows."""
         state = self._state.get(mid)
         if state is not None:
-            state[0] = key
+            state.series_key = key
             if number:
-                state[4] = number[0]
+                state.reply_to_number = number[0]
             self._batch_keys.add(key)
         elif number:
             self.conn.execute(
@@ -359,7 +366,7 @@ class Threader:
             ).fetchall()
             for child in self._children.get(parent, ()):  # the batch's rows come after the stored ones
                 state = self._state[child]
-                if state[0] is None and not state[1] and not state[2]:
+                if state.series_key is None and not state.is_member:
                     children.append((child, self._rows[child]["trailers_json"]))
             for child, trailers_json in children:
                 self._attach_reply(child, key, num, json.loads(trailers_json or "[]"))
@@ -369,65 +376,63 @@ class Threader:
 
     # -- series columns ---------------------------------------------------
     def _refresh(self, key: str) -> str:
-        """Recompute a series' columns from its members; rekey it to its head. Returns the key."""
+        """Recompute a series' columns from its members' aggregates; rekey it to its head. Returns the key."""
         members = self._members_of(key)
         if not members:
             return key
-        head = min(members, key=head_order)
-        if sum(1 for m in members if head_order(m) == head_order(head)) > 1:  # a tie: SQLite's order decides
-            stored = self.conn.execute(
+        head = members.head
+        if members.ties > 1:  # a tie: SQLite's order decides
+            stored = self._one(
                 f"SELECT {MEMBER_COLUMNS} FROM messages WHERE series_key = ? AND (is_patch = 1 OR is_cover = 1) "
                 "ORDER BY is_cover DESC, patch_number, date",
                 (key,),
-            ).fetchone()
-            if stored is None or head_order(stored) != head_order(head):
+            )
+            if stored is None or head_order(Member._make(stored)) != head_order(head):
                 # the tie is among this batch's rows: the first inserted comes first
-                ties = {m[0] for m in members if head_order(m) == head_order(head)}
-                stored = next(tuple(self._rows[mid][c] for c in MEMBER_FIELDS) for mid in self._rows if mid in ties)
-            head = stored
-        cover = head if head[9] else None
-        if head[0] != key:
-            self._rekey(key, head[0])
-            key = head[0]
-        subject, prefixes_json = head_subject(head[1])
-        numbers = {m[6] for m in members if not m[9] and m[6]}
-        total = head[7] or 1
-        dates = [m[4] for m in members if m[4]]
-        date = head[4] or (min(dates) if dates else None)
+                ties = {m.message_id for m in members if head_order(m) == head_order(head)}
+                head = next(member_of(self._rows[mid]) for mid in self._rows if mid in ties)
+            else:
+                head = Member._make(stored)
+        if head.message_id != key:
+            self._rekey(key, head.message_id)
+            key = head.message_id
+        subject, prefixes_json = head_subject(head.subject)
+        total = head.patch_total or 1
+        date = head.date or members.min_date
         stem = subject.stem
         skey = stem_key(stem)
         # b4 puts the change-id trailer in the cover letter and the X-Change-ID header on every mail
-        change_id = change_id_of(head[10]) or next((c for c in map(change_id_of, (m[10] for m in members)) if c), None)
-        lineage = self._lineage(key, change_id, head[3], skey, date, self._previous_version(key, head))
-        release = stable_release_of(stem) if cover else None
+        change_id = change_id_of(head.trailers_json) or members.change_id
+        lineage = self._lineage(key, change_id, head.author_email, skey, date, self._previous_version(key, head))
+        release = stable_release_of(stem) if head.is_cover else None
         self._write_series(
             key,
-            (
-                stem,
-                head[8] or 1,
-                prefixes_json,
-                head[2],
-                head[3],
-                date,
-                head[5],
-                total,
-                len(numbers),
-                int(all(n in numbers for n in range(1, total + 1))),
-                cover[0] if cover else None,
-                lineage,
-                int(release is not None),
-                release,
-                skey,
-                self.now,
-                change_id,
+            SeriesColumns(
+                subject=stem,
+                version=head.patch_version or 1,
+                prefixes_json=prefixes_json,
+                author_name=head.author_name,
+                author_email=head.author_email,
+                date=date,
+                list_id=head.list_id,
+                total=total,
+                received=len(members.numbers),
+                complete=int(members.complete(total)),
+                cover_message_id=head.message_id if head.is_cover else None,
+                lineage=lineage,
+                is_stable_review=int(release is not None),
+                stable_release=release,
+                stem_key=skey,
+                updated_at=self.now,
+                change_id=change_id,
             ),
         )
         self.touched.add(key)
         self._stamped.add(key)
         return key
 
-    def _write_series(self, key: str, values: tuple) -> None:
-        """Set the series' SERIES_FIELDS to `values`, writing only the columns that change.
+    def _write_series(self, key: str, values: SeriesColumns) -> None:
+        """Set the series' columns to `values`, writing only the columns that change.
 
         A series is refreshed once per new member; most refreshes change only
         `received`/`complete`, and leaving the indexed columns out of the
@@ -435,17 +440,16 @@ class Threader:
         """
         current = self._series_cols.get(key)
         if current is None:
-            current = self.conn.execute(f"SELECT {SERIES_COLUMNS} FROM series WHERE series_key = ?", (key,)).fetchone()
-            if current is None:
+            row = self._one(f"SELECT {SERIES_COLUMNS} FROM series WHERE series_key = ?", (key,))
+            if row is None:
                 return  # no such row: the full UPDATE would change nothing either
             pending = self._deferred.get(key)
-            if pending:
-                current = tuple(pending.get(i, value) for i, value in enumerate(current))
+            current = SeriesColumns._make(pending.get(i, value) for i, value in enumerate(row)) if pending else SeriesColumns._make(row)
         changed = [i for i, value in enumerate(values) if current[i] != value or type(current[i]) is not type(value)]
         self._refs.series_written(key, values, changed)
         if any(i in LINEAGE_INPUTS for i in changed):  # the rows _lineage reads may change
-            self._lineages.pop((current[4], current[14]), None)
-            self._lineages.pop((values[4], values[14]), None)
+            self._lineages.pop((current.author_email, current.stem_key), None)
+            self._lineages.pop((values.author_email, values.stem_key), None)
         if changed:
             pending = self._deferred.setdefault(key, {})
             pending.update((i, values[i]) for i in changed)
@@ -474,31 +478,34 @@ class Threader:
             )
         self._deferred.clear()
 
-    def _previous_version(self, key: str, head: tuple) -> str | None:
+    def _previous_version(self, key: str, head: Member) -> str | None:
         """The lineage of an older version of this series that its head points at, or None.
 
         "[PATCH v2 0/3]" sent as a reply to v1's cover (In-Reply-To), or whose
         cover letter links v1 ("v1: https://lore.kernel.org/r/<Message-ID>", as
         b4 writes it), is v1's next version even under a new subject.
         """
-        version = head[8] or 1
+        version = head.patch_version or 1
         if version <= 1:
             return None
-        refs = [head[11]] if head[11] else []
-        if head[9]:  # a cover letter: the links to earlier versions in its text
-            links = self._cover_links.get(head[0])
+        refs = [head.in_reply_to] if head.in_reply_to else []
+        if head.is_cover:  # a cover letter: the links to earlier versions in its text
+            links = self._cover_links.get(head.message_id)
             if links is None:
-                row = self._one("SELECT body FROM messages WHERE message_id = ?", (head[0],))
-                body = (row[0] if row else None) or (self._rows.get(head[0]) or {}).get("body") or ""
-                links = self._cover_links[head[0]] = _version_links(body)
+                row = self._one("SELECT body FROM messages WHERE message_id = ?", (head.message_id,))
+                body = (row[0] if row else None) or (self._rows.get(head.message_id) or {}).get("body") or ""
+                links = self._cover_links[head.message_id] = _version_links(body)
             refs += links
         for ref in refs:
             other = self._member_series(ref)
             if not other or other == key:
                 continue
             row = self._one("SELECT version, lineage, author_email FROM series WHERE series_key = ?", (other,))
-            if row is not None and row[1] and (row[0] or 1) < version and row[2] == head[3]:
-                return row[1]
+            if row is None:
+                continue
+            other_version, lineage, author_email = row
+            if lineage and (other_version or 1) < version and author_email == head.author_email:
+                return lineage
         return None
 
     def _lineage(self, key: str, change_id: str | None, author: str | None, skey: str, date: str | None,
@@ -561,13 +568,16 @@ class Threader:
         self.conn.execute("UPDATE findings SET series_key = ? WHERE series_key = ?", (new, old))
         if old in self._batch_keys:
             for state in self._state.values():
-                if state[0] == old:
-                    state[0] = new
+                if state.series_key == old:
+                    state.series_key = new
             self._batch_keys.add(new)
         self._lineages.clear()  # their rows name series by key
         self._refs.rekey(old, new)
-        self._members.pop(old, None)  # read again from the database when next needed
+        # the members move with the key: the same list the database and this batch's rows would give again
+        members = self._members.pop(old, None)
         self._members.pop(new, None)
+        if members is not None:
+            self._members[new] = members
         self._series_cols.pop(old, None)
         self._series_cols.pop(new, None)
         if old in self._deferred:  # the row moved: its waiting columns move with it
