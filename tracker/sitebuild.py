@@ -420,13 +420,24 @@ def run_pagefind(site_dir: Path) -> None:
         raise KtrackError(f"pagefind failed on {site_dir}: {' '.join(last)}")
 
 
-def collect_site(app, *, search: bool = True) -> tuple[list[RenderJob], list[str]]:
-    """Assemble every edition and plugin page from the database into render jobs."""
+def collect_site(app, *, search: bool = True, global_inputs: str | None = None, reuse: bool = True) -> tuple[list[RenderJob], list[str]]:
+    """Assemble every edition and plugin page from the database into render jobs.
+
+    With `global_inputs` (site_fingerprint with per_week=True), editions whose
+    inputs did not change since the last build are taken from the edition
+    cache (tracker/edition_cache.py) instead of being assembled again;
+    `reuse=False` assembles them all and refreshes the cache.
+    """
     from .edition import assemble_edition, edition_weekday, edition_weeks
 
     site_config = app.config.get("site") or {}
     weeks = edition_weeks(app.db, weekday=edition_weekday(app.config))
-    editions = [assemble_edition(app, week) for week in weeks]
+    if global_inputs is None:
+        editions = [assemble_edition(app, week) for week in weeks]
+    else:
+        from .edition_cache import assemble_editions
+
+        editions = assemble_editions(app, weeks, global_inputs, reuse=reuse)
     pages = []
     for plugin, result in app.host.call_each("site_pages", db=app.db, config=app.config):
         pages.extend((plugin, page) for page in (result if isinstance(result, (list, tuple)) else [result]))
@@ -437,10 +448,10 @@ def collect_site(app, *, search: bool = True) -> tuple[list[RenderJob], list[str
 
 
 # Tables whose changes never show on a page: fetch bookkeeping and marks.
-UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta"})
+UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta", "site_editions"})
 
 
-def data_fingerprint(db) -> list:
+def data_fingerprint(db, *, exclude: Iterable[str] = ()) -> list:
     """What the store holds, cheaply: per table its row count, highest rowid and newest updated_at.
 
     Rows are inserted (a new rowid) or, where a table's rows change in place,
@@ -453,8 +464,9 @@ def data_fingerprint(db) -> list:
     ).fetchall()
     virtual = [name for name, sql in rows if (sql or "").upper().startswith("CREATE VIRTUAL")]
     out = []
+    exclude = set(exclude)
     for name, _ in rows:
-        if name in UNSEEN_TABLES or any(name == v or name.startswith(v + "_") for v in virtual):
+        if name in UNSEEN_TABLES or name in exclude or any(name == v or name.startswith(v + "_") for v in virtual):
             continue
         columns = {c[1] for c in db.execute(f"pragma table_info([{name}])")}
         parts = ["count(*)"]
@@ -483,13 +495,17 @@ def _code_stamp(modules) -> list:
     return stamps
 
 
-def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: bool) -> str:
+def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: bool, per_week: bool = False) -> str:
     """Everything a page is made of: the store, the config, the code, the theme, the day.
 
     Equal fingerprints mean a build would write the same site, so a no-op
     weekly run stops here instead of assembling every edition. The day is in
     it because an edition may be worded relative to when it is built.
+    With `per_week`, the mail tables (messages, series, series_refs) are left
+    out: what every edition shares, the edition cache adds each week's own.
     """
+    from .edition_cache import WEEK_TABLES
+
     from datetime import date
 
     import tracker
@@ -498,7 +514,7 @@ def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: b
 
     plugins = [plugin for _, plugin in app.host.pm.list_name_plugin() if plugin is not None]
     payload = {
-        "data": data_fingerprint(app.db),
+        "data": data_fingerprint(app.db, exclude=WEEK_TABLES if per_week else ()),
         "config": app.config,
         "site": [base_url, search],
         "theme": _hash_tree([*template_dirs, theme_dir() / "static"]),
@@ -524,7 +540,9 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     if not force and read_manifest(out_path).get("fingerprint") == fingerprint and (not search or (out_path / "pagefind").is_dir()):
         # Nothing the pages are made of changed: the published site is what a build would write.
         return BuildStats(out=str(out_path), pages=len(read_manifest(out_path).get("pages", {})))
-    jobs, skipped = collect_site(app, search=search)
+    # force: a full build assembles every edition too (and refreshes the edition cache)
+    global_inputs = site_fingerprint(app, dirs, base_url=base_url or "", search=search, per_week=True)
+    jobs, skipped = collect_site(app, search=search, global_inputs=global_inputs, reuse=not force)
     for line in skipped:
         print(f"ktrack: {line}", file=sys.stderr)
     site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
