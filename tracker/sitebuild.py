@@ -501,8 +501,9 @@ def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: b
     Equal fingerprints mean a build would write the same site, so a no-op
     weekly run stops here instead of assembling every edition. The day is in
     it because an edition may be worded relative to when it is built.
-    With `per_week`, the mail tables (messages, series, series_refs) are left
-    out: what every edition shares, the edition cache adds each week's own.
+    With `per_week`, what every assembled edition shares: the mail tables
+    (messages, series, series_refs), which the edition cache adds week by week,
+    and what only shapes pages (base URL, search, theme) are left out.
     """
     from .edition_cache import WEEK_TABLES
 
@@ -516,8 +517,9 @@ def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: b
     payload = {
         "data": data_fingerprint(app.db, exclude=WEEK_TABLES if per_week else ()),
         "config": app.config,
-        "site": [base_url, search],
-        "theme": _hash_tree([*template_dirs, theme_dir() / "static"]),
+        # an assembled edition is data: the URL, the search index and the theme only shape its page
+        "site": None if per_week else [base_url, search],
+        "theme": None if per_week else _hash_tree([*template_dirs, theme_dir() / "static"]),
         "code": [__version__, _code_stamp(plugins), _code_stamp([tracker])],
         "plugins": sorted(name for name, plugin in app.host.pm.list_name_plugin() if plugin is not None),
         "day": date.today().isoformat(),
