@@ -3,9 +3,9 @@
 For each revision (a `git worktree` of it in a temporary directory, run with its own code
 through PYTHONPATH and this venv's Python and packages), it runs `ktrack run --sample` (the
 built-in sample: site, digest) and imports linux-api mail (../shared/data/lists/, the
-recorded archive: read from the shared data, not from the repository), then writes
-`ktrack syscalls --json`, `ktrack sysctls --json`, `ktrack series --json` and builds the
-site. Every file of the two outputs is compared byte for byte; the differences are named.
+recorded archive: read from the shared data, not from the repository) one file at a time,
+building the site after each (so the last build is an incremental one over new mail), then
+writes `ktrack syscalls --json`, `ktrack sysctls --json` and `ktrack series --json`. Every file of the two outputs is compared byte for byte; the differences are named.
 
     .venv/bin/python bench/compare.py BASE [HEAD] [--year 2021] [--no-lists]
 
@@ -31,6 +31,21 @@ from recorded import announce, recorded  # noqa: E402
 def checkout(rev: str, where: Path) -> Path:
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(where), rev],
                    check=True, capture_output=True)
+    # pyproject maps plugins/ and site/ into the tracker package; this venv's editable install
+    # maps them to ITS tree, so the revision gets its own through links that PYTHONPATH finds first
+    for name in ("plugins", "site"):
+        if (where / name).is_dir() and not (where / "tracker" / name).exists():
+            (where / "tracker" / name).symlink_to(Path("..") / name)
+    return where
+
+
+def working_copy(where: Path) -> Path:
+    """The working tree's tracker/, plugins/ and site/ (uncommitted changes included), linked as a checkout is."""
+    where.mkdir()
+    for name in ("tracker", "plugins", "site"):
+        shutil.copytree(ROOT / name, where / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("plugins", "site"):
+        (where / "tracker" / name).symlink_to(Path("..") / name)
     return where
 
 
@@ -59,13 +74,17 @@ def produce(code: Path, out: Path, lists: list[Path]) -> None:
     (out / "config.toml").write_text('[site]\nbase_url = "https://ktrack.example.org/"\n[plugins.lore]\nenabled = false\n')
     sample = out / "sample"
     sample.mkdir()
+    (sample / "config.toml").write_text("")
     ktrack(code, sample, "--db", str(sample / "ktrack.db"), "run", "--sample", "--out", str(sample / "site"),
            stdout=sample / "run.txt")
+    for path in lists:
+        # one list file at a time, the site built after each: the last build is incremental
+        # (new mail over a built site), so the edition cache is compared with a build that had none
+        ktrack(code, out, "import", str(path), "--list", "linux-api")
+        ktrack(code, out, "site", "build", "--out", str(out / "site"))
     if lists:
-        ktrack(code, out, "import", *map(str, lists), "--list", "linux-api")
         for name in ("syscalls", "sysctls", "series"):
             ktrack(code, out, name, "--json", stdout=out / f"{name}.json")
-        ktrack(code, out, "site", "build", "--out", str(out / "site"))
         shutil.rmtree(out / "site" / "pagefind", ignore_errors=True)  # its index names are hashes of the pages
     for db in out.rglob("ktrack.db"):
         db.unlink()
@@ -76,7 +95,7 @@ def produce(code: Path, out: Path, lists: list[Path]) -> None:
 
 def files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name not in (".ktrack-manifest.json", "config.toml")}
+            if p.is_file() and p.name not in (".ktrack-manifest.json", "config.toml") and not p.name.startswith("ktrack.db")}
 
 
 def main() -> None:
@@ -94,7 +113,8 @@ def main() -> None:
     try:
         base = checkout(args.base, work / "base")
         trees.append(base)
-        head = checkout(args.head, work / "head") if args.head else ROOT
+        # the working tree too runs from a checkout-like copy of itself: its own plugins and theme
+        head = checkout(args.head, work / "head") if args.head else working_copy(work / "head")
         if args.head:
             trees.append(head)
         produce(base, work / "out-base", lists)
