@@ -40,7 +40,7 @@ from typing import Any
 
 TABLE = "site_editions"
 ROWID_KEY = "site_editions_rowid"  # meta: the highest messages rowid the cache has seen
-WEEK_TABLES = frozenset({"messages", "series", "series_refs", TABLE})
+WEEK_TABLES = frozenset({"messages", "series", "series_refs", TABLE, "site_fragments"})
 SERIES_KEY = "site_editions_series_stamp"  # meta: the newest series updated_at the cache has seen
 EDITION_HOOKS = ("edition_sections", "claim_series", "edition_discussions", "series_category")
 

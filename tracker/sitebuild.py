@@ -160,7 +160,50 @@ def _job_hash(job: RenderJob, common: dict) -> str:
     return hashlib.sha1(payload.encode()).hexdigest()
 
 
-def render_atom(job: RenderJob, common: dict, env=None) -> bytes:
+class FragmentCache:
+    """Rendered feed entries kept between builds: a new week re-renders one, not twenty.
+
+    An entry is the edition's HTML fragment; its key hashes the edition, the base URL, the
+    theme and the host's code, so any of them changing renders it anew. `load`/`save` are
+    given a database (table `site_fragments`, unseen by the site fingerprint).
+    """
+
+    TABLE = "site_fragments"
+
+    def __init__(self, stamp: str = ""):
+        self.stamp = stamp
+        self.stored: dict[str, str] = {}
+        self.used: dict[str, str] = {}
+
+    def key(self, edition: dict, base: str) -> str:
+        return hashlib.sha256(json.dumps([self.stamp, base, edition], sort_keys=True, default=str).encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        text = self.stored.get(key)
+        if text is not None:
+            self.used[key] = text
+        return text
+
+    def put(self, key: str, text: str) -> None:
+        self.used[key] = text
+
+    def load(self, db) -> "FragmentCache":
+        if self.TABLE in db.table_names():
+            self.stored = dict(db.execute(f"select key, html from [{self.TABLE}]").fetchall())
+        return self
+
+    def save(self, db) -> None:
+        """Keep what this build used, nothing else."""
+        if set(self.used) == set(self.stored):
+            return
+        with db.conn:
+            if self.TABLE not in db.table_names():
+                db[self.TABLE].create({"key": str, "html": str}, pk="key")
+            db.execute(f"delete from [{self.TABLE}]")
+            db[self.TABLE].insert_all(({"key": k, "html": v} for k, v in self.used.items()), pk="key")
+
+
+def render_atom(job: RenderJob, common: dict, env=None, fragments: FragmentCache | None = None) -> bytes:
     """Render the editions feed with feedgen; ids are tag: URIs so they never change."""
     from feedgen.feed import FeedGenerator
 
@@ -183,7 +226,13 @@ def render_atom(job: RenderJob, common: dict, env=None) -> bytes:
         entry.updated(updated)
         from .digest import render_edition
 
-        entry.content(render_edition(edition, "html", base_url=base, fragment=True, env=env), type="html")
+        key = fragments.key(edition, base) if fragments is not None else None
+        content = fragments.get(key) if key else None
+        if content is None:
+            content = render_edition(edition, "html", base_url=base, fragment=True, env=env)
+            if key:
+                fragments.put(key, content)
+        entry.content(content, type="html")
     fg.updated(newest)
     return fg.atom_str(pretty=True)
 
@@ -227,12 +276,12 @@ def _feed_time(value) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def render_job(env, job: RenderJob, common: dict) -> bytes:
+def render_job(env, job: RenderJob, common: dict, fragments: FragmentCache | None = None) -> bytes:
     """Render one job; a broken or missing template is a KtrackError naming the page."""
     import jinja2
 
     if job.kind == "atom":
-        return render_atom(job, common, env)
+        return render_atom(job, common, env, fragments)
     if job.kind == "feed":
         try:
             return render_feed(job, common)
@@ -300,6 +349,7 @@ def build_site(
     force: bool = False,
     skipped: list[str] | None = None,
     fingerprint: str | None = None,
+    fragments: FragmentCache | None = None,
 ) -> BuildStats:
     """Render changed jobs into a copy of `out`, index it with Pagefind, swap it in; return stats.
 
@@ -315,6 +365,8 @@ def build_site(
         raise KtrackError(f"refusing to replace {out}: it is not a ktrack site (no {MANIFEST}); choose another --out")
     manifest = {} if force else read_manifest(out)
     theme = _hash_tree([*dirs, static])
+    if fragments is not None:
+        fragments.stamp = json.dumps([fragments.stamp, theme, site.get("title")])
     same_theme = manifest.get("theme") == theme
     old_pages = manifest.get("pages", {}) if same_theme else {}
     common = {"site": site, "nav": nav_links(jobs, search=search)}
@@ -340,7 +392,7 @@ def build_site(
         for job in changed:
             target = tmp / job.path
             try:
-                data = render_job(env, job, common)
+                data = render_job(env, job, common, fragments)
             except KtrackError as exc:
                 if job.plugin is None:
                     raise  # the theme's own pages: a broken theme stops the build, the old site stays
@@ -448,7 +500,7 @@ def collect_site(app, *, search: bool = True, global_inputs: str | None = None, 
 
 
 # Tables whose changes never show on a page: fetch bookkeeping and marks.
-UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta", "site_editions"})
+UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta", "site_editions", "site_fragments"})
 
 
 def data_fingerprint(db, *, exclude: Iterable[str] = ()) -> list:
@@ -548,7 +600,19 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     for line in skipped:
         print(f"ktrack: {line}", file=sys.stderr)
     site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
-    stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped, fingerprint=fingerprint)
+    import tracker
+
+    from . import __version__
+
+    # feed entries rendered by earlier builds, valid while the host's code is the same (its theme is in the key too)
+    plugins = [plugin for _, plugin in app.host.pm.list_name_plugin() if plugin is not None]
+    fragments = FragmentCache(json.dumps([__version__, _code_stamp([tracker]), _code_stamp(plugins)]))
+    if not force:  # --force renders every feed entry anew too
+        fragments.load(app.db)
+    stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped,
+                       fingerprint=fingerprint, fragments=fragments)
+    if fragments.used:
+        fragments.save(app.db)
     for line in stats.skipped[len(skipped):]:
         print(f"ktrack: {line}", file=sys.stderr)
     return stats
