@@ -244,3 +244,36 @@ def test_an_undeclared_edition_plugin_reassembles_every_edition(builtin_app, tmp
     app.counter.weeks = []
     build_app_site(app, out, search=False)
     assert set(app.counter.weeks) == _weeks_of(out)
+
+
+class FailingOnce:
+    """An edition plugin that fails in its first build of 2021-W46 only."""
+
+    edition_inputs = "week"
+
+    def __init__(self):
+        self.calls = 0
+
+    @hookimpl
+    def edition_sections(self, edition):
+        from tracker.api import Section
+
+        if edition["week"] != "2021-W46":
+            return []
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("transient")
+        return [Section(key="once", title="Once", items=[{"text": "recovered"}])]
+
+
+def test_an_edition_a_plugin_failed_in_is_not_kept(builtin_app, tmp_path):
+    from tracker.ingest import import_paths
+
+    app = builtin_app
+    import_paths(app.db, [DATA / "discussions" / "linux-api-2021-W46-threads.mbox"])
+    app.host.pm.register(FailingOnce(), name="failing-once")
+    out = tmp_path / "site"
+    build_app_site(app, out, search=False)
+    assert "recovered" not in (out / "editions" / "2021-W46.html").read_text()
+    build_app_site(app, out, search=False, base_url="https://kt.example.org/")  # something changed: a rebuild
+    assert "recovered" in (out / "editions" / "2021-W46.html").read_text()

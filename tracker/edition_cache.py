@@ -28,7 +28,8 @@ edition_discussions) may read anything, so reuse is on only when each such
 plugin says its sections read nothing else, with a module or class attribute
 `edition_inputs = "week"`; the built-ins do. Any other makes every edition
 re-assemble after any change, as before. An edition whose dict does not come
-back the same through JSON (a tuple, a date object) is never kept.
+back the same through JSON (a tuple, a date object), or that a plugin failed
+in, is never kept.
 """
 
 from __future__ import annotations
@@ -158,10 +159,13 @@ def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool 
         if reuse and old and old[0] == inputs and week not in late and not release_named:
             editions.append(json.loads(old[1]))
             continue
+        mark = app.host.failures
         edition = assemble_edition(app, week)
         editions.append(edition)
         text = json.dumps(edition, sort_keys=False)
-        if json.loads(text) == edition:  # only what JSON gives back unchanged is kept
+        # only what JSON gives back unchanged is kept, and never an edition a plugin failed in:
+        # the next build asks it again (and reports it again)
+        if json.loads(text) == edition and not app.host.problems_since(mark):
             fresh.append({"week": week, "inputs": inputs, "edition_json": text})
         else:
             fresh.append({"week": week, "inputs": "", "edition_json": "{}"})
