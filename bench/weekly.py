@@ -297,10 +297,13 @@ def main() -> None:
     results.append((help_s <= 0.150, f"ktrack --help {help_s * 1000:.0f} ms (target <= 150 ms)"))
 
     # 2. a weekly run with nothing new (the first run after the cache build fetches the recorded
-    #    kernel.org files once; the measured one finds them unchanged)
+    #    kernel.org files once, a forced build fills the edition and feed caches with this code's
+    #    output; the measured one finds them unchanged)
     env = fresh_copy(cache, server_url)
     try:
         env.run("run", "--out", str(env.site), check=False)
+        # as a site is after a week of this code: its edition cache and feed entries filled
+        env.run("site", "build", "--out", str(env.site), "--force")
         noop, noop_rss, out = env.run("run", "--out", str(env.site), check=False)
         print(f"weekly run, nothing new: {noop:.2f} s, peak RSS {noop_rss:.0f} MB")
         results.append((noop <= 1.0, f"no-op weekly run {noop:.2f} s (target <= 1 s)"))
