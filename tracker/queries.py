@@ -81,7 +81,16 @@ def get_series(db, series_key: str) -> dict | None:
     rows = _decoded_rows(db, "SELECT * FROM series WHERE series_key = ?", (series_key,))
     if not rows:
         return None
-    series = rows[0]
+    return _with_members(db, rows[0])
+
+
+def series_of_row(db, row: dict) -> dict:
+    """get_series for a `SELECT * FROM series` row already read (raw columns): the analysis reads them all first."""
+    return _with_members(db, _decode(row))
+
+
+def _with_members(db, series: dict) -> dict:
+    series_key = series["series_key"]
     members = _decoded_rows(db, "SELECT * FROM messages WHERE series_key = ? ORDER BY patch_number, date", (series_key,))
     cover = None
     patches = []
