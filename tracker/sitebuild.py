@@ -155,8 +155,33 @@ def _hash_tree(dirs: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def _job_hash(job: RenderJob, common: dict) -> str:
-    payload = json.dumps([job.template, job.kind, job.title, job.context, common], sort_keys=True, default=str)
+def _is_edition(value: Any) -> bool:
+    return isinstance(value, dict) and "week" in value and "sections" in value
+
+
+def edition_digest(edition: dict, digests: dict | None = None) -> str:
+    """A hash of an edition's whole content; `digests` remembers it by identity for one build
+    (an edition is in its page, its neighbours' and the feed: hashed once, not four times)."""
+    if digests is not None:
+        found = digests.get(id(edition))
+        if found is not None and found[0] is edition:
+            return found[1]
+    digest = hashlib.sha1(json.dumps(edition, sort_keys=True, default=str).encode()).hexdigest()
+    if digests is not None:
+        digests[id(edition)] = (edition, digest)
+    return digest
+
+
+def _job_hash(job: RenderJob, common: dict, digests: dict | None = None) -> str:
+    """What a page is made of: its template, title and context (editions in it by their digest)."""
+    context = {}
+    for name, value in job.context.items():
+        if _is_edition(value):
+            value = ["edition", edition_digest(value, digests)]
+        elif isinstance(value, list) and value and all(_is_edition(v) for v in value):
+            value = ["editions", [edition_digest(v, digests) for v in value]]
+        context[name] = value
+    payload = json.dumps([job.template, job.kind, job.title, context, common], sort_keys=True, default=str)
     return hashlib.sha1(payload.encode()).hexdigest()
 
 
@@ -172,11 +197,13 @@ class FragmentCache:
 
     def __init__(self, stamp: str = ""):
         self.stamp = stamp
+        self.digests: dict = {}  # the build's edition digests (edition_digest), shared with the page hashes
         self.stored: dict[str, str] = {}
         self.used: dict[str, str] = {}
 
     def key(self, edition: dict, base: str) -> str:
-        return hashlib.sha256(json.dumps([self.stamp, base, edition], sort_keys=True, default=str).encode()).hexdigest()
+        digest = edition_digest(edition, self.digests)
+        return hashlib.sha256(json.dumps([self.stamp, base, digest]).encode()).hexdigest()
 
     def get(self, key: str) -> str | None:
         text = self.stored.get(key)
@@ -370,7 +397,8 @@ def build_site(
     same_theme = manifest.get("theme") == theme
     old_pages = manifest.get("pages", {}) if same_theme else {}
     common = {"site": site, "nav": nav_links(jobs, search=search)}
-    hashes = {job.path: _job_hash(job, common) for job in jobs}
+    digests = fragments.digests if fragments is not None else {}
+    hashes = {job.path: _job_hash(job, common, digests) for job in jobs}
     changed = [job for job in jobs if old_pages.get(job.path) != hashes[job.path]]
     removed = sorted(set(manifest.get("pages", {})) - set(hashes))
     search_missing = search and not (out / "pagefind").is_dir()
