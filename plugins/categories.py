@@ -24,6 +24,10 @@ from tracker import hookimpl
 if TYPE_CHECKING:  # the MAINTAINERS parser loads only when a config names the file
     from .categories_maintainers import Maintainers
 
+# Its edition sections read the week's own mail and series, whole-store tables and mail they
+# name by Message-ID, nothing else: the edition cache may reuse them (tracker/edition_cache.py).
+edition_inputs = "week"
+
 SUPPORT_WEIGHT = 0.3  # docs/selftests/MAINTAINERS accompany code; the code decides
 SUPPORT_CAP = 0.9  # ... and all of a category's accompanying files together still weigh less than one code file
 LORE_URL = "https://lore.kernel.org/r/"

@@ -32,6 +32,10 @@ _QUOTE_INTRO = re.compile(r"^(on .{0,200} wrote:|.{0,120} writes:|.{0,120}\bwrot
 _HEADER_LINE = re.compile(r"^(from|to|cc|date|subject):\s", re.I)  # "From: Mike Rapoport <...>" atop a patch
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv)\s*:\s*)+", re.I)
 
+# Its edition sections read the week's own mail and series, whole-store tables and mail they
+# name by Message-ID, nothing else: the edition cache may reuse them (tracker/edition_cache.py).
+edition_inputs = "week"
+
 
 def thread_root(message: dict) -> str:
     """Return the Message-ID of a message's thread: the first References entry, else In-Reply-To, else its own."""

@@ -215,7 +215,20 @@ def newest_first(records: list[dict]) -> list[dict]:
 
 
 def replace_rows(db, table: str, rows: list[dict]) -> None:
-    """Replace a plugin's table with `rows` in one transaction (records are rebuilt after every analysis)."""
+    """Replace a plugin's table with `rows` in one transaction (records are rebuilt after every analysis).
+
+    Rows equal to the stored ones but for updated_at are left alone: a table rewritten
+    unchanged would make every edition look changed to the site build (issue 19).
+    """
+    from sqlite_utils.db import jsonify_if_needed
+
+    if rows and db[table].exists():
+        columns = [c for c in rows[0] if c != "updated_at"]
+        if {c.name for c in db[table].columns} >= set(columns):
+            stored = db.execute(f"select {', '.join(f'[{c}]' for c in columns)} from [{table}] order by rowid").fetchall()
+            fresh = [tuple(jsonify_if_needed(r.get(c)) for c in columns) for r in rows]
+            if stored == fresh:
+                return
     with write_transaction(db):
         db.execute(f"delete from [{table}]")
         if rows:

@@ -33,6 +33,10 @@ BOILERPLATE = re.compile(
 QUOTE_MAX = 420
 _DIFFSTAT = re.compile(r"^\s*(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?", re.M)
 
+# Its edition sections read the week's own mail and series, whole-store tables and mail they
+# name by Message-ID, nothing else: the edition cache may reuse them (tracker/edition_cache.py).
+edition_inputs = "week"
+
 
 def release_slug(version: str | None) -> str | None:
     """Return the file name stem of a release page, or None for a version that is not safe as one.

@@ -101,3 +101,179 @@ def test_fetch_bookkeeping_alone_does_not_rebuild(site_app, tmp_path):
     site_app.counter.calls = 0
     build_app_site(site_app, out, search=False)
     assert site_app.counter.calls == 0
+
+
+# -- per-edition reuse: after new mail, only the editions whose inputs changed are assembled again
+
+EXCERPT = DATA / "lists" / "linux-api-2021-excerpt.mbox.gz"
+
+
+class WeekCounting:
+    """Counts the weeks assembled; declares it reads only what the edition cache tracks."""
+
+    edition_inputs = "week"
+
+    def __init__(self):
+        self.weeks: list[str] = []
+
+    @hookimpl
+    def edition_sections(self, edition):
+        self.weeks.append(edition["week"])
+        return []
+
+
+def _split_excerpt(tmp_path: Path, cutoff: str) -> tuple[Path, Path]:
+    """The excerpt as two mboxes: the mail that comes later is the replies (no diff, so no new findings:
+    a new finding changes every edition) dated from `cutoff` on, and a third of one old week's."""
+    import gzip
+    import mailbox
+    from email.utils import parsedate_to_datetime
+
+    raw = tmp_path / "excerpt.mbox"
+    raw.write_bytes(gzip.decompress(EXCERPT.read_bytes()))
+    first, later = mailbox.mbox(tmp_path / "first.mbox"), mailbox.mbox(tmp_path / "later.mbox")
+    for index, message in enumerate(mailbox.mbox(raw)):
+        try:
+            day = parsedate_to_datetime(message["Date"]).astimezone().strftime("%Y-%m-%d")
+        except (TypeError, ValueError):
+            day = "0000"
+        reply = str(message["Subject"] or "").lower().startswith("re:")
+        late = reply and (day >= cutoff or ("2021-02-01" <= day < "2021-02-08" and index % 3 == 0))
+        (later if late else first).add(message)
+    first.flush()
+    later.flush()
+    return Path(first._path), Path(later._path)
+
+
+@pytest.fixture
+def builtin_app(db_path, tmp_path, monkeypatch):
+    """An App with the built-in plugins only (an installed example plugin would turn reuse off) and a week counter."""
+    from tracker.app import App
+    from tracker.plugin_host import BUILTIN_PLUGINS
+
+    monkeypatch.delenv("KTRACK_CONFIG", raising=False)
+    monkeypatch.setenv("KTRACK_LOAD_PLUGINS", ",".join(BUILTIN_PLUGINS))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    app = App(db_path=db_path)
+    app.counter = WeekCounting()
+    app.host.pm.register(app.counter, name="week-counting")
+    return app
+
+
+def _weeks_of(out: Path) -> set[str]:
+    return {p.stem for p in (out / "editions").glob("*.html")}
+
+
+def test_new_mail_reassembles_only_changed_editions_and_matches_a_full_build(builtin_app, tmp_path):
+    from tracker.analyze import run_analysis
+    from tracker.ingest import import_paths
+
+    app = builtin_app
+    first, later = _split_excerpt(tmp_path, "2021-10-01")
+    import_paths(app.db, [first])
+    run_analysis(app)
+    out = tmp_path / "site"
+    build_app_site(app, out, search=False)
+    before = _weeks_of(out)
+    assert len(before) > 4
+    import_paths(app.db, [later])  # new weeks, replies to old series, and old mail that came late
+    run_analysis(app)
+    app.counter.weeks = []
+    build_app_site(app, out, search=False)
+    assembled = set(app.counter.weeks)
+    everything = _weeks_of(out)
+    assert assembled and assembled < everything  # some editions were reused ...
+    full = tmp_path / "full"
+    build_app_site(app, full, search=False, force=True)
+    assert pages(out) == pages(full)  # ... and the site is what a forced full build writes
+    # nothing new: nothing assembled, the same site
+    app.counter.weeks = []
+    app.db.execute("update series set updated_at = updated_at")  # no-op write
+    build_app_site(app, out, search=False)
+    assert app.counter.weeks == []
+
+
+def test_a_late_thread_root_reassembles_the_weeks_that_reply_to_it(builtin_app, tmp_path):
+    """Discussions read a thread's root by Message-ID: a root imported after its replies changes their week."""
+    from tracker.ingest import import_paths
+
+    app = builtin_app
+    src = DATA / "discussions" / "linux-api-2021-W46-threads.mbox"
+    import mailbox
+
+    box = mailbox.mbox(src)
+    messages = list(box)
+    replied = {m["In-Reply-To"].strip() for m in messages if m["In-Reply-To"]}
+    roots = [m for m in messages if m["Message-ID"].strip() in replied and not m["In-Reply-To"]]
+    assert roots
+    held = roots[0]["Message-ID"].strip()
+    rest, late = mailbox.mbox(tmp_path / "rest.mbox"), mailbox.mbox(tmp_path / "late.mbox")
+    for m in messages:
+        (late if m["Message-ID"].strip() == held else rest).add(m)
+    rest.flush()
+    late.flush()
+    import_paths(app.db, [Path(rest._path)])
+    out = tmp_path / "site"
+    build_app_site(app, out, search=False)
+    # the root comes late, re-dated to another week: its replies' week must still change
+    text = Path(late._path).read_text()
+    import re
+
+    text = re.sub(r"(?m)^Date: .*$", "Date: Mon, 3 Jan 2022 10:00:00 +0000", text, count=1)
+    Path(late._path).write_text(text)
+    import_paths(app.db, [Path(late._path)])
+    app.counter.weeks = []
+    build_app_site(app, out, search=False)
+    assert "2021-W46" in app.counter.weeks
+    full = tmp_path / "full"
+    build_app_site(app, full, search=False, force=True)
+    assert pages(out) == pages(full)
+
+
+def test_an_undeclared_edition_plugin_reassembles_every_edition(builtin_app, tmp_path):
+    """A plugin that may read anything (no edition_inputs) turns reuse off: every edition is assembled again."""
+    from tracker.ingest import import_paths
+
+    app = builtin_app
+    first, later = _split_excerpt(tmp_path, "2021-10-01")
+    import_paths(app.db, [first])
+    app.host.pm.register(Counting(), name="counting")  # the undeclared one
+    out = tmp_path / "site"
+    build_app_site(app, out, search=False)
+    import_paths(app.db, [later])
+    app.counter.weeks = []
+    build_app_site(app, out, search=False)
+    assert set(app.counter.weeks) == _weeks_of(out)
+
+
+class FailingOnce:
+    """An edition plugin that fails in its first build of 2021-W46 only."""
+
+    edition_inputs = "week"
+
+    def __init__(self):
+        self.calls = 0
+
+    @hookimpl
+    def edition_sections(self, edition):
+        from tracker.api import Section
+
+        if edition["week"] != "2021-W46":
+            return []
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("transient")
+        return [Section(key="once", title="Once", items=[{"text": "recovered"}])]
+
+
+def test_an_edition_a_plugin_failed_in_is_not_kept(builtin_app, tmp_path):
+    from tracker.ingest import import_paths
+
+    app = builtin_app
+    import_paths(app.db, [DATA / "discussions" / "linux-api-2021-W46-threads.mbox"])
+    app.host.pm.register(FailingOnce(), name="failing-once")
+    out = tmp_path / "site"
+    build_app_site(app, out, search=False)
+    assert "recovered" not in (out / "editions" / "2021-W46.html").read_text()
+    build_app_site(app, out, search=False, base_url="https://kt.example.org/")  # something changed: a rebuild
+    assert "recovered" in (out / "editions" / "2021-W46.html").read_text()

@@ -11,7 +11,7 @@ import json
 from typing import Callable
 
 from .findings import save_findings
-from .queries import get_series
+from .queries import series_of_row
 
 WATERMARK_KEY = "analysis_watermark"
 
@@ -59,7 +59,7 @@ def run_analysis(app, *, full: bool = False, progress: Callable[[str], None] | N
     where, params = _pending(db, full)
     rows = list(db.query(f"select * from series where {where} order by updated_at, series_key", params))
     for index, row in enumerate(rows, 1):
-        series = get_series(db, row["series_key"]) or row
+        series = series_of_row(db, row)  # get_series without reading the row again
         for plugin_name, findings in app.host.call_each("analyze_series", series=series, db=db, config=config, host=app.host):
             if findings:
                 save_findings(db, plugin_name, findings)

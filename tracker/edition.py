@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -248,7 +249,21 @@ def safe_link(link: Any) -> str | None:
     """
     if not isinstance(link, str) or not link:
         return None
-    if any(ord(ch) < 33 or ch in '"\'<>\\`' for ch in link):
+    # remembered for plain strings only: a str subclass (Markup) must come back as itself
+    return _remembered_link(link) if type(link) is str else _check_link(link)
+
+
+@lru_cache(maxsize=65536)
+def _remembered_link(link: str) -> str | None:
+    """_check_link, remembered: a site build checks each item's link twice (assembly and template)."""
+    return _check_link(link)
+
+
+_UNSAFE_CHARS = re.compile(r"[\x00-\x20\"'<>\\`]")  # control characters, space, quotes, brackets, backslash
+
+
+def _check_link(link: str) -> str | None:
+    if _UNSAFE_CHARS.search(link):
         return None
     lowered = link.lower()
     if lowered.startswith(("http://", "https://")):

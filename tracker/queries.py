@@ -40,6 +40,31 @@ def _rows(db, sql: str, params=()) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+def _decoded_rows(db, sql: str, params=()) -> list[dict]:
+    """_rows then _decode, with the column plan worked out once per query, not once per row.
+
+    The same dicts, keys in the same order: analysing a whole archive reads every
+    message of every series through here.
+    """
+    cursor = db.conn.execute(sql, params)
+    columns = [d[0] for d in cursor.description]
+    names = [_JSON_COLUMNS.get(c, c) for c in columns]
+    json_at = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
+    author = "author_email" in columns
+    loads = json.loads
+    out = []
+    for row in cursor.fetchall():
+        values = list(row)
+        for i in json_at:
+            value = values[i]
+            values[i] = ([] if value == "[]" else loads(value)) if value else []
+        item = dict(zip(names, values))
+        if author:
+            item["author"] = {"name": item.get("author_name"), "email": item.get("author_email")}
+        out.append(item)
+    return out
+
+
 def get_message(db, message_id: str) -> dict | None:
     """Return one stored message as a dict (JSON columns decoded), or None."""
     rows = _rows(db, "SELECT * FROM messages WHERE message_id = ?", (message_id.strip().strip("<>"),))
@@ -53,11 +78,20 @@ def get_series(db, series_key: str) -> dict | None:
     the series "trailer_counts" ({"Reviewed-by": 2, ...}) over patches and
     replies to the cover (which b4 applies to every patch).
     """
-    rows = _rows(db, "SELECT * FROM series WHERE series_key = ?", (series_key,))
+    rows = _decoded_rows(db, "SELECT * FROM series WHERE series_key = ?", (series_key,))
     if not rows:
         return None
-    series = _decode(rows[0])
-    members = [_decode(r) for r in _rows(db, "SELECT * FROM messages WHERE series_key = ? ORDER BY patch_number, date", (series_key,))]
+    return _with_members(db, rows[0])
+
+
+def series_of_row(db, row: dict) -> dict:
+    """get_series for a `SELECT * FROM series` row already read (raw columns): the analysis reads them all first."""
+    return _with_members(db, _decode(row))
+
+
+def _with_members(db, series: dict) -> dict:
+    series_key = series["series_key"]
+    members = _decoded_rows(db, "SELECT * FROM messages WHERE series_key = ? ORDER BY patch_number, date", (series_key,))
     cover = None
     patches = []
     replies = []

@@ -155,12 +155,82 @@ def _hash_tree(dirs: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def _job_hash(job: RenderJob, common: dict) -> str:
-    payload = json.dumps([job.template, job.kind, job.title, job.context, common], sort_keys=True, default=str)
+def _is_edition(value: Any) -> bool:
+    return isinstance(value, dict) and "week" in value and "sections" in value
+
+
+def edition_digest(edition: dict, digests: dict | None = None) -> str:
+    """A hash of an edition's whole content; `digests` remembers it by identity for one build
+    (an edition is in its page, its neighbours' and the feed: hashed once, not four times)."""
+    if digests is not None:
+        found = digests.get(id(edition))
+        if found is not None and found[0] is edition:
+            return found[1]
+    digest = hashlib.sha1(json.dumps(edition, sort_keys=True, default=str).encode()).hexdigest()
+    if digests is not None:
+        digests[id(edition)] = (edition, digest)
+    return digest
+
+
+def _job_hash(job: RenderJob, common: dict, digests: dict | None = None) -> str:
+    """What a page is made of: its template, title and context (editions in it by their digest)."""
+    context = {}
+    for name, value in job.context.items():
+        if _is_edition(value):
+            value = ["edition", edition_digest(value, digests)]
+        elif isinstance(value, list) and value and all(_is_edition(v) for v in value):
+            value = ["editions", [edition_digest(v, digests) for v in value]]
+        context[name] = value
+    payload = json.dumps([job.template, job.kind, job.title, context, common], sort_keys=True, default=str)
     return hashlib.sha1(payload.encode()).hexdigest()
 
 
-def render_atom(job: RenderJob, common: dict, env=None) -> bytes:
+class FragmentCache:
+    """Rendered feed entries kept between builds: a new week re-renders one, not twenty.
+
+    An entry is the edition's HTML fragment; its key hashes the edition, the base URL, the
+    theme and the host's code, so any of them changing renders it anew. `load`/`save` are
+    given a database (table `site_fragments`, unseen by the site fingerprint).
+    """
+
+    TABLE = "site_fragments"
+
+    def __init__(self, stamp: str = ""):
+        self.stamp = stamp
+        self.digests: dict = {}  # the build's edition digests (edition_digest), shared with the page hashes
+        self.stored: dict[str, str] = {}
+        self.used: dict[str, str] = {}
+
+    def key(self, edition: dict, base: str) -> str:
+        digest = edition_digest(edition, self.digests)
+        return hashlib.sha256(json.dumps([self.stamp, base, digest]).encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        text = self.stored.get(key)
+        if text is not None:
+            self.used[key] = text
+        return text
+
+    def put(self, key: str, text: str) -> None:
+        self.used[key] = text
+
+    def load(self, db) -> "FragmentCache":
+        if self.TABLE in db.table_names():
+            self.stored = dict(db.execute(f"select key, html from [{self.TABLE}]").fetchall())
+        return self
+
+    def save(self, db) -> None:
+        """Keep what this build used, nothing else."""
+        if set(self.used) == set(self.stored):
+            return
+        with db.conn:
+            if self.TABLE not in db.table_names():
+                db[self.TABLE].create({"key": str, "html": str}, pk="key")
+            db.execute(f"delete from [{self.TABLE}]")
+            db[self.TABLE].insert_all(({"key": k, "html": v} for k, v in self.used.items()), pk="key")
+
+
+def render_atom(job: RenderJob, common: dict, env=None, fragments: FragmentCache | None = None) -> bytes:
     """Render the editions feed with feedgen; ids are tag: URIs so they never change."""
     from feedgen.feed import FeedGenerator
 
@@ -183,7 +253,13 @@ def render_atom(job: RenderJob, common: dict, env=None) -> bytes:
         entry.updated(updated)
         from .digest import render_edition
 
-        entry.content(render_edition(edition, "html", base_url=base, fragment=True, env=env), type="html")
+        key = fragments.key(edition, base) if fragments is not None else None
+        content = fragments.get(key) if key else None
+        if content is None:
+            content = render_edition(edition, "html", base_url=base, fragment=True, env=env)
+            if key:
+                fragments.put(key, content)
+        entry.content(content, type="html")
     fg.updated(newest)
     return fg.atom_str(pretty=True)
 
@@ -227,12 +303,12 @@ def _feed_time(value) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def render_job(env, job: RenderJob, common: dict) -> bytes:
+def render_job(env, job: RenderJob, common: dict, fragments: FragmentCache | None = None) -> bytes:
     """Render one job; a broken or missing template is a KtrackError naming the page."""
     import jinja2
 
     if job.kind == "atom":
-        return render_atom(job, common, env)
+        return render_atom(job, common, env, fragments)
     if job.kind == "feed":
         try:
             return render_feed(job, common)
@@ -300,6 +376,7 @@ def build_site(
     force: bool = False,
     skipped: list[str] | None = None,
     fingerprint: str | None = None,
+    fragments: FragmentCache | None = None,
 ) -> BuildStats:
     """Render changed jobs into a copy of `out`, index it with Pagefind, swap it in; return stats.
 
@@ -315,10 +392,13 @@ def build_site(
         raise KtrackError(f"refusing to replace {out}: it is not a ktrack site (no {MANIFEST}); choose another --out")
     manifest = {} if force else read_manifest(out)
     theme = _hash_tree([*dirs, static])
+    if fragments is not None:
+        fragments.stamp = json.dumps([fragments.stamp, theme, site.get("title")])
     same_theme = manifest.get("theme") == theme
     old_pages = manifest.get("pages", {}) if same_theme else {}
     common = {"site": site, "nav": nav_links(jobs, search=search)}
-    hashes = {job.path: _job_hash(job, common) for job in jobs}
+    digests = fragments.digests if fragments is not None else {}
+    hashes = {job.path: _job_hash(job, common, digests) for job in jobs}
     changed = [job for job in jobs if old_pages.get(job.path) != hashes[job.path]]
     removed = sorted(set(manifest.get("pages", {})) - set(hashes))
     search_missing = search and not (out / "pagefind").is_dir()
@@ -340,7 +420,7 @@ def build_site(
         for job in changed:
             target = tmp / job.path
             try:
-                data = render_job(env, job, common)
+                data = render_job(env, job, common, fragments)
             except KtrackError as exc:
                 if job.plugin is None:
                     raise  # the theme's own pages: a broken theme stops the build, the old site stays
@@ -420,13 +500,24 @@ def run_pagefind(site_dir: Path) -> None:
         raise KtrackError(f"pagefind failed on {site_dir}: {' '.join(last)}")
 
 
-def collect_site(app, *, search: bool = True) -> tuple[list[RenderJob], list[str]]:
-    """Assemble every edition and plugin page from the database into render jobs."""
+def collect_site(app, *, search: bool = True, global_inputs: str | None = None, reuse: bool = True) -> tuple[list[RenderJob], list[str]]:
+    """Assemble every edition and plugin page from the database into render jobs.
+
+    With `global_inputs` (site_fingerprint with per_week=True), editions whose
+    inputs did not change since the last build are taken from the edition
+    cache (tracker/edition_cache.py) instead of being assembled again;
+    `reuse=False` assembles them all and refreshes the cache.
+    """
     from .edition import assemble_edition, edition_weekday, edition_weeks
 
     site_config = app.config.get("site") or {}
     weeks = edition_weeks(app.db, weekday=edition_weekday(app.config))
-    editions = [assemble_edition(app, week) for week in weeks]
+    if global_inputs is None:
+        editions = [assemble_edition(app, week) for week in weeks]
+    else:
+        from .edition_cache import assemble_editions
+
+        editions = assemble_editions(app, weeks, global_inputs, reuse=reuse)
     pages = []
     for plugin, result in app.host.call_each("site_pages", db=app.db, config=app.config):
         pages.extend((plugin, page) for page in (result if isinstance(result, (list, tuple)) else [result]))
@@ -437,10 +528,10 @@ def collect_site(app, *, search: bool = True) -> tuple[list[RenderJob], list[str
 
 
 # Tables whose changes never show on a page: fetch bookkeeping and marks.
-UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta"})
+UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta", "site_editions", "site_fragments"})
 
 
-def data_fingerprint(db) -> list:
+def data_fingerprint(db, *, exclude: Iterable[str] = ()) -> list:
     """What the store holds, cheaply: per table its row count, highest rowid and newest updated_at.
 
     Rows are inserted (a new rowid) or, where a table's rows change in place,
@@ -453,8 +544,9 @@ def data_fingerprint(db) -> list:
     ).fetchall()
     virtual = [name for name, sql in rows if (sql or "").upper().startswith("CREATE VIRTUAL")]
     out = []
+    exclude = set(exclude)
     for name, _ in rows:
-        if name in UNSEEN_TABLES or any(name == v or name.startswith(v + "_") for v in virtual):
+        if name in UNSEEN_TABLES or name in exclude or any(name == v or name.startswith(v + "_") for v in virtual):
             continue
         columns = {c[1] for c in db.execute(f"pragma table_info([{name}])")}
         parts = ["count(*)"]
@@ -483,13 +575,18 @@ def _code_stamp(modules) -> list:
     return stamps
 
 
-def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: bool) -> str:
+def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: bool, per_week: bool = False) -> str:
     """Everything a page is made of: the store, the config, the code, the theme, the day.
 
     Equal fingerprints mean a build would write the same site, so a no-op
     weekly run stops here instead of assembling every edition. The day is in
     it because an edition may be worded relative to when it is built.
+    With `per_week`, what every assembled edition shares: the mail tables
+    (messages, series, series_refs), which the edition cache adds week by week,
+    and what only shapes pages (base URL, search, theme) are left out.
     """
+    from .edition_cache import WEEK_TABLES
+
     from datetime import date
 
     import tracker
@@ -498,10 +595,11 @@ def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: b
 
     plugins = [plugin for _, plugin in app.host.pm.list_name_plugin() if plugin is not None]
     payload = {
-        "data": data_fingerprint(app.db),
+        "data": data_fingerprint(app.db, exclude=WEEK_TABLES if per_week else ()),
         "config": app.config,
-        "site": [base_url, search],
-        "theme": _hash_tree([*template_dirs, theme_dir() / "static"]),
+        # an assembled edition is data: the URL, the search index and the theme only shape its page
+        "site": None if per_week else [base_url, search],
+        "theme": None if per_week else _hash_tree([*template_dirs, theme_dir() / "static"]),
         "code": [__version__, _code_stamp(plugins), _code_stamp([tracker])],
         "plugins": sorted(name for name, plugin in app.host.pm.list_name_plugin() if plugin is not None),
         "day": date.today().isoformat(),
@@ -524,11 +622,25 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     if not force and read_manifest(out_path).get("fingerprint") == fingerprint and (not search or (out_path / "pagefind").is_dir()):
         # Nothing the pages are made of changed: the published site is what a build would write.
         return BuildStats(out=str(out_path), pages=len(read_manifest(out_path).get("pages", {})))
-    jobs, skipped = collect_site(app, search=search)
+    # force: a full build assembles every edition too (and refreshes the edition cache)
+    global_inputs = site_fingerprint(app, dirs, base_url=base_url or "", search=search, per_week=True)
+    jobs, skipped = collect_site(app, search=search, global_inputs=global_inputs, reuse=not force)
     for line in skipped:
         print(f"ktrack: {line}", file=sys.stderr)
     site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
-    stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped, fingerprint=fingerprint)
+    import tracker
+
+    from . import __version__
+
+    # feed entries rendered by earlier builds, valid while the host's code is the same (its theme is in the key too)
+    plugins = [plugin for _, plugin in app.host.pm.list_name_plugin() if plugin is not None]
+    fragments = FragmentCache(json.dumps([__version__, _code_stamp([tracker]), _code_stamp(plugins)]))
+    if not force:  # --force renders every feed entry anew too
+        fragments.load(app.db)
+    stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped,
+                       fingerprint=fingerprint, fragments=fragments)
+    if fragments.used:
+        fragments.save(app.db)
     for line in stats.skipped[len(skipped):]:
         print(f"ktrack: {line}", file=sys.stderr)
     return stats

@@ -14,6 +14,10 @@ from pathlib import Path
 from tracker import hookimpl
 from tracker.api import Setting
 
+# Its edition sections read the week's own mail and series, whole-store tables and mail they
+# name by Message-ID, nothing else: the edition cache may reuse them (tracker/edition_cache.py).
+edition_inputs = "week"
+
 PLUGIN = "stable_review"
 # kernel.org's cdn: {dir} is "v2.6" or "v6.x", {version} "6.1.120" (changelog.changelog_url fills them)
 CHANGELOG_URL = "https://cdn.kernel.org/pub/linux/kernel/{dir}/ChangeLog-{version}"

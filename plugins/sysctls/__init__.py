@@ -18,6 +18,10 @@ from tracker import hookimpl
 
 PLUGIN = "sysctls"  # the findings' plugin name; tracking.py reads it from here
 
+# Its edition sections read the week's own mail and series, whole-store tables and mail they
+# name by Message-ID, nothing else: the edition cache may reuse them (tracker/edition_cache.py).
+edition_inputs = "week"
+
 migrations = Migrations("sysctls")
 
 

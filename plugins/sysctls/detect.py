@@ -249,6 +249,8 @@ def _may_hold_knobs(fd: FileDiff) -> bool:
 
 def find_knob_changes(diff: str) -> list[KnobChange]:
     """Return knob changes of a whole diff, with moves between files netted out."""
+    if not diff or not ("procname" in diff or "sysctl" in diff or "ctl_table" in diff or "ctl_path" in diff or ".child" in diff):
+        return []  # no hunk can pass _may_hold_knobs (_SYSCTL_WORDS): its words are substrings of the diff
     files = [fd for fd in parse_diff(diff) if not _skip(fd.path) and _may_hold_knobs(fd)]
     shared: tuple[dict, dict, dict] = ({}, {}, {})
     for fd in files:

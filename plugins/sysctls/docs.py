@@ -189,6 +189,8 @@ def doc_changes_in_diff(diff: str) -> list[dict]:
     heading inside the hunk moves the base. Returns dicts with name, leaf,
     change (added/removed/changed), description, default, old_default, file.
     """
+    if not diff or "sysctl" not in diff or "Documentation/" not in diff:
+        return []  # a file's path is a substring of the diff: no sysctl documentation here
     out = []
     for fd in parse_diff(diff):
         path = fd.path

@@ -30,6 +30,10 @@ from tracker import hookimpl
 from tracker.api import plugin_config
 from tracker.api import KtrackError
 
+# Its edition sections read the week's own mail and series, whole-store tables and mail they
+# name by Message-ID, nothing else: the edition cache may reuse them (tracker/edition_cache.py).
+edition_inputs = "week"
+
 from .matching import watched_series
 from .topics import PLUGIN, lore_query, rules_sentence, topics
 

@@ -1,0 +1,182 @@
+"""Re-assemble only the editions whose inputs changed (issue 19.1).
+
+Assembling an edition asks every plugin for its sections: at LKML scale about a
+second per week, for every week of the archive. After a week of new mail most
+editions are what they were, so each assembled edition is kept in the
+`site_editions` table with the fingerprint of its inputs, and a build
+re-assembles an edition only when that fingerprint changed.
+
+An edition's inputs, conservatively:
+
+- everything global: every table but `messages`, `series` and `series_refs`
+  (releases, findings, syscall and sysctl records, stable reviews, any plugin
+  table: "release status as of the week" and records updated by later analysis
+  show in old editions, so a change there re-assembles every edition), the
+  config, the code, the theme and the day, as in site_fingerprint;
+- the week's own mail: count and highest rowid of the messages dated in it,
+  count, highest rowid and newest updated_at of the series dated in it (a reply
+  or trailer arriving later stamps its series, so the series' week changes);
+- series stamped since the last build: the weeks of their findings too (a
+  syscall's item tells its series' replies and reviews);
+- mail that other weeks name: a message new since the last build that a stored
+  message of another week names in In-Reply-To or References (a thread root
+  that arrived late: discussions read its subject and date) makes that week
+  change; one that a release names as its announcement changes every edition.
+
+A plugin that contributes to editions (edition_sections, claim_series,
+edition_discussions) may read anything, so reuse is on only when each such
+plugin says its sections read nothing else, with a module or class attribute
+`edition_inputs = "week"`; the built-ins do. Any other makes every edition
+re-assemble after any change, as before. An edition whose dict does not come
+back the same through JSON (a tuple, a date object), or that a plugin failed
+in, is never kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Any
+
+TABLE = "site_editions"
+ROWID_KEY = "site_editions_rowid"  # meta: the highest messages rowid the cache has seen
+WEEK_TABLES = frozenset({"messages", "series", "series_refs", TABLE, "site_fragments"})
+SERIES_KEY = "site_editions_series_stamp"  # meta: the newest series updated_at the cache has seen
+EDITION_HOOKS = ("edition_sections", "claim_series", "edition_discussions", "series_category")
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def reuse_allowed(app) -> bool:
+    """Whether every plugin that contributes to editions declares `edition_inputs = "week"`."""
+    for hook in EDITION_HOOKS:
+        caller = getattr(app.host.pm.hook, hook, None)
+        if caller is None:
+            continue
+        for impl in caller.get_hookimpls():
+            if getattr(impl.plugin, "edition_inputs", None) != "week":
+                return False
+    return True
+
+
+def _week_stamps(db, weekday) -> dict[str, list]:
+    """Per edition week: what its own messages and series are, cheaply (grouped by day on the date indexes)."""
+    from .edition import week_of
+
+    stamps: dict[str, list] = {}
+    queries = (
+        ("m", "select substr(date, 1, 10), count(*), max(rowid), null from messages where date is not null group by 1"),
+        ("s", "select substr(date, 1, 10), count(*), max(rowid), max(updated_at) from series where date is not null group by 1"),
+    )
+    tables = set(db.table_names())
+    for tag, sql in queries:
+        if ("messages" if tag == "m" else "series") not in tables:
+            continue
+        for day, count, rowid, stamp in db.execute(sql):
+            try:
+                week = week_of(date.fromisoformat(day), weekday=weekday)
+            except (TypeError, ValueError):
+                continue
+            stamps.setdefault(week, []).append([tag, day, count, rowid, stamp])
+    return stamps
+
+
+def _late_mail_weeks(db, since_rowid: int, weekday) -> tuple[set[str], bool]:
+    """Weeks with a stored message that names a message new since `since_rowid`; and whether a release names one."""
+    from .edition import week_of
+
+    if "messages" not in db.table_names():
+        return set(), False
+    newest = db.execute("select max(rowid) from messages").fetchone()[0] or 0
+    if newest <= since_rowid:
+        return set(), False
+    db.execute("create temp table if not exists _new_ids (message_id text primary key)")
+    db.execute("delete from _new_ids")
+    db.execute("insert or ignore into _new_ids select message_id from messages where rowid > ?", [since_rowid])
+    release_named = False
+    if "releases" in db.table_names() and "announcement_message_id" in {c[1] for c in db.execute("pragma table_info(releases)")}:
+        release_named = db.execute(
+            "select 1 from releases where announcement_message_id in (select message_id from _new_ids) limit 1").fetchone() is not None
+    days = set()
+    days.update(d for (d,) in db.execute(
+        "select distinct substr(date, 1, 10) from messages where in_reply_to in (select message_id from _new_ids)"))
+    days.update(d for (d,) in db.execute(
+        "select distinct substr(m.date, 1, 10) from messages m, json_each(case when json_valid(m.references_json) "
+        "then m.references_json else '[]' end) r where m.rowid <= ? and length(m.references_json) > 2 "
+        "and trim(r.value, ' <>') in (select message_id from _new_ids)", [since_rowid]))
+    db.execute("drop table if exists _new_ids")
+    weeks = set()
+    for day in days:
+        try:
+            weeks.add(week_of(date.fromisoformat(day), weekday=weekday))
+        except (TypeError, ValueError):
+            continue
+    return weeks, release_named
+
+
+def _restamped_series_weeks(db, since_stamp: str, weekday) -> set[str]:
+    """Weeks of the findings of series stamped since the last build: a finding's week may not be its series' week."""
+    from .edition import week_of
+
+    tables = set(db.table_names())
+    if "series" not in tables or "findings" not in tables or not since_stamp:
+        return set()
+    weeks = set()
+    for (day,) in db.execute(
+            "select distinct substr(f.date, 1, 10) from findings f join series s on s.series_key = f.series_key "
+            "where s.updated_at > ?", [since_stamp]):
+        try:
+            weeks.add(week_of(date.fromisoformat(day), weekday=weekday))
+        except (TypeError, ValueError):
+            continue
+    return weeks
+
+
+def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool = True) -> list[dict]:
+    """Return the edition dict of each week, re-assembling only those whose inputs changed (all of them without `reuse`)."""
+    from .analyze import get_meta, set_meta
+    from .edition import assemble_edition, edition_weekday
+
+    db = app.db
+    if not reuse_allowed(app):
+        return [assemble_edition(app, week) for week in weeks]
+    weekday = edition_weekday(app.config)
+    if TABLE not in db.table_names():
+        db[TABLE].create({"week": str, "inputs": str, "edition_json": str}, pk="week")
+    since = int(get_meta(db, ROWID_KEY) or 0)
+    late, release_named = _late_mail_weeks(db, since, weekday)
+    series_stamp = get_meta(db, SERIES_KEY) or ""
+    late |= _restamped_series_weeks(db, series_stamp, weekday)
+    stamps = _week_stamps(db, weekday)
+    stored = {week: (inputs, text) for week, inputs, text in db.execute(f"select week, inputs, edition_json from [{TABLE}]")}
+    editions, fresh = [], []
+    for week in weeks:
+        inputs = _hash([global_inputs, weekday, week, stamps.get(week, [])])
+        old = stored.get(week)
+        if reuse and old and old[0] == inputs and week not in late and not release_named:
+            editions.append(json.loads(old[1]))
+            continue
+        mark = app.host.failures
+        edition = assemble_edition(app, week)
+        editions.append(edition)
+        text = json.dumps(edition, sort_keys=False)
+        # only what JSON gives back unchanged is kept, and never an edition a plugin failed in:
+        # the next build asks it again (and reports it again)
+        if json.loads(text) == edition and not app.host.problems_since(mark):
+            fresh.append({"week": week, "inputs": inputs, "edition_json": text})
+        else:
+            fresh.append({"week": week, "inputs": "", "edition_json": "{}"})
+    newest = db.execute("select max(rowid) from messages").fetchone()[0] if "messages" in db.table_names() else 0
+    with db.conn:
+        if fresh:
+            db[TABLE].upsert_all(fresh, pk="week")
+        gone = set(stored) - set(weeks)
+        for week in gone:
+            db[TABLE].delete(week)
+        set_meta(db, ROWID_KEY, str(newest or 0))
+        if "series" in db.table_names():
+            set_meta(db, SERIES_KEY, db.execute("select max(updated_at) from series").fetchone()[0] or "")
+    return editions
