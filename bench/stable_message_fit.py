@@ -30,6 +30,7 @@ from typing import Callable
 
 from tracker.plugins.stable_review import message as msg
 from tracker.plugins.stable_review.classifier import NAIVE_WORDS
+from tracker.plugins.stable_review.training import average_precision, best_threshold, prf  # noqa: F401  (smf.prf etc.: one copy)
 
 from recorded import recorded  # noqa: E402  (bench/recorded.py: ../shared/data, not shipped with the repo)
 
@@ -125,44 +126,6 @@ def fit(feats: list[list[str]], labels: list[int], C: float) -> Fitted:
     names = dv.get_feature_names_out()
     weights = {str(n): float(w) for n, w in zip(names, model.coef_[0]) if abs(w) >= PRUNE}
     return Fitted(bias=float(model.intercept_[0]), weights=weights)
-
-
-def best_threshold(scored: list[tuple[float, int]]) -> float:
-    """The logit threshold maximising F1 over (logit, label) pairs."""
-    scored = sorted(scored, reverse=True)
-    total = sum(y for _, y in scored)
-    tp = fp = 0
-    best, best_f1 = 0.0, -1.0
-    for i, (s, y) in enumerate(scored):
-        tp += y
-        fp += 1 - y
-        if i + 1 < len(scored) and scored[i + 1][0] == s:
-            continue
-        f1 = 2 * tp / (tp + fp + total) if tp else 0.0
-        if f1 > best_f1:
-            nxt = scored[i + 1][0] if i + 1 < len(scored) else s - 1.0
-            best, best_f1 = (s + nxt) / 2, f1
-    return best
-
-
-def average_precision(scores: list[float], labels: list[int]) -> float:
-    ranked = sorted(zip(scores, labels), key=lambda sl: (-sl[0], sl[1]))
-    total = sum(labels)
-    tp, ap = 0, 0.0
-    for i, (_, y) in enumerate(ranked, 1):
-        if y:
-            tp += 1
-            ap += tp / i
-    return ap / total if total else 0.0
-
-
-def prf(predicted: list[bool], labels: list[int]) -> tuple[float, float, float]:
-    tp = sum(1 for p, y in zip(predicted, labels) if p and y)
-    fp = sum(1 for p, y in zip(predicted, labels) if p and not y)
-    fn = sum(1 for p, y in zip(predicted, labels) if not p and y)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
 
 
 @dataclass
