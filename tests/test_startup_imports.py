@@ -64,3 +64,12 @@ def test_startup_imports_check_sees_a_loaded_module(tmp_path):
     """The probe itself works: a command module that is imported shows up."""
     seen = loaded_after(tmp_path, "import tracker.plugins.syscalls.detect\n" + SCRIPT)
     assert "tracker.plugins.syscalls.detect" in seen["modules"]
+
+
+def test_help_does_not_load_sqlite_utils(tmp_path):
+    """sqlite-utils is a fifth of a start: it loads with the first command that opens the database (issue 19)."""
+    script = SCRIPT.replace('m.startswith("tracker")', 'm.startswith(("tracker", "sqlite_utils"))').replace('["import", "--help"]', '["--help"]')
+    seen = loaded_after(tmp_path, script)
+    assert seen["exit"] == 0
+    assert "tracker.plugins.syscalls" in seen["modules"]  # the plugins were loaded: their commands are listed
+    assert not [m for m in seen["modules"] if m.startswith("sqlite_utils")]

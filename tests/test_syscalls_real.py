@@ -165,7 +165,7 @@ def test_upgrade_drops_old_detector_findings_and_reanalyses(app, tmp_path):
 
     from tracker.analyze import WATERMARK_KEY, get_meta
     from tracker.app import App
-    from tracker.plugins.syscalls import migrations
+    from tracker.plugins.syscalls.schema import migrations
 
     analysed(app, "not-new-syscalls-2023.mbox")
     db = app.db

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from . import config as config_mod
-from .db import default_db_path, open_db
 from .plugin_host import PluginHost, create_host
+
+if TYPE_CHECKING:  # sqlite-utils loads on the first command that opens the database, not for --help
+    from sqlite_utils import Database
 
 
 @dataclass
@@ -78,11 +78,15 @@ class App:
             return self.db_path
         if self.config.get("db"):
             return Path(self.config["db"]).expanduser()  # a string: the schema says so
+        from .db import default_db_path
+
         return default_db_path()
 
     @property
     def db(self) -> Database:
         """Open the database on first use, applying core and plugin migrations."""
         if self._db is None:
+            from .db import open_db
+
             self._db = open_db(self.resolved_db_path(), migration_sets=self.migration_sets())
         return self._db

@@ -14,12 +14,15 @@ from typing import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import platformdirs
-import sqlite_utils
-from sqlite_utils import Migrations
 
 from .errors import KtrackError
-from .migrations import core
+
+if TYPE_CHECKING:  # sqlite-utils loads when a database is opened: plugins import utcnow at start-up
+    import sqlite_utils
+    from sqlite_utils import Migrations
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -58,6 +61,10 @@ def check_db_path(path: Path) -> None:
 
 def open_db(path: str | Path, *, migration_sets: list[Migrations] = (), migrate: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) the database at `path` and apply pending migrations."""
+    import sqlite_utils
+
+    from .migrations import core
+
     path = Path(path)
     check_db_path(path)
     try:
@@ -134,6 +141,8 @@ def _apply_migrations(db: sqlite_utils.Database, migration_sets) -> None:
 def migration_status(db: sqlite_utils.Database, migration_sets: list[Migrations]) -> list[dict]:
     """Return one dict per migration: set, name, applied (bool), applied_at."""
     rows = []
+    from .migrations import core
+
     for migrations in (core, *migration_sets):
         applied = {m.name: m.applied_at for m in migrations.applied(db)}
         for m in migrations._migrations:

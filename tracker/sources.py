@@ -9,9 +9,10 @@ in the `sources` table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # an annotation only: sqlite-utils loads when a database is opened
+    from sqlite_utils import Database
 
 
 @dataclass

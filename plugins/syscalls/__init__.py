@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlite_utils import Migrations
 
 from tracker import hookimpl
 
@@ -22,47 +21,10 @@ PLUGIN = "syscalls"  # the findings' plugin name; tracking.py reads it from here
 # name by Message-ID, nothing else: the edition cache may reuse them (tracker/edition_cache.py).
 edition_inputs = "week"
 
-migrations = Migrations("syscalls")
-
-
-@migrations()
-def m001_syscalls(db):
-    db["syscalls"].create(
-        {
-            "name": str,
-            "status": str,  # proposed | merged
-            "merged_in": str,
-            "change": str,  # added | removed (the latest change seen)
-            "signature": str,
-            "abis_json": str,
-            "aliases_json": str,
-            "first_seen_json": str,
-            "series_json": str,
-            "last_activity": str,
-            "updated_at": str,
-        },
-        pk="name",
-    )
-
-
-@migrations()
-def m002_syscall_tables(db):
-    # Per-release syscall tables newer than the shipped data, from `ktrack syscalls update-tables`.
-    db["syscall_tables"].create({"version": str, "abi": str, "nr": int, "name": str}, pk=("version", "abi", "nr"))
-
-
-@migrations()
-def m003_redetect(db):
-    # Issue 16 changed what counts as a syscall (stubs, macros, compat-only names): findings of the
-    # old detector are dropped and the next `ktrack analyze` re-reads every series.
-    if db["findings"].exists():
-        db.execute("delete from findings where plugin = 'syscalls'")
-    if db["meta"].exists():
-        db.execute("delete from meta where key = 'analysis_watermark'")
-
-
 @hookimpl
 def register_migrations(register):
+    from .schema import migrations  # sqlite-utils loads with the database, not at every start
+
     register(migrations)
 
 

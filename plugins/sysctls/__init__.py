@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlite_utils import Migrations
 
 from tracker import hookimpl
 
@@ -22,33 +21,10 @@ PLUGIN = "sysctls"  # the findings' plugin name; tracking.py reads it from here
 # name by Message-ID, nothing else: the edition cache may reuse them (tracker/edition_cache.py).
 edition_inputs = "week"
 
-migrations = Migrations("sysctls")
-
-
-@migrations()
-def m001_sysctls(db):
-    db["sysctls"].create(
-        {
-            "name": str,  # dotted, e.g. net.ipv4.ip_local_reserved_ports
-            "path": str,
-            "change": str,  # added | removed | changed (the latest change seen)
-            "status": str,  # proposed | merged
-            "mode": str,
-            "handler": str,
-            "doc": str,
-            "default_value": str,
-            "merged_in": str,
-            "first_seen_json": str,
-            "series_json": str,
-            "last_activity": str,
-            "updated_at": str,
-        },
-        pk="name",
-    )
-
-
 @hookimpl
 def register_migrations(register):
+    from .schema import migrations  # sqlite-utils loads with the database, not at every start
+
     register(migrations)
 
 
