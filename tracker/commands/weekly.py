@@ -141,7 +141,7 @@ def register_commands(cli):
 
         Quiet under cron unless something failed. Example: ktrack run --sample --out ./ktrack-site
         """
-        from tracker.job import lock_path_for, run_job
+        from tracker.job import run_job
 
         out = out or (app.config.get("site") or {}).get("out")
         if not out:
