@@ -187,7 +187,6 @@ def edition_sections(edition, db):
     from tracker.api import Section
 
     from .. import proposals
-    from .tracking import build_records
 
     items = proposals.edition_items(week_records(db, edition["end"]), edition, _edition_item)
     if not items:
