@@ -12,7 +12,7 @@ An edition's inputs, conservatively:
   (releases, findings, syscall and sysctl records, stable reviews, any plugin
   table: "release status as of the week" and records updated by later analysis
   show in old editions, so a change there re-assembles every edition), the
-  config, the code, the theme and the day, as in site_fingerprint;
+  config, the code, the theme and the day, as in fingerprint.site_inputs;
 - the week's own mail: count and highest rowid of the messages dated in it,
   count, highest rowid and newest updated_at of the series dated in it (a reply
   or trailer arriving later stamps its series, so the series' week changes);

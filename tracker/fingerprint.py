@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -71,33 +72,50 @@ def _code_stamp(modules) -> list:
     return stamps
 
 
-def site_fingerprint(app, template_dirs: list[Path], *, base_url: str, search: bool, per_week: bool = False) -> str:
-    """Everything a page is made of: the store, the config, the code, the theme, the day.
+@dataclass(frozen=True)
+class SiteInputs:
+    """The keys of one site build, from one read of the store and one stat of the code.
 
-    Equal fingerprints mean a build would write the same site, so a no-op
-    weekly run stops here instead of assembling every edition. The day is in
-    it because an edition may be worded relative to when it is built.
-    With `per_week`, what every assembled edition shares: the mail tables
-    (messages, series, series_refs), which the edition cache adds week by week,
-    and what only shapes pages (base URL, search, theme) are left out.
+    `whole`: everything a page is made of (the store, the config, the code, the
+    theme, the day); equal means a build would write the same site, so a no-op
+    weekly run stops there instead of assembling every edition. The day is in it
+    because an edition may be worded relative to when it is built.
+    `per_week`: what every assembled edition shares (tracker/edition_cache.py):
+    the mail tables (messages, series, series_refs), which the edition cache adds
+    week by week, and what only shapes pages (base URL, search, theme) left out.
+    `code`: the host's and the plugins' code, the key of the kept feed entries.
     """
-    from .edition_cache import WEEK_TABLES
 
+    whole: str
+    per_week: str
+    code: str
+
+
+def _digest(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def site_inputs(app, template_dirs: list[Path], *, base_url: str, search: bool) -> SiteInputs:
     from datetime import date
 
     import tracker
 
     from . import __version__
+    from .edition_cache import WEEK_TABLES
 
     plugins = [plugin for _, plugin in app.host.pm.list_name_plugin() if plugin is not None]
-    payload = {
-        "data": data_fingerprint(app.db, exclude=WEEK_TABLES if per_week else ()),
+    host_code, plugin_code = _code_stamp([tracker]), _code_stamp(plugins)
+    data = data_fingerprint(app.db)
+    shared = {
         "config": app.config,
-        # an assembled edition is data: the URL, the search index and the theme only shape its page
-        "site": None if per_week else [base_url, search],
-        "theme": None if per_week else _hash_tree([*template_dirs, theme_dir() / "static"]),
-        "code": [__version__, _code_stamp(plugins), _code_stamp([tracker])],
+        "code": [__version__, plugin_code, host_code],
         "plugins": sorted(name for name, plugin in app.host.pm.list_name_plugin() if plugin is not None),
         "day": date.today().isoformat(),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return SiteInputs(
+        whole=_digest({**shared, "data": data, "site": [base_url, search],
+                       "theme": _hash_tree([*template_dirs, theme_dir() / "static"])}),
+        # an assembled edition is data: the URL, the search index and the theme only shape its page
+        per_week=_digest({**shared, "data": [row for row in data if row[0] not in WEEK_TABLES], "site": None, "theme": None}),
+        code=json.dumps([__version__, host_code, plugin_code]),
+    )

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from .errors import KtrackError
 from .pages import Feed
-from .fingerprint import UNSEEN_TABLES, _code_stamp, _hash_tree, data_fingerprint, site_fingerprint  # noqa: F401  (importable from here too)
+from .fingerprint import UNSEEN_TABLES, _hash_tree, data_fingerprint, site_inputs  # noqa: F401  (importable from here too)
 from .theme import PACKAGE_SITE, app_template_dirs, evidence_words, make_environment, template_search_path, theme_dir  # noqa: F401  (importable from here too)
 
 MANIFEST = ".ktrack-manifest.json"
@@ -373,7 +373,7 @@ def build_site(
 ) -> BuildStats:
     """Render changed jobs into a copy of `out`, index it with Pagefind, swap it in; return stats.
 
-    `fingerprint` (see site_fingerprint) is kept in the manifest when every page rendered, so
+    `fingerprint` (see fingerprint.site_inputs) is kept in the manifest when every page rendered, so
     the next build with the same one can stop before collecting anything.
     """
     out = Path(out).expanduser().absolute()
@@ -496,7 +496,7 @@ def run_pagefind(site_dir: Path) -> None:
 def collect_site(app, *, search: bool = True, global_inputs: str | None = None, reuse: bool = True) -> tuple[list[RenderJob], list[str]]:
     """Assemble every edition and plugin page from the database into render jobs.
 
-    With `global_inputs` (site_fingerprint with per_week=True), editions whose
+    With `global_inputs` (fingerprint.site_inputs(...).per_week), editions whose
     inputs did not change since the last build are taken from the edition
     cache (tracker/edition_cache.py) instead of being assembled again;
     `reuse=False` assembles them all and refreshes the cache.
@@ -530,28 +530,23 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     if base_url and not base_url.endswith("/"):
         base_url += "/"
     dirs = app_template_dirs(app, template_dir)
-    fingerprint = site_fingerprint(app, dirs, base_url=base_url or "", search=search)
+    inputs = site_inputs(app, dirs, base_url=base_url or "", search=search)
     out_path = Path(out).expanduser().absolute()
-    if not force and read_manifest(out_path).get("fingerprint") == fingerprint and (not search or (out_path / "pagefind").is_dir()):
+    published = read_manifest(out_path)
+    if not force and published.get("fingerprint") == inputs.whole and (not search or (out_path / "pagefind").is_dir()):
         # Nothing the pages are made of changed: the published site is what a build would write.
-        return BuildStats(out=str(out_path), pages=len(read_manifest(out_path).get("pages", {})))
+        return BuildStats(out=str(out_path), pages=len(published.get("pages", {})))
     # force: a full build assembles every edition too (and refreshes the edition cache)
-    global_inputs = site_fingerprint(app, dirs, base_url=base_url or "", search=search, per_week=True)
-    jobs, skipped = collect_site(app, search=search, global_inputs=global_inputs, reuse=not force)
+    jobs, skipped = collect_site(app, search=search, global_inputs=inputs.per_week, reuse=not force)
     for line in skipped:
         print(f"ktrack: {line}", file=sys.stderr)
     site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
-    import tracker
-
-    from . import __version__
-
     # feed entries rendered by earlier builds, valid while the host's code is the same (its theme is in the key too)
-    plugins = [plugin for _, plugin in app.host.pm.list_name_plugin() if plugin is not None]
-    fragments = FragmentCache(json.dumps([__version__, _code_stamp([tracker]), _code_stamp(plugins)]))
+    fragments = FragmentCache(inputs.code)
     if not force:  # --force renders every feed entry anew too
         fragments.load(app.db)
     stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped,
-                       fingerprint=fingerprint, fragments=fragments)
+                       fingerprint=inputs.whole, fragments=fragments)
     if fragments.used:
         fragments.save(app.db)
     for line in stats.skipped[len(skipped):]:
