@@ -117,10 +117,13 @@ class RunReport:
         return not any(s.ok for s in self.sources)
 
 
+LOCK_SUFFIX = ".run-lock"
+
+
 @contextmanager
 def run_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on `path` for the duration; raise KtrackError if another run holds it."""
-    database = path.with_name(path.name.removesuffix(".run-lock"))
+    database = path.with_name(path.name.removesuffix(LOCK_SUFFIX))  # the lock is lock_path_for(database)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -140,7 +143,7 @@ def run_lock(path: Path) -> Iterator[None]:
 
 
 def lock_path_for(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".run-lock")
+    return db_path.with_name(db_path.name + LOCK_SUFFIX)
 
 
 class SampleHttp:
