@@ -43,9 +43,7 @@ class App:
     @cached_property
     def config_schemas(self) -> dict[str, dict]:
         """Each loaded plugin's config_defaults(): its defaults and schema ({} for a plugin without a table)."""
-        from .plugin_host import HOST_PLUGIN
-
-        schemas = {name: {} for name, plugin in self.host.pm.list_name_plugin() if plugin is not None and name != HOST_PLUGIN[0]}
+        schemas = {name: {} for name, _ in self.host.plugins()}
         for name, defaults in self.host.call_each("config_defaults"):
             if isinstance(defaults, dict):
                 schemas[name] = defaults

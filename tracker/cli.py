@@ -76,15 +76,13 @@ def _command_path(group: click.Command, args: list[str]) -> list[str]:
 
 def _plugin_of(app, exc: BaseException) -> str | None:
     """Return the name of the plugin whose module the traceback went through first (the command's own)."""
-    from .plugin_host import HOST_PLUGIN
-
     host = getattr(app, "__dict__", {}).get("host")
     if host is None:
         return None
     modules = {}
-    for name, plugin in host.pm.list_name_plugin():
+    for name, plugin in host.plugins():
         module = getattr(plugin, "__name__", None) or type(plugin).__module__
-        if module and name not in ("tracker", HOST_PLUGIN[0]):
+        if module and name != "tracker":
             modules[module] = name
     tb = exc.__traceback__
     while tb is not None:

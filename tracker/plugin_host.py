@@ -230,15 +230,21 @@ class PluginHost:
         """Return the problems that occurred (again) after `mark`, a value of `failures`."""
         return [problem for problem in self.problems if problem.last_seen > mark]
 
+    def plugins(self) -> list[tuple[str, Any]]:
+        """(name, plugin) of each loaded plugin, by name: the host's own commands left out.
+
+        What a user calls a plugin: it is listed, has a config table, and a bug in it is named.
+        """
+        return sorted(((name, plugin) for name, plugin in self.pm.list_name_plugin()
+                       if plugin is not None and name != HOST_PLUGIN[0]), key=lambda np: np[0])
+
     def plugin_infos(self, *, include_builtin: bool = True) -> list[dict]:
         """Return name, version and implemented hooks of each loaded plugin."""
         dists = {}
         for plugin, dist in self.pm.list_plugin_distinfo():
             dists[id(plugin)] = dist
         infos = []
-        for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
-            if plugin is None or name == HOST_PLUGIN[0]:
-                continue
+        for name, plugin in self.plugins():
             builtin = name in self.builtin_names
             if builtin and not include_builtin:
                 continue
