@@ -104,10 +104,10 @@ def test_import_killed_part_way_leaves_no_worker_and_an_intact_database(tmp_path
 
 FALLBACK_SCRIPT = """
 import os, signal, sys, time
-import tracker.ingest as ingest
+import tracker.parse_worker as worker
 if sys.argv[1] == "no-prctl":
-    ingest._PR_SET_PDEATHSIG = 0  # not a prctl option (EINVAL): only the parent-pid watch is left
-pool = ingest._start_pool()
+    worker._PR_SET_PDEATHSIG = 0  # not a prctl option (EINVAL): only the parent-pid watch is left
+pool = worker.start_pool()
 print(pool.submit(os.getpid).result(), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """

@@ -5,6 +5,7 @@ import gzip
 import pytest
 from linux_api import LINUX_API, messages
 
+import tracker.bulk_write as bulk_write
 import tracker.ingest as ingest
 from tracker.db import open_db
 from tracker.ingest import import_paths
@@ -97,15 +98,15 @@ def test_import_checkpoints_wal_while_writing(tmp_path, monkeypatch):
     """
     checkpoints = []
 
-    class Recorded(ingest._Checkpointer):
+    class Recorded(bulk_write.Checkpointer):
         def __init__(self, conn):
             super().__init__(_RecordingConnection(conn, checkpoints))
 
-    monkeypatch.setattr(ingest, "_Checkpointer", Recorded)
+    monkeypatch.setattr(bulk_write, "Checkpointer", Recorded)
     # Scaled to the excerpt (350 messages, about 6 MB stored): batches of 25 and a WAL limit of
     # 100 pages (400 kB) give the thread as many turns, and RESTARTs, as a year's archive gets.
     monkeypatch.setattr(ingest, "BATCH_SIZE", 25)
-    monkeypatch.setattr(ingest, "WAL_MAX_PAGES", 100)
+    monkeypatch.setattr(bulk_write, "WAL_MAX_PAGES", 100)
     path = tmp_path / "wal.db"
     db = open_db(path)
     before = db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]

@@ -5,25 +5,24 @@ Every source of mail ends here: `ktrack import` (files) and the lore source
 each batch one transaction holding its messages *and* their threading, so a
 process killed mid-import leaves whole batches only; the next run skips what
 is stored (by raw SHA-256, before any parsing) and ends with exactly what an
-uninterrupted run stores.
+uninterrupted run stores. The parsing worker is tracker/parse_worker.py; the
+fast, safe write settings and the checkpoint thread are tracker/bulk_write.py.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import sys
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, NamedTuple
 
+from .bulk_write import bulk_pragmas as _bulk_pragmas
 from .db import utcnow, write_transaction
 from .mail import ParsedMessage, parse_message
 from .mailbox_io import MailboxReadError, is_maildir, iter_path
+from .parse_worker import start_pool as _start_pool
 from .series import Threader
 from .series_rows import Placement
 from .subjects import message_role, parse_subject
@@ -33,9 +32,6 @@ BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches
 # one costs ~0.2 s); small inputs, re-imports and lore fetches stay in one process.
 PARALLEL_AFTER = int(os.environ.get("KTRACK_IMPORT_PARALLEL_AFTER", "3000"))
 _PIPELINE_DEPTH = 2  # batches parsed ahead of the one being stored
-_CACHE_KB = 64 * 1024  # page cache during an import (SQLite's default is 2 MB)
-_CHECKPOINT_PAGES = 8192  # 32 MB of WAL between checkpoints during an import (without the checkpoint thread)
-WAL_MAX_PAGES = 16384  # past 64 MB of WAL the checkpoint thread makes the next batch start the WAL afresh
 _FTS_TRIGGER = "messages_fts_ai"  # migration m002: indexes each inserted message in messages_fts
 _BULK_FTS_MIN = 20  # below this, the trigger is cheaper than dropping and re-creating it
 MAX_WARNINGS = 1000  # keep a huge broken archive from filling memory with lines
@@ -155,102 +151,6 @@ def store_raw_messages(
         _store_all(db, raws, stats, list_id=list_id, origin=origin, progress=progress, after_batch=checkpoint)
     stats.series = len(stats.series_keys)
     return stats
-
-
-@contextmanager
-def _bulk_pragmas(db):
-    """Relax fsync, widen the page cache and checkpoint in the background during an import; restore after.
-
-    Yields a function to call after each committed batch (it wakes the
-    checkpointing thread), or None.
-
-    In WAL mode synchronous=NORMAL still keeps every committed batch on an
-    application crash (only a power cut can lose the last ones), and skips an
-    fsync per commit; a larger cache keeps the message indexes (random
-    Message-IDs, hashes) from thrashing once the database outgrows 2 MB.
-    """
-    conn = db.conn
-    sync = conn.execute("PRAGMA synchronous").fetchone()[0]
-    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    # SQLite refuses to change it inside a transaction (a source's fetch); that one keeps its level
-    relax = not conn.in_transaction and conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    if relax:
-        conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA cache_size = {min(cache, -_CACHE_KB) if cache < 0 else cache}")
-    checkpointer = _Checkpointer.start(conn) if relax else None
-    # a batch writes about 1,000 pages: checkpoint every few batches, not after each
-    conn.execute(f"PRAGMA wal_autocheckpoint = {0 if checkpointer else max(int(checkpoint), _CHECKPOINT_PAGES)}")
-    try:
-        yield checkpointer.poke if checkpointer else None
-    finally:
-        if checkpointer is not None:
-            checkpointer.stop()
-        if relax:
-            conn.execute(f"PRAGMA synchronous = {int(sync)}")
-        conn.execute(f"PRAGMA cache_size = {int(cache)}")
-        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
-
-
-class _Checkpointer:
-    """Copy the WAL into the database from a second connection in a thread, while the import writes on.
-
-    A checkpoint is mostly I/O and an fsync; SQLite releases the GIL for it,
-    so done here it overlaps the next batch instead of stalling the commit
-    that crossed wal_autocheckpoint (about a tenth of a big import).
-    """
-
-    def __init__(self, conn):
-        import threading
-
-        self.conn = conn
-        self.wake = threading.Event()
-        self.done = False
-        self.thread = threading.Thread(target=self._run, name="ktrack-checkpoint", daemon=True)
-
-    @classmethod
-    def start(cls, importing):
-        """Start one for the importing connection's database; None where that cannot be (the caller then
-        keeps SQLite's auto-checkpoint)."""
-        import sqlite3
-
-        path = next((row[2] for row in importing.execute("PRAGMA database_list") if row[1] == "main"), "")
-        if not path:
-            return None  # an in-memory database has no WAL
-        try:
-            conn = sqlite3.connect(path, timeout=60, check_same_thread=False)
-        except sqlite3.Error:
-            return None
-        checkpointer = cls(conn)
-        checkpointer.thread.start()
-        return checkpointer
-
-    def _run(self) -> None:
-        import sqlite3
-
-        try:
-            while not self.done:
-                self.wake.wait()
-                self.wake.clear()
-                try:
-                    _, log, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    if log > WAL_MAX_PAGES:
-                        # The WAL starts over only when a write begins after a checkpoint has copied all
-                        # of it; with the import writing all the time that can keep missing. RESTART waits
-                        # for the current batch, copies the rest and makes the next batch start afresh.
-                        self.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-                except sqlite3.Error:
-                    pass  # busy or a full disk: the next batch tries again; the import reports its own errors
-        finally:
-            self.conn.close()
-
-    def poke(self) -> None:
-        self.wake.set()
-
-    def stop(self) -> None:
-        self.done = True
-        self.wake.set()
-        self.thread.join()
 
 
 def _store_all(db, raws, stats: ImportStats, *, list_id, origin, progress, after_batch=None) -> None:
@@ -408,60 +308,6 @@ class _ImportPipeline:
         self.in_flight.difference_update(batch.shas)
         if self.progress:
             self.progress(batch.size)
-
-
-def _start_pool():
-    """Start one parsing worker; None where that is not cheap and safe (the import then runs serially).
-
-    Linux only, by fork: "spawn" would re-run the caller's script in the child
-    when it has no __main__ guard, and macOS does not make fork safe. The
-    child only parses; it never touches the inherited SQLite connection and
-    leaves by os._exit, so the connection is never closed there.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_die_with_parent, initargs=(os.getpid(),))
-    except Exception:  # noqa: BLE001
-        return None
-
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_PARENT_POLL_SECONDS = 0.2
-
-
-def _die_with_parent(parent: int) -> None:
-    """Make this worker exit when the importing process dies, whatever signal killed it.
-
-    A forked worker holds copies of both ends of its pipes, so when the parent
-    is SIGKILLed (a cron timeout, the OOM killer) it never sees a broken pipe:
-    it blocked writing its results to a pipe nobody reads, for good (issue 14).
-    prctl(PR_SET_PDEATHSIG) has the kernel kill it with its parent; a thread
-    that polls the parent pid covers a kernel or libc without it. Either way
-    the worker is gone within a fraction of a second. The parent's batches are
-    committed one by one, so nothing the worker was parsing is lost.
-    """
-    import signal
-    import threading
-    import time
-
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_PARENT_POLL_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="ktrack-parent-watch", daemon=True).start()
 
 
 def _new_items(db, batch, stats: ImportStats, in_flight: set) -> list[tuple[bytes, str, str]]:
