@@ -83,6 +83,11 @@ def week_bounds(label: str, *, weekday: str | int = "sunday") -> tuple[date, dat
     return end - timedelta(days=7), end
 
 
+def edition_path(week: str) -> str:
+    """Where an edition's page is in the site, e.g. "editions/2026-W48.html"."""
+    return f"editions/{week}.html"
+
+
 def edition_for(label: str, *, weekday: str | int = "sunday") -> dict[str, Any]:
     """Return the edition dict that edition_sections hooks receive.
 
