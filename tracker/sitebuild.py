@@ -30,6 +30,7 @@ from .errors import KtrackError
 from .edition import edition_path
 from .feeds import FragmentCache, edition_digest, render_atom, render_feed  # noqa: F401  (importable from here too)
 from .pages import Feed
+from .search_index import merged_bundles, missing_bundles, update_search_index
 from .fingerprint import UNSEEN_TABLES, _hash_tree, data_fingerprint, site_inputs  # noqa: F401  (importable from here too)
 from .theme import PACKAGE_SITE, app_template_dirs, evidence_words, make_environment, template_search_path, theme_dir  # noqa: F401  (importable from here too)
 
@@ -60,6 +61,7 @@ class BuildStats:
     search_indexed: bool = False
     render_seconds: float = 0.0
     search_seconds: float = 0.0
+    search_bundles: list[str] = field(default_factory=list)  # the Pagefind bundles indexed again (tracker/search_index.py)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -111,8 +113,9 @@ def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: lis
     latest = editions[-1] if editions else None
     jobs.append(RenderJob("index.html", "index.html", {"edition": latest, "previous": summaries[-2] if len(summaries) > 1 else None}, site.get("title", "")))
     jobs.append(RenderJob("archive.html", "archive.html", {"editions": list(reversed(summaries))}, "Archive"))
+    search_page = RenderJob("search.html", "search.html", {}, "Search")
     if site.get("search"):
-        jobs.append(RenderJob("search.html", "search.html", {}, "Search"))
+        jobs.append(search_page)
     jobs.append(RenderJob("feed.xml", "", {"editions": list(reversed(editions[-FEED_ENTRIES:]))}, site.get("title", ""), kind="atom"))
     taken = {job.path for job in jobs}
     for page in pages:
@@ -129,6 +132,7 @@ def site_jobs(editions: list[dict], pages: Iterable, *, site: dict, skipped: lis
             jobs.append(RenderJob(path, "", {"entries": list(page.entries)}, page.title, kind="feed", plugin=plugin))
         else:
             jobs.append(RenderJob(path, page.template, dict(page.context), page.title, plugin=plugin))
+    search_page.context["bundles"] = merged_bundles(job.path for job in jobs)  # a new year's bundle changes the page
     return jobs
 
 
@@ -258,7 +262,7 @@ def build_site(
     hashes = {job.path: _job_hash(job, common, digests) for job in jobs}
     changed = [job for job in jobs if old_pages.get(job.path) != hashes[job.path]]
     removed = sorted(set(manifest.get("pages", {})) - set(hashes))
-    search_missing = search and not (out / "pagefind").is_dir()
+    search_missing = search and bool(missing_bundles(out, hashes))
     if out.exists() and not changed and not removed and same_theme and not search_missing:
         if fingerprint and manifest.get("fingerprint") != fingerprint:
             _replace_file(out / MANIFEST, _manifest_bytes(theme, hashes, fingerprint))
@@ -298,7 +302,7 @@ def build_site(
         stats.render_seconds = time.perf_counter() - started
         if search:
             started = time.perf_counter()
-            run_pagefind(tmp)
+            stats.search_bundles = update_search_index(tmp, hashes, [job.path for job in changed] + removed)
             stats.search_indexed = True
             stats.search_seconds = time.perf_counter() - started
         render_failed = any(line.endswith("(page skipped)") for line in stats.skipped)
@@ -345,7 +349,7 @@ def swap_in(new: Path, out: Path) -> None:
 
 
 def run_pagefind(site_dir: Path) -> None:
-    """Index `site_dir` for browser search with the Pagefind binary shipped by pagefind[bin]."""
+    """Index the whole of `site_dir` as one bundle (how builds did before tracker/search_index.py; bench/site_search.py compares)."""
     shutil.rmtree(site_dir / "pagefind", ignore_errors=True)  # never write through hard links
     command = [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--silent"]
     try:
