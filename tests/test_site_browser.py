@@ -216,6 +216,26 @@ def test_browser_search_finds_a_known_patch(sample_site, page):
     assert page.errors == []
 
 
+def test_browser_search_merges_the_bundle_of_every_year(sample_site, page):
+    """The index is one Pagefind bundle per older ISO year plus pagefind/ (tracker/search_index.py): all are searched."""
+    out, base = sample_site
+    assert sorted(p.name for p in out.glob("pagefind*")) == ["pagefind", "pagefind-2006", "pagefind-2020"]
+
+    def hrefs_for(word):
+        page.goto(base + "search.html")  # a fresh page: no results of the word before
+        page.locator(".pagefind-ui__search-input").fill(word)
+        page.locator(".pagefind-ui__result-link").first.wait_for(timeout=15000)
+        return [a.get_attribute("href") for a in page.locator(".pagefind-ui__result-link").all()]
+
+    # "Hartman" is said on one indexed page only: the 2020-W09 edition, in the pagefind-2020 bundle
+    assert "Hartman" not in (out / "editions/2021-W46.html").read_text()
+    assert "/editions/2020-W09.html" in hrefs_for("Hartman")
+    # "fanotify" only on the newest edition (pagefind/)
+    assert "fanotify" not in (out / "editions/2020-W09.html").read_text()
+    assert "/editions/2021-W46.html" in hrefs_for("fanotify")
+    assert page.errors == []
+
+
 def test_browser_every_page_loads_without_console_errors(sample_site, page):
     out, base = sample_site
     for path in sorted(out.rglob("*.html")):

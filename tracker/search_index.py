@@ -194,4 +194,17 @@ def _finish(site_dir: Path, name: str, members: list[str], process: subprocess.P
     if process.returncode != 0 or not (site_dir / name / "pagefind-entry.json").is_file():
         last = (err or out or "no output").strip().splitlines()[-1:]
         raise KtrackError(f"pagefind failed on {site_dir} ({name}/): {' '.join(last)}")
+    if name != PRIMARY:
+        _drop_ui(site_dir / name)
     (site_dir / name / MARKER).write_text(json.dumps({"pages": members}, indent=0) + "\n")
+
+
+def _drop_ui(bundle: Path) -> None:
+    """Delete what a merged bundle never serves: the UI scripts, styles and WebAssembly (the primary bundle's are used).
+
+    A merged index is fetched as pagefind-entry.json, its .pf_meta and its
+    index/, fragment/ and filter/ chunks; the rest is ~650 KB a year of copies.
+    """
+    for path in bundle.iterdir():
+        if path.is_file() and (path.suffix in (".js", ".css") or path.name.startswith("wasm.")):
+            path.unlink()

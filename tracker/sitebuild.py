@@ -401,7 +401,7 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     inputs = site_inputs(app, dirs, base_url=base_url or "", search=search)
     out_path = Path(out).expanduser().absolute()
     published = read_manifest(out_path)
-    if not force and published.get("fingerprint") == inputs.whole and (not search or (out_path / "pagefind").is_dir()):
+    if not force and published.get("fingerprint") == inputs.whole and (not search or not missing_bundles(out_path, published.get("pages", {}))):
         # Nothing the pages are made of changed: the published site is what a build would write.
         return BuildStats(out=str(out_path), pages=len(published.get("pages", {})))
     # force: a full build assembles every edition too (and refreshes the edition cache)
