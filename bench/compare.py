@@ -85,12 +85,14 @@ def produce(code: Path, out: Path, lists: list[Path]) -> None:
     if lists:
         for name in ("syscalls", "sysctls", "series"):
             ktrack(code, out, name, "--json", stdout=out / f"{name}.json")
-        shutil.rmtree(out / "site" / "pagefind", ignore_errors=True)  # its index names are hashes of the pages
+        for bundle in (out / "site").glob("pagefind*"):  # its index names are hashes of the pages
+            shutil.rmtree(bundle, ignore_errors=True)
     for db in out.rglob("ktrack.db"):
         db.unlink()
     shutil.rmtree(out / "cache", ignore_errors=True)
     shutil.rmtree(sample / "cache", ignore_errors=True)
-    shutil.rmtree(sample / "site" / "pagefind", ignore_errors=True)
+    for bundle in (sample / "site").glob("pagefind*"):  # pagefind/ and the year bundles (tracker/search_index.py)
+        shutil.rmtree(bundle, ignore_errors=True)
 
 
 def files(root: Path) -> dict[str, bytes]:

@@ -87,11 +87,11 @@ def _glob(name: str, pages: list[str]) -> str:
     """A Pagefind (wax) glob matching `pages`, short whatever the archive's size.
 
     Whole directories other than editions/ (`stable/**/*.html`), one year of
-    editions as `editions/2021-W*.html`, any other page by its path.
+    editions as `editions/2021-W[0-9][0-9].html`, any other page by its path.
     """
     parts: set[str] = set()
     years = {edition_year(p) for p in pages} - {None}
-    parts.update(f"editions/{year}-W*.html" for year in years)
+    parts.update(f"editions/{year}-W[0-9][0-9].html" for year in years)
     for page in pages:
         if edition_year(page):
             continue
