@@ -130,3 +130,14 @@ def test_a_failing_pagefind_is_one_line_and_the_site_stays(two_years, tmp_path, 
     monkeypatch.delenv("PAGEFIND_BINARY_PATH")
     assert build_app_site(two_years, out).search_bundles == ["pagefind"]
     assert os.path.exists(out / "editions/2021-W02.html")
+
+
+def test_site_build_json_names_the_bundles_it_indexed(ktrack, app, tmp_path):
+    add_release(app.db, "5.10", "mainline", "2020-12-13T22:41:30+00:00")
+    result = ktrack("site", "build", "--out", tmp_path / "s", "--json")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output[result.output.index("{"):])
+    assert stats["search_indexed"] is True and stats["search_bundles"] == ["pagefind"] and stats["search_seconds"] > 0
+    result = ktrack("site", "build", "--out", tmp_path / "s", "--no-search", "--json", "--force")
+    stats = json.loads(result.output[result.output.index("{"):])
+    assert stats["search_indexed"] is False and stats["search_bundles"] == []
