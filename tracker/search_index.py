@@ -36,6 +36,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -155,44 +156,39 @@ def update_search_index(site_dir: Path, pages: Iterable[str], touched: Iterable[
         if _YEAR_BUNDLE.match(old.name) and old.name not in bundles:
             shutil.rmtree(old, ignore_errors=True)
     stale = stale_bundles(site_dir, pages, touched)
-    # the largest first, so two workers end together
-    queue = sorted(stale, key=lambda name: -len(bundles[name]))
     jobs = jobs or min(2, os.cpu_count() or 1)
-    running: list[tuple[str, subprocess.Popen]] = []
-    try:
-        while queue or running:
-            while queue and len(running) < jobs:
-                name = queue.pop(0)
-                running.append((name, _start(site_dir, name, bundles[name])))
-            name, process = running.pop(0)
-            _finish(site_dir, name, bundles[name], process)
-    finally:
-        for _, process in running:
-            process.kill()
-            process.wait()
+    # the largest first, so that the workers end together
+    queue = sorted(stale, key=lambda name: -len(bundles[name]))
+    if jobs == 1 or len(queue) == 1:
+        for name in queue:
+            _index_bundle(site_dir, name, bundles[name])
+        return stale
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_index_bundle, site_dir, name, bundles[name]) for name in queue]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()  # not started yet: never starts; a running one ends within its timeout
+            raise
     return stale
 
 
-def _start(site_dir: Path, name: str, members: list[str]) -> subprocess.Popen:
+def _index_bundle(site_dir: Path, name: str, members: list[str]) -> None:
+    """Write bundle `name` of `site_dir` anew from `members` with one Pagefind run."""
     shutil.rmtree(site_dir / name, ignore_errors=True)  # never write through hard links
-    if not members:  # a site of no HTML page at all: let Pagefind say so, as for a whole site
-        members = ["*.html"]
-    command = [*_command(), "--site", str(site_dir), "--glob", _glob(name, members), "--output-subdir", name, "--silent"]
+    # no page at all (an empty site): Pagefind says so itself, as it did for a whole site
+    command = [*_command(), "--site", str(site_dir), "--glob", _glob(name, members or ["*.html"]),
+               "--output-subdir", name, "--silent"]
     try:
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    except OSError as exc:
-        raise KtrackError(f"pagefind failed on {site_dir}: {exc}") from None
-
-
-def _finish(site_dir: Path, name: str, members: list[str], process: subprocess.Popen) -> None:
-    try:
-        out, err = process.communicate(timeout=TIMEOUT)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
         raise KtrackError(f"pagefind failed on {site_dir} ({name}/): no answer in {TIMEOUT} s") from None
-    if process.returncode != 0 or not (site_dir / name / "pagefind-entry.json").is_file():
-        last = (err or out or "no output").strip().splitlines()[-1:]
+    except OSError as exc:
+        raise KtrackError(f"pagefind failed on {site_dir} ({name}/): {exc}") from None
+    if result.returncode != 0 or not (site_dir / name / "pagefind-entry.json").is_file():
+        last = (result.stderr or result.stdout or "no output").strip().splitlines()[-1:]
         raise KtrackError(f"pagefind failed on {site_dir} ({name}/): {' '.join(last)}")
     if name != PRIMARY:
         _drop_ui(site_dir / name)
