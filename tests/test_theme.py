@@ -33,3 +33,38 @@ def test_feed_entries_use_the_configured_theme(app, tmp_path, ktrack):
     assert result.exit_code == 0, result.output
     feed = (out / "feed.xml").read_text(encoding="utf-8")
     assert "OUR THEME" in feed  # each entry's content is the digest, rendered with the site's theme
+
+
+def test_compiled_templates_are_kept_between_runs_and_an_edited_template_is_read_again(tmp_path, monkeypatch):
+    """The theme compiles once per change, not once per build (issue 19); a template edit still shows."""
+    from tracker.theme import make_environment
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    page = theme / "page.html"
+    page.write_text("first {{ x }}", encoding="utf-8")
+    assert make_environment([theme]).get_template("page.html").render(x=1) == "first 1"
+    kept = list((tmp_path / "cache" / "ktrack" / "templates").iterdir())
+    assert len(kept) == 1
+    compiled = kept[0].read_bytes()
+    page.write_text("second {{ x }}", encoding="utf-8")
+    assert make_environment([theme]).get_template("page.html").render(x=2) == "second 2"
+    assert kept[0].read_bytes() != compiled  # compiled anew, and kept
+
+
+def test_a_broken_or_unwritable_template_cache_is_no_cache(tmp_path, monkeypatch):
+    from tracker.theme import make_environment
+
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "page.html").write_text("hello {{ x }}", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    make_environment([theme]).get_template("page.html")
+    for kept in (tmp_path / "cache" / "ktrack" / "templates").iterdir():
+        kept.write_bytes(kept.read_bytes()[:30])  # cut short, as a full disk leaves it
+    assert make_environment([theme]).get_template("page.html").render(x=1) == "hello 1"
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache directory would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert make_environment([theme]).get_template("page.html").render(x=2) == "hello 2"

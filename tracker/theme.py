@@ -7,6 +7,7 @@ to all three.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Iterable
@@ -43,12 +44,41 @@ def template_search_path(*, template_dir: str | Path | None = None, plugin_dirs:
     return dirs
 
 
+def _bytecode_cache():
+    """Compiled templates kept between runs (platformdirs' user cache dir): compiling the theme
+    costs more than rendering a week's pages. Jinja2 keys each by its file and checks the source,
+    so an edited template compiles again; a cache that cannot be read or written is no cache."""
+    import jinja2
+    import platformdirs
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket):
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - cut short or foreign (pickle, marshal, OS errors): compile anew
+                bucket.reset()
+
+        def dump_bytecode(self, bucket):
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    directory = Path(platformdirs.user_cache_dir("ktrack")) / "templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return QuietCache(str(directory)) if os.access(directory, os.W_OK) else None
+
+
 def make_environment(dirs: list[Path]):
     """A Jinja2 environment over `dirs` with autoescape on for every template."""
     import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
