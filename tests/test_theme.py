@@ -68,3 +68,37 @@ def test_a_broken_or_unwritable_template_cache_is_no_cache(tmp_path, monkeypatch
     blocked.write_text("a file where the cache directory would be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     assert make_environment([theme]).get_template("page.html").render(x=2) == "hello 2"
+
+
+# The item_words macro as it was written in Jinja before item_html took its place (issue 19).
+OLD_ITEM_WORDS = """{% macro item_words(item, root) -%}
+{% if item['parts'] %}{% for part in item['parts'] %}{% set url = part['link'] | href(root) %}{% if url %}<a href="{{ url }}">{{ part['text'] }}</a>{% else %}{{ part['text'] }}{% endif %}{% endfor %}
+{%- else %}{% set url = item['link'] | href(root) %}{% if url %}<a href="{{ url }}">{{ item['text'] }}</a>{% else %}{{ item['text'] }}{% endif %}{% endif %}
+{%- endmacro %}{{ item_words(item, root) }}"""
+
+
+def test_item_html_says_what_the_jinja_macro_said():
+    from markupsafe import Markup
+
+    from tracker.theme import item_html, make_environment, template_search_path
+
+    class Obj:
+        text = "as attribute <b>"
+        link = "releases/6.1.html"
+
+    env = make_environment(template_search_path())
+    old = env.from_string(OLD_ITEM_WORDS)
+    items = [
+        {"text": "Dev 1: mm: fix <x> & y (2 patches)", "link": "https://lore.kernel.org/r/a&b@x"},
+        {"text": "no link"}, {"text": None}, {}, {"link": "https://lore.kernel.org/r/only"},
+        {"text": "unsafe", "link": "javascript:alert(1)"}, {"text": "up", "link": "../../etc/passwd"},
+        {"text": "site", "link": "releases/6.1.html#top"}, {"text": Markup("<em>kept</em>"), "link": None},
+        {"text": 42, "link": ""}, {"parts": [], "text": "empty parts", "link": "stable/6.1.1.html"},
+        {"parts": [{"text": "Dev 19: ", "link": None}, {"text": "x \"quoted\"", "link": "https://lore.kernel.org/r/q\"x"},
+                   {"text": " (v2)"}, {"link": "https://lore.kernel.org/r/nolabel"}, "a string part", Obj()],
+         "text": "whole", "link": "https://lore.kernel.org/r/whole"},
+        Obj(), "a bare string item",
+    ]
+    for root in ("", "../"):
+        for item in items:
+            assert str(item_html(item, root)) == old.render(item=item, root=root), item
