@@ -32,6 +32,15 @@ def no_internet(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", local_only)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def user_cache(tmp_path_factory):
+    """The user cache dir (compiled templates) of the whole run, not the developer's ~/.cache."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        yield cache
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """tests/data: excerpts of recorded real kernel material, shipped with the repository (see its README)."""

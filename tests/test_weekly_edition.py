@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -38,6 +39,28 @@ def test_safe_link_keeps_site_paths_and_http_only():
     for bad in ("javascript:alert(1)", "JavaScript:alert(1)", "../../etc/passwd", "releases/../../x", "//evil.example/x",
                 "/etc/passwd", "data:text/html,<script>", "https://", "a b", "vbscript:x", "https://x\"onmouseover=1"):
         assert safe_link(bad) is None, bad
+
+
+def test_plain_web_link_shortcut_agrees_with_urlsplit():
+    """The regex shortcut for ordinary mail links must never keep a link urlsplit would refuse, or refuse one it keeps."""
+    from urllib.parse import urlsplit
+
+    from tracker.edition import _check_link
+
+    def by_urlsplit(link):
+        if re.search(r"[\x00-\x20\"'<>\\`]", link):
+            return None
+        parts = urlsplit(link)
+        return link if parts.netloc and parts.hostname else None
+
+    hosts = ["lore.kernel.org", "a", "x-y.example", "127.0.0.1", "[::1]", "user@host", "@host", ":80", "host:", "host:8080",
+             "host:99999", "-x", ".", "", "h\u00e9te.example", "host.:", "HOST.Example"]
+    tails = ["", "/", "/r/abc@x", "?q=1", "#frag", ":", "//x", "@y/"]
+    for scheme in ("http://", "https://", "HTTPS://", "hTtp://"):
+        for host in hosts:
+            for tail in tails:
+                link = scheme + host + tail
+                assert _check_link(link) == by_urlsplit(link), link
 
 
 def test_edition_weeks_lists_weeks_of_releases_series_findings(db):

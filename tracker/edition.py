@@ -267,9 +267,16 @@ def _remembered_link(link: str) -> str | None:
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\"'<>\\`]")  # control characters, space, quotes, brackets, backslash
 
 
+# the common shape of a mail link ("https://lore.kernel.org/r/..."): scheme, a plain host, maybe a
+# port, then a path or nothing; whatever else starts with http(s) is asked of urlsplit
+_PLAIN_WEB_LINK = re.compile(r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]+)?(?:[/?#]|$)", re.IGNORECASE)
+
+
 def _check_link(link: str) -> str | None:
     if _UNSAFE_CHARS.search(link):
         return None
+    if _PLAIN_WEB_LINK.match(link):
+        return link
     lowered = link.lower()
     if lowered.startswith(("http://", "https://")):
         parts = urlsplit(link)

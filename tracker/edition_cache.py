@@ -135,8 +135,18 @@ def _restamped_series_weeks(db, since_stamp: str, weekday) -> set[str]:
     return weeks
 
 
-def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool = True) -> list[dict]:
-    """Return the edition dict of each week, re-assembling only those whose inputs changed (all of them without `reuse`)."""
+def _remember_digest(edition: dict, text: str, digests: dict | None) -> dict:
+    if digests is not None:
+        digests[id(edition)] = (edition, hashlib.sha1(text.encode()).hexdigest())
+    return edition
+
+
+def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool = True, digests: dict | None = None) -> list[dict]:
+    """Return the edition dict of each week, re-assembling only those whose inputs changed (all of them without `reuse`).
+
+    `digests` (feeds.edition_digest's memo) gets each edition's digest from the JSON text kept
+    here, so a build does not serialise every edition again to learn whether its pages changed.
+    """
     from .analyze import get_meta, set_meta
     from .edition import assemble_edition, edition_weekday
 
@@ -157,7 +167,7 @@ def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool 
         inputs = _hash([global_inputs, weekday, week, stamps.get(week, [])])
         old = stored.get(week)
         if reuse and old and old[0] == inputs and week not in late and not release_named:
-            editions.append(json.loads(old[1]))
+            editions.append(_remember_digest(json.loads(old[1]), old[1], digests))
             continue
         mark = app.host.failures
         edition = assemble_edition(app, week)
@@ -167,6 +177,7 @@ def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool 
         # the next build asks it again (and reports it again)
         if json.loads(text) == edition and not app.host.problems_since(mark):
             fresh.append({"week": week, "inputs": inputs, "edition_json": text})
+            _remember_digest(edition, text, digests)
         else:
             fresh.append({"week": week, "inputs": "", "edition_json": "{}"})
     newest = db.execute("select max(rowid) from messages").fetchone()[0] if "messages" in db.table_names() else 0

@@ -185,6 +185,52 @@ def render_job(env, job: RenderJob, common: dict, fragments: FragmentCache | Non
     return text.encode()
 
 
+def _page_cost(job: RenderJob) -> int:
+    """How long a page takes to render, roughly: the items of the editions in it."""
+    return 50 + sum(len(section.get("items") or ()) for value in job.context.values() if _is_edition(value)
+                    for section in value.get("sections") or ())
+
+
+def _render_changed(env, changed: list[RenderJob], common: dict, fragments, tmp: Path, workers: int | None):
+    """Render and write every changed job into `tmp`; yield (job, error line or None).
+
+    HTML pages go through the render pool (every core on a full build); the feeds come after,
+    here, because their kept entries (`fragments`) are this process's.
+    """
+    from .render_pool import render_pages
+
+    pages = [job for job in changed if job.kind == "html"]
+
+    def render_one(job: RenderJob) -> str | None:
+        try:
+            _write(tmp / job.path, render_job(env, job, common))
+        except KtrackError as exc:
+            return exc.message
+        return None
+
+    if len(pages) > 1:
+        _compile_templates(env, {job.template for job in pages})  # once, before any worker starts
+    yield from zip(pages, render_pages(pages, render_one, costs=[_page_cost(job) for job in pages], workers=workers))
+    for job in changed:
+        if job.kind != "html":
+            try:
+                _write(tmp / job.path, render_job(env, job, common, fragments))
+                yield job, None
+            except KtrackError as exc:
+                yield job, exc.message
+
+
+def _compile_templates(env, names: set[str]) -> None:
+    """Load the pages' templates and every partial they may include, so workers share them compiled."""
+    import jinja2
+
+    for name in sorted(names | {name for name in env.list_templates() if name.endswith(".html")}):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateError:
+            pass  # render_job names the page and the template when it is used
+
+
 def read_manifest(out: Path) -> dict:
     try:
         data = json.loads((out / MANIFEST).read_text())
@@ -238,11 +284,13 @@ def build_site(
     skipped: list[str] | None = None,
     fingerprint: str | None = None,
     fragments: FragmentCache | None = None,
+    workers: int | None = None,
 ) -> BuildStats:
     """Render changed jobs into a copy of `out`, index it with Pagefind, swap it in; return stats.
 
     `fingerprint` (see fingerprint.site_inputs) is kept in the manifest when every page rendered, so
-    the next build with the same one can stop before collecting anything.
+    the next build with the same one can stop before collecting anything. `workers`: processes that
+    render pages (default: the cores this process may use; see tracker/render_pool.py).
     """
     out = Path(out).expanduser().absolute()
     site = {"title": "kernel-tracker", "base_url": "", **(site or {}), "search": search}
@@ -278,20 +326,16 @@ def build_site(
             tmp.mkdir(parents=True)
         started = time.perf_counter()
         env = make_environment(dirs)
-        for job in changed:
-            target = tmp / job.path
-            try:
-                data = render_job(env, job, common, fragments)
-            except KtrackError as exc:
-                if job.plugin is None:
-                    raise  # the theme's own pages: a broken theme stops the build, the old site stays
-                # One plugin's broken page must not cost the reader the rest of the site.
-                stats.skipped.append(f"plugin {job.plugin}: {exc.message} (page skipped)")
-                target.unlink(missing_ok=True)
-                del hashes[job.path]  # not in the manifest: tried again next build
+        for job, error in _render_changed(env, changed, common, fragments, tmp, workers):
+            if error is None:
+                stats.rendered += 1
                 continue
-            _write(target, data)
-            stats.rendered += 1
+            if job.plugin is None:
+                raise KtrackError(error)  # the theme's own pages: a broken theme stops the build, the old site stays
+            # One plugin's broken page must not cost the reader the rest of the site.
+            stats.skipped.append(f"plugin {job.plugin}: {error} (page skipped)")
+            (tmp / job.path).unlink(missing_ok=True)
+            del hashes[job.path]  # not in the manifest: tried again next build
         for path in removed:
             if safe_page_path(path):
                 (tmp / path).unlink(missing_ok=True)
@@ -361,13 +405,15 @@ def run_pagefind(site_dir: Path) -> None:
         raise KtrackError(f"pagefind failed on {site_dir}: {' '.join(last)}")
 
 
-def collect_site(app, *, search: bool = True, global_inputs: str | None = None, reuse: bool = True) -> tuple[list[RenderJob], list[str]]:
+def collect_site(app, *, search: bool = True, global_inputs: str | None = None, reuse: bool = True,
+                 digests: dict | None = None) -> tuple[list[RenderJob], list[str]]:
     """Assemble every edition and plugin page from the database into render jobs.
 
     With `global_inputs` (fingerprint.site_inputs(...).per_week), editions whose
     inputs did not change since the last build are taken from the edition
     cache (tracker/edition_cache.py) instead of being assembled again;
-    `reuse=False` assembles them all and refreshes the cache.
+    `reuse=False` assembles them all and refreshes the cache. `digests` (a FragmentCache's) learns
+    each cached edition's digest from its kept JSON.
     """
     from .edition import assemble_edition, edition_weekday, edition_weeks
 
@@ -378,7 +424,7 @@ def collect_site(app, *, search: bool = True, global_inputs: str | None = None, 
     else:
         from .edition_cache import assemble_editions
 
-        editions = assemble_editions(app, weeks, global_inputs, reuse=reuse)
+        editions = assemble_editions(app, weeks, global_inputs, reuse=reuse, digests=digests)
     pages = []
     for plugin, result in app.host.call_each("site_pages", db=app.db, config=app.config):
         pages.extend((plugin, page) for page in (result if isinstance(result, (list, tuple)) else [result]))
@@ -404,13 +450,14 @@ def build_app_site(app, out: str | Path | None = None, *, base_url: str | None =
     if not force and published.get("fingerprint") == inputs.whole and (not search or not missing_bundles(out_path, published.get("pages", {}))):
         # Nothing the pages are made of changed: the published site is what a build would write.
         return BuildStats(out=str(out_path), pages=len(published.get("pages", {})))
+    # feed entries rendered by earlier builds, valid while the host's code is the same (its theme is in the key too)
+    fragments = FragmentCache(inputs.code)
     # force: a full build assembles every edition too (and refreshes the edition cache)
-    jobs, skipped = collect_site(app, search=search, global_inputs=inputs.per_week, reuse=not force)
+    jobs, skipped = collect_site(app, search=search, global_inputs=inputs.per_week, reuse=not force,
+                                 digests=fragments.digests)
     for line in skipped:
         print(f"ktrack: {line}", file=sys.stderr)
     site = {"title": site_config.get("title") or "kernel-tracker", "base_url": base_url or ""}
-    # feed entries rendered by earlier builds, valid while the host's code is the same (its theme is in the key too)
-    fragments = FragmentCache(inputs.code)
     if not force:  # --force renders every feed entry anew too
         fragments.load(app.db)
     stats = build_site(jobs, out, site=site, template_dirs=dirs, search=search, force=force, skipped=skipped,

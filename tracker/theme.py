@@ -7,10 +7,15 @@ to all three.
 
 from __future__ import annotations
 
+import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from markupsafe import Markup, escape
+
+from .edition import safe_link
 from .errors import KtrackError
 
 PACKAGE_SITE = Path(__file__).resolve().parent.parent / "site"
@@ -43,26 +48,46 @@ def template_search_path(*, template_dir: str | Path | None = None, plugin_dirs:
     return dirs
 
 
+def _bytecode_cache():
+    """Compiled templates kept between runs (platformdirs' user cache dir): compiling the theme
+    costs more than rendering a week's pages. Jinja2 keys each by its file and checks the source,
+    so an edited template compiles again; a cache that cannot be read or written is no cache."""
+    import jinja2
+    import platformdirs
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket):
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - cut short or foreign (pickle, marshal, OS errors): compile anew
+                bucket.reset()
+
+        def dump_bytecode(self, bucket):
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    directory = Path(platformdirs.user_cache_dir("ktrack")) / "templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return QuietCache(str(directory)) if os.access(directory, os.W_OK) else None
+
+
 def make_environment(dirs: list[Path]):
     """A Jinja2 environment over `dirs` with autoescape on for every template."""
     import jinja2
 
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in dirs]),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.ChainableUndefined,
     )
-    from .edition import safe_link
-
-    def href(link, root=""):
-        """Make a safe item link usable from the current page; unsafe links become None."""
-        link = safe_link(link)
-        if link is None:
-            return None
-        return link if link.lower().startswith(("http://", "https://")) else root + link
-
     def lore_url(message_id):
         from urllib.parse import quote
 
@@ -71,11 +96,61 @@ def make_environment(dirs: list[Path]):
         return "https://lore.kernel.org/r/" + quote(str(message_id).strip("<>"), safe="@!$&'()*+,;=-._~")
 
     env.filters["href"] = href
+    env.globals["item_html"] = item_html
     env.filters["evidence"] = evidence_words
     env.globals["section_summary"] = section_summary
     env.filters["lore_url"] = lore_url
     env.filters["day"] = lambda value: (value or "")[:10]
     return env
+
+
+def href(link, root=""):
+    """Make a safe item link usable from the current page; unsafe links become None."""
+    return _href(link, root) if type(link) is str and type(root) is str else _href_of(link, root)
+
+
+@lru_cache(maxsize=65536)
+def _href(link: str, root: str) -> str | None:
+    return _href_of(link, root)
+
+
+def _href_of(link, root) -> str | None:
+    link = safe_link(link)
+    if link is None:
+        return None
+    return link if link.lower().startswith(("http://", "https://")) else root + link
+
+
+_MISSING = object()
+
+
+def _field(obj, name: str):
+    """obj[name] as a template reads `obj['name']`: a key, else an attribute, else missing."""
+    try:
+        return obj[name]
+    except (AttributeError, TypeError, LookupError):
+        return getattr(obj, name, _MISSING)
+
+
+def item_html(item, root: str = ""):
+    """An item's words as HTML: its "parts" ([{text, link}]) with the safe links made links, else
+    its text, linked whole when it has a safe link; text escaped as `{{ text }}` would be.
+
+    The `item_words` macro of _macros.html, in Python: an edition has a thousand items or more, and
+    the template code per item was most of a full build. A theme that wants other markup overrides
+    `item_words` and `item_list` in its own _macros.html.
+    """
+    parts = _field(item, "parts")
+    if parts is _MISSING or not parts:
+        parts = (item,)
+    out = []
+    for part in parts:
+        link = _field(part, "link")
+        text = _field(part, "text")
+        text = "" if text is _MISSING else escape(text)
+        url = href(link, root) if link is not _MISSING and link else None
+        out.append(f'<a href="{escape(url)}">{text}</a>' if url else text)
+    return Markup("".join(out))
 
 
 def _counted(count: int, one: str, many: str) -> str:

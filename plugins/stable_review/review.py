@@ -8,9 +8,10 @@ Recognises every subject format the stable team has used, e.g.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .classifier import CVE_ID, Verdict, classify_patch, verdict_from
+if TYPE_CHECKING:
+    from .classifier import Verdict
 
 REVIEW_SUBJECT = re.compile(
     r"\b(\d+\.\d+(?:\.\d+){1,2})(?:-rc\d+)?\s*-?\s*stable\s+review\b"
@@ -106,6 +107,9 @@ def review_entries(patches: list[dict], release: str, *, verdict_for: Callable[[
     `place(sha, subject)` names the release a Fixes: commit came with, when the
     store knows it; the impact line then says "broken since" it.
     """
+    # the classifier (its model and a few hundred regexes) is loaded by a review, not by the site's pages
+    from .classifier import CVE_ID, classify_patch, verdict_from
+
     entries = []
     modern = _has_upstream_lines(release)
     for position, patch in enumerate(patches, 1):
