@@ -7,6 +7,7 @@ theme) must still rebuild, to exactly what a forced full build writes.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,29 @@ def test_an_edition_a_plugin_failed_in_is_not_kept(builtin_app, tmp_path):
     assert "recovered" not in (out / "editions" / "2021-W46.html").read_text()
     build_app_site(app, out, search=False, base_url="https://kt.example.org/")  # something changed: a rebuild
     assert "recovered" in (out / "editions" / "2021-W46.html").read_text()
+
+
+def test_kept_editions_stay_encoded_until_a_page_renders_them(builtin_app, tmp_path):
+    """A full build into an empty directory decodes a kept edition only to render its pages (issue 19)."""
+    from tracker.analyze import run_analysis
+    from tracker.edition_cache import StoredEdition
+    from tracker.fingerprint import site_inputs
+    from tracker.ingest import import_paths
+    from tracker.sitebuild import collect_site
+    from tracker.theme import app_template_dirs
+
+    app = builtin_app
+    import_paths(app.db, [EXCERPT])
+    run_analysis(app)
+    build_app_site(app, tmp_path / "first", search=False)  # keeps every edition
+    inputs = site_inputs(app, app_template_dirs(app, None), base_url="", search=False)
+    jobs, _ = collect_site(app, search=False, global_inputs=inputs.per_week, digests={})
+    kept = [job.context["edition"] for job in jobs if job.template == "edition.html"]
+    assert kept and all(isinstance(e, StoredEdition) and e._data is None for e in kept)
+    assert [e["week"] for e in kept] == sorted(e["week"] for e in kept) and "sections" in kept[0]
+    assert all(e._data is None for e in kept)  # the header and the keys are read from the brief
+    with pytest.raises(TypeError):
+        json.dumps(kept[0])  # never serialised as if it were an empty dict
+    build_app_site(app, tmp_path / "again", search=False)
+    build_app_site(app, tmp_path / "forced", search=False, force=True)
+    assert pages(tmp_path / "again") == pages(tmp_path / "forced") == pages(tmp_path / "first")

@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from collections.abc import Mapping
 from typing import Any
 
 TABLE = "site_editions"
@@ -44,6 +45,65 @@ ROWID_KEY = "site_editions_rowid"  # meta: the highest messages rowid the cache 
 WEEK_TABLES = frozenset({"messages", "series", "series_refs", TABLE, "site_fragments"})
 SERIES_KEY = "site_editions_series_stamp"  # meta: the newest series updated_at the cache has seen
 EDITION_HOOKS = ("edition_sections", "claim_series", "edition_discussions", "series_category")
+
+
+HEADER = ("week", "title", "start", "end")
+
+
+def edition_brief(edition: dict) -> dict:
+    """What a site build needs of an edition besides its pages: its top-level keys, its header
+    fields, and each section's title and item count (the archive, the feed, the pager)."""
+    return {
+        "keys": list(edition),
+        **{key: edition[key] for key in HEADER if key in edition},
+        "sections": [{"title": s.get("title"), "count": len(s.get("items") or ())} for s in edition.get("sections") or ()],
+    }
+
+
+class StoredEdition(Mapping):
+    """An edition kept in `site_editions`, decoded only when a page of it is rendered.
+
+    At LKML scale an edition is about a megabyte of JSON; the build itself needs of most of them
+    only their brief (edition_brief) and digest, so decoding every one in the building process was
+    a fifth of a full build. The render workers decode their own (sitebuild.render_job hands
+    templates the plain dict). A read-only Mapping, not a dict: what would serialise it fails
+    loudly instead of seeing an empty dict.
+    """
+
+    __slots__ = ("brief", "digest", "_text", "_data")
+
+    def __init__(self, text: str, brief: dict, digest: str):
+        self.brief, self.digest, self._text, self._data = brief, digest, text, None
+
+    def load(self) -> dict:
+        if self._data is None:
+            self._data = json.loads(self._text)
+        return self._data
+
+    def __getitem__(self, key):
+        if self._data is None and key in HEADER:
+            if key in self.brief:
+                return self.brief[key]
+            raise KeyError(key)
+        return self.load()[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self.brief["keys"] if self._data is None else key in self._data
+
+    def __iter__(self):
+        return iter(self.load())
+
+    def __len__(self) -> int:
+        return len(self.brief["keys"])
+
+
+def loaded(value):
+    """`value` with a StoredEdition (or a list of them) decoded: what a template is given."""
+    if isinstance(value, StoredEdition):
+        return value.load()
+    if isinstance(value, list) and any(isinstance(v, StoredEdition) for v in value):
+        return [v.load() if isinstance(v, StoredEdition) else v for v in value]
+    return value
 
 
 def _hash(value: Any) -> str:
@@ -135,10 +195,21 @@ def _restamped_series_weeks(db, since_stamp: str, weekday) -> set[str]:
     return weeks
 
 
-def _remember_digest(edition: dict, text: str, digests: dict | None) -> dict:
+def _text_digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _remember_digest(edition, text: str, digests: dict | None):
     if digests is not None:
-        digests[id(edition)] = (edition, hashlib.sha1(text.encode()).hexdigest())
+        digests[id(edition)] = (edition, _text_digest(text))
     return edition
+
+
+def _kept_edition(text: str, brief_json: str | None, digests: dict | None):
+    """A kept edition: left encoded with its brief when the build keeps digests (a site build), else decoded."""
+    if digests is None or not brief_json:
+        return _remember_digest(json.loads(text), text, digests)
+    return _remember_digest(StoredEdition(text, json.loads(brief_json), _text_digest(text)), text, digests)
 
 
 def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool = True, digests: dict | None = None) -> list[dict]:
@@ -155,19 +226,22 @@ def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool 
         return [assemble_edition(app, week) for week in weeks]
     weekday = edition_weekday(app.config)
     if TABLE not in db.table_names():
-        db[TABLE].create({"week": str, "inputs": str, "edition_json": str}, pk="week")
+        db[TABLE].create({"week": str, "inputs": str, "edition_json": str, "brief_json": str}, pk="week")
+    elif "brief_json" not in db[TABLE].columns_dict:  # kept by a version before briefs
+        db[TABLE].add_column("brief_json", str)
     since = int(get_meta(db, ROWID_KEY) or 0)
     late, release_named = _late_mail_weeks(db, since, weekday)
     series_stamp = get_meta(db, SERIES_KEY) or ""
     late |= _restamped_series_weeks(db, series_stamp, weekday)
     stamps = _week_stamps(db, weekday)
-    stored = {week: (inputs, text) for week, inputs, text in db.execute(f"select week, inputs, edition_json from [{TABLE}]")}
+    stored = {week: (inputs, text, brief) for week, inputs, text, brief in
+              db.execute(f"select week, inputs, edition_json, brief_json from [{TABLE}]")}
     editions, fresh = [], []
     for week in weeks:
         inputs = _hash([global_inputs, weekday, week, stamps.get(week, [])])
         old = stored.get(week)
         if reuse and old and old[0] == inputs and week not in late and not release_named:
-            editions.append(_remember_digest(json.loads(old[1]), old[1], digests))
+            editions.append(_kept_edition(old[1], old[2], digests))
             continue
         mark = app.host.failures
         edition = assemble_edition(app, week)
@@ -176,10 +250,10 @@ def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool 
         # only what JSON gives back unchanged is kept, and never an edition a plugin failed in:
         # the next build asks it again (and reports it again)
         if json.loads(text) == edition and not app.host.problems_since(mark):
-            fresh.append({"week": week, "inputs": inputs, "edition_json": text})
+            fresh.append({"week": week, "inputs": inputs, "edition_json": text, "brief_json": json.dumps(edition_brief(edition))})
             _remember_digest(edition, text, digests)
         else:
-            fresh.append({"week": week, "inputs": "", "edition_json": "{}"})
+            fresh.append({"week": week, "inputs": "", "edition_json": "{}", "brief_json": None})
     newest = db.execute("select max(rowid) from messages").fetchone()[0] if "messages" in db.table_names() else 0
     with db.conn:
         if fresh:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from .edition import edition_path
+from .edition_cache import StoredEdition, loaded
 
 
 def edition_digest(edition: dict, digests: dict | None = None) -> str:
@@ -22,6 +23,8 @@ def edition_digest(edition: dict, digests: dict | None = None) -> str:
         found = digests.get(id(edition))
         if found is not None and found[0] is edition:
             return found[1]
+    if isinstance(edition, StoredEdition):
+        return edition.digest
     digest = hashlib.sha1(json.dumps(edition, sort_keys=True, default=str).encode()).hexdigest()
     if digests is not None:
         digests[id(edition)] = (edition, digest)
@@ -99,7 +102,7 @@ def render_atom(job, common: dict, env=None, fragments: FragmentCache | None = N
         key = fragments.key(edition, base) if fragments is not None else None
         content = fragments.get(key) if key else None
         if content is None:
-            content = render_edition(edition, "html", base_url=base, fragment=True, env=env)
+            content = render_edition(loaded(edition), "html", base_url=base, fragment=True, env=env)
             if key:
                 fragments.put(key, content)
         entry.content(content, type="html")

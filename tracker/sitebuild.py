@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 from .errors import KtrackError
 from .edition import edition_path
+from .edition_cache import StoredEdition, edition_brief, loaded
 from .feeds import FragmentCache, edition_digest, render_atom, render_feed  # noqa: F401  (importable from here too)
 from .pages import Feed
 from .search_index import merged_bundles, missing_bundles, update_search_index
@@ -84,15 +85,17 @@ def relative_root(path: str) -> str:
     return "../" * path.count("/")
 
 
-def edition_summary(edition: dict) -> dict:
-    """The few fields the archive and feed need from an edition."""
+def edition_summary(edition) -> dict:
+    """The few fields the archive and feed need from an edition (a kept one's from its brief)."""
+    brief = edition.brief if isinstance(edition, StoredEdition) else edition_brief(edition)
+    week = brief["week"]
     return {
-        "week": edition["week"],
-        "title": edition.get("title") or edition["week"],
-        "start": edition.get("start"),
-        "end": edition.get("end"),
-        "path": edition_path(edition["week"]),
-        "sections": [{"title": s["title"], "count": len(s["items"])} for s in edition.get("sections", [])],
+        "week": week,
+        "title": brief.get("title") or week,
+        "start": brief.get("start"),
+        "end": brief.get("end"),
+        "path": edition_path(week),
+        "sections": [dict(section) for section in brief["sections"]],
     }
 
 
@@ -148,7 +151,7 @@ def nav_links(jobs: list[RenderJob], *, search: bool) -> list[dict]:
 
 
 def _is_edition(value: Any) -> bool:
-    return isinstance(value, dict) and "week" in value and "sections" in value
+    return isinstance(value, StoredEdition) or (isinstance(value, dict) and "week" in value and "sections" in value)
 
 
 def _job_hash(job: RenderJob, common: dict, digests: dict | None = None) -> str:
@@ -177,7 +180,8 @@ def render_job(env, job: RenderJob, common: dict, fragments: FragmentCache | Non
             raise KtrackError(f"site feed {job.path}: malformed entry: {type(exc).__name__}: {exc}") from None
     try:
         template = env.get_template(job.template)
-        text = template.render(**job.context, **common, page_title=job.title, page_path=job.path, root=relative_root(job.path))
+        context = {name: loaded(value) for name, value in job.context.items()}  # kept editions decoded here, in the worker
+        text = template.render(**context, **common, page_title=job.title, page_path=job.path, root=relative_root(job.path))
     except jinja2.TemplateNotFound as exc:
         raise KtrackError(f"site page {job.path}: template {exc.name!r} not found") from None
     except Exception as exc:  # noqa: BLE001 - a template bug must not leave a half-built site
@@ -187,8 +191,8 @@ def render_job(env, job: RenderJob, common: dict, fragments: FragmentCache | Non
 
 def _page_cost(job: RenderJob) -> int:
     """How long a page takes to render, roughly: the items of the editions in it."""
-    return 50 + sum(len(section.get("items") or ()) for value in job.context.values() if _is_edition(value)
-                    for section in value.get("sections") or ())
+    return 50 + sum(section["count"] for value in job.context.values() if _is_edition(value)
+                    for section in edition_summary(value)["sections"])
 
 
 def _render_changed(env, changed: list[RenderJob], common: dict, fragments, tmp: Path, workers: int | None):
