@@ -22,7 +22,7 @@ kernel.org files of the built-in sample, so the run fetches for real and finds n
 is off (it is benchmarked by bench/fetch.py). Hugo is Debian's `hugo` (`apt-get install hugo`);
 without it that yardstick is skipped and said so.
 
-    .venv/bin/python bench/weekly.py [--messages 200000] [--week 7000] [--rebuild]
+    .venv/bin/python bench/weekly.py [--messages 200000] [--week 7000] [--rebuild] [--only site,noop,...]
 
 The cache build (import, analyse, build of the whole archive) is timed when it runs and its
 figures are kept beside the cache; `--rebuild` measures them again.
@@ -54,6 +54,7 @@ from ingest import generate  # noqa: E402  (bench/ingest.py: the LKML-shaped gen
 
 from tracker.plugin_host import BUILTIN_PLUGINS  # noqa: E402
 
+CASES = ("help", "noop", "week", "analysis", "site", "review")
 CACHE_VERSION = 2  # bump when the generator or the archive layout changes
 SAMPLE_DIR = ROOT / "tracker" / "sample"
 
@@ -374,7 +375,12 @@ def main() -> None:
     parser.add_argument("--week", type=int, default=7_000, help="messages in the new week (default 7,000)")
     parser.add_argument("--review", type=int, default=2_000, help="patches in the stable review series")
     parser.add_argument("--rebuild", action="store_true", help="rebuild and re-time the cached archive")
+    parser.add_argument("--only", default=",".join(CASES),
+                        help=f"comma-separated cases to measure, of {', '.join(CASES)} (default: all)")
     args = parser.parse_args()
+    only = {case.strip() for case in args.only.split(",") if case.strip()}
+    if not only <= set(CASES):
+        parser.error(f"--only: unknown case(s) {', '.join(sorted(only - set(CASES)))}; known: {', '.join(CASES)}")
 
     print("data: synthetic LKML-shaped mail (bench/ingest.py's generator); kernel.org: tracker/sample's recorded files; "
           "plugins: the built-in ones (KTRACK_LOAD_PLUGINS), as a user's install has")
@@ -393,111 +399,119 @@ def main() -> None:
     results: list[tuple[bool, str]] = []
 
     # 1. start-up
-    base = python_start()
-    helps = [timed([ktrack_exe(), "--help"], dict(os.environ))[0] for _ in range(5)]
-    help_s = min(helps)
-    print(f"ktrack --help: {help_s * 1000:.0f} ms (median {statistics.median(helps) * 1000:.0f}); "
-          f"python -c pass: {base * 1000:.0f} ms")
-    results.append((help_s <= 0.150, f"ktrack --help {help_s * 1000:.0f} ms (target <= 150 ms)"))
+    if "help" in only:
+        base = python_start()
+        helps = [timed([ktrack_exe(), "--help"], dict(os.environ))[0] for _ in range(5)]
+        help_s = min(helps)
+        print(f"ktrack --help: {help_s * 1000:.0f} ms (median {statistics.median(helps) * 1000:.0f}); "
+              f"python -c pass: {base * 1000:.0f} ms")
+        results.append((help_s <= 0.150, f"ktrack --help {help_s * 1000:.0f} ms (target <= 150 ms)"))
 
     # 2. a weekly run with nothing new (the first run after the cache build fetches the recorded
     #    kernel.org files once, a forced build fills the edition and feed caches with this code's
     #    output; the measured one finds them unchanged)
-    env = fresh_copy(cache, server_url)
+    env = fresh_copy(cache, server_url) if only & {"noop", "week", "analysis", "site"} else None
     try:
-        env.run("run", "--out", str(env.site), check=False)
-        # as a site is after a week of this code: its edition cache and feed entries filled
-        env.run("site", "build", "--out", str(env.site), "--force")
-        noop, noop_rss, out = env.run("run", "--out", str(env.site), check=False)
-        print(f"weekly run, nothing new: {noop:.2f} s, peak RSS {noop_rss:.0f} MB")
-        results.append((noop <= 1.0, f"no-op weekly run {noop:.2f} s (target <= 1 s)"))
+        if env is not None:
+            env.run("run", "--out", str(env.site), check=False)
+            # as a site is after a week of this code: its edition cache and feed entries filled
+            env.run("site", "build", "--out", str(env.site), "--force")
+        if "noop" in only:
+            noop, noop_rss, out = env.run("run", "--out", str(env.site), check=False)
+            print(f"weekly run, nothing new: {noop:.2f} s, peak RSS {noop_rss:.0f} MB")
+            results.append((noop <= 1.0, f"no-op weekly run {noop:.2f} s (target <= 1 s)"))
 
-        # 3. one new week, imported alone (a second copy) and imported + run
-        alone = fresh_copy(cache, server_url)
-        try:
-            # the import alone: store and thread (import analyses by default; that is measured next)
-            imp_alone, imp_rss, _ = alone.run("import", str(cache / "week.mbox"), "--list", "lkml", "--no-analyze")
-            ana_week, ana_rss, _ = alone.run("analyze")
-        finally:
-            shutil.rmtree(alone.root, ignore_errors=True)
-        imp, _, _ = env.run("import", str(cache / "week.mbox"), "--list", "lkml")  # analyses what it stored
-        run_s, run_rss, out = env.run("run", "--out", str(env.site), check=False)
-        whole = imp + run_s
-        print(f"new week ({figures['week_messages']:,} messages): import alone {imp_alone:.1f} s (RSS {imp_rss:.0f} MB); "
-              f"import + run (analyse, publish) {whole:.1f} s (run {run_s:.1f} s, RSS {run_rss:.0f} MB) = {whole / imp_alone:.1f}x")
-        results.append((whole <= 3 * imp_alone, f"new week published in {whole / imp_alone:.1f}x the import alone (target <= 3x)"))
-        print(f"analysis of the new week: {ana_week:.1f} s = {ana_week / imp_alone:.2f}x its import (RSS {ana_rss:.0f} MB)")
-        results.append((ana_week <= 0.3 * imp_alone, f"week analysis {ana_week / imp_alone:.2f}x its import (target <= 0.3x)"))
-        ratio = figures["analyze_s"] / figures["import_s"]
-        print(f"analysis of the whole archive at the cache build ({figures['built']}, the code of then): "
-              f"{figures['analyze_s']:.1f} s = {ratio:.2f}x its import {figures['import_s']:.1f} s "
-              f"(RSS {figures['analyze_rss']:.0f} / {figures['import_rss']:.0f} MB)")
-        # the whole archive again with this code: `analyze --all` on a copy (the import is the cache build's)
-        again = fresh_copy(cache, server_url)
-        try:
-            ana_all, ana_all_rss, _ = again.run("analyze", "--all")
-        finally:
-            shutil.rmtree(again.root, ignore_errors=True)
-        ratio = ana_all / figures["import_s"]
-        print(f"analysis of the whole archive now (analyze --all): {ana_all:.1f} s = {ratio:.2f}x its import "
-              f"{figures['import_s']:.1f} s (RSS {ana_all_rss:.0f} MB)")
-        results.append((ratio <= 0.3, f"archive analysis {ratio:.2f}x the import (target <= 0.3x)"))
+        if "week" in only:
+            # 3. one new week, imported alone (a second copy) and imported + run
+            alone = fresh_copy(cache, server_url)
+            try:
+                # the import alone: store and thread (import analyses by default; that is measured next)
+                imp_alone, imp_rss, _ = alone.run("import", str(cache / "week.mbox"), "--list", "lkml", "--no-analyze")
+                ana_week, ana_rss, _ = alone.run("analyze")
+            finally:
+                shutil.rmtree(alone.root, ignore_errors=True)
+            imp, _, _ = env.run("import", str(cache / "week.mbox"), "--list", "lkml")  # analyses what it stored
+            run_s, run_rss, out = env.run("run", "--out", str(env.site), check=False)
+            whole = imp + run_s
+            print(f"new week ({figures['week_messages']:,} messages): import alone {imp_alone:.1f} s (RSS {imp_rss:.0f} MB); "
+                  f"import + run (analyse, publish) {whole:.1f} s (run {run_s:.1f} s, RSS {run_rss:.0f} MB) = {whole / imp_alone:.1f}x")
+            results.append((whole <= 3 * imp_alone, f"new week published in {whole / imp_alone:.1f}x the import alone (target <= 3x)"))
+            print(f"analysis of the new week: {ana_week:.1f} s = {ana_week / imp_alone:.2f}x its import (RSS {ana_rss:.0f} MB)")
+            results.append((ana_week <= 0.3 * imp_alone, f"week analysis {ana_week / imp_alone:.2f}x its import (target <= 0.3x)"))
+        if "analysis" in only:
+            ratio = figures["analyze_s"] / figures["import_s"]
+            print(f"analysis of the whole archive at the cache build ({figures['built']}, the code of then): "
+                  f"{figures['analyze_s']:.1f} s = {ratio:.2f}x its import {figures['import_s']:.1f} s "
+                  f"(RSS {figures['analyze_rss']:.0f} / {figures['import_rss']:.0f} MB)")
+            # the whole archive again with this code: `analyze --all` on a copy (the import is the cache build's)
+            again = fresh_copy(cache, server_url)
+            try:
+                ana_all, ana_all_rss, _ = again.run("analyze", "--all")
+            finally:
+                shutil.rmtree(again.root, ignore_errors=True)
+            ratio = ana_all / figures["import_s"]
+            print(f"analysis of the whole archive now (analyze --all): {ana_all:.1f} s = {ratio:.2f}x its import "
+                  f"{figures['import_s']:.1f} s (RSS {ana_all_rss:.0f} MB)")
+            results.append((ratio <= 0.3, f"archive analysis {ratio:.2f}x the import (target <= 0.3x)"))
 
-        # 4. a full site build against Hugo on the same pages: every page rendered and indexed into an
-        #    empty directory (editions from the edition cache, as the weekly build has them), best of 3
-        #    as Hugo's; then the same with every edition assembled again (--force), and without the
-        #    Pagefind index against Hugo alone
-        shutil.rmtree(env.site)
-        forced, forced_rss, _ = env.run("site", "build", "--out", str(env.site), "--force")
+        if "site" in only:
+            # 4. a full site build against Hugo on the same pages: every page rendered and indexed into an
+            #    empty directory (editions from the edition cache, as the weekly build has them), best of 3
+            #    as Hugo's; then the same with every edition assembled again (--force), and without the
+            #    Pagefind index against Hugo alone
+            shutil.rmtree(env.site)
+            forced, forced_rss, _ = env.run("site", "build", "--out", str(env.site), "--force")
 
-        def best_build(*extra: str) -> tuple[float, float]:
-            runs = []
-            for _ in range(3):
-                shutil.rmtree(env.site, ignore_errors=True)
-                runs.append(env.run("site", "build", "--out", str(env.site), *extra)[:2])
-            return min(runs)
+            def best_build(*extra: str) -> tuple[float, float]:
+                runs = []
+                for _ in range(3):
+                    shutil.rmtree(env.site, ignore_errors=True)
+                    runs.append(env.run("site", "build", "--out", str(env.site), *extra)[:2])
+                return min(runs)
 
-        bare, _ = best_build("--no-search")
-        full, full_rss = best_build()
-        rendered = [p for p in env.site.rglob("*.html") if "pagefind" not in p.parts]
-        ours_mb = sum(p.stat().st_size for p in rendered) / 1e6
-        print(f"full site build: {full:.2f} s for {len(rendered):,} pages, {ours_mb:.1f} MB of HTML (RSS {full_rss:.0f} MB); "
-              f"without the Pagefind index (--no-search): {bare:.2f} s; every edition assembled (--force): "
-              f"{forced:.1f} s (RSS {forced_rss:.0f} MB)")
-        hugo = hugo_build(env.site)
-        if hugo is None:
-            print("Hugo yardstick skipped: `hugo` not installed (apt-get install hugo)")
-        else:
-            text_only = hugo_build(env.site, structured=False)
-            yard = hugo["seconds"] + hugo["pagefind"]
-            print(f"Hugo, the same {hugo['pages']:,} pages from their structure (headings, paragraphs, items and their links "
-                  f"as front matter, through templates): {hugo['seconds']:.2f} s, {hugo['bytes'] / 1e6:.1f} MB of HTML; "
-                  f"Pagefind over Hugo's output {hugo['pagefind']:.2f} s; together {yard:.2f} s "
-                  f"(Hugo given only the pages' text, no markup or links: {text_only['seconds']:.2f} s)")
-            results.append((full <= 2 * yard, f"full site build {full:.2f} s = {full / yard:.1f}x Hugo + Pagefind "
-                                              f"on the same pages {yard:.2f} s (target <= 2x)"))
-            results.append((bare <= 2 * hugo["seconds"], f"site build without the search index {bare:.2f} s = "
-                                                          f"{bare / hugo['seconds']:.1f}x Hugo alone {hugo['seconds']:.2f} s (target <= 2x)"))
+            bare, _ = best_build("--no-search")
+            full, full_rss = best_build()
+            rendered = [p for p in env.site.rglob("*.html") if "pagefind" not in p.parts]
+            ours_mb = sum(p.stat().st_size for p in rendered) / 1e6
+            print(f"full site build: {full:.2f} s for {len(rendered):,} pages, {ours_mb:.1f} MB of HTML (RSS {full_rss:.0f} MB); "
+                  f"without the Pagefind index (--no-search): {bare:.2f} s; every edition assembled (--force): "
+                  f"{forced:.1f} s (RSS {forced_rss:.0f} MB)")
+            hugo = hugo_build(env.site)
+            if hugo is None:
+                print("Hugo yardstick skipped: `hugo` not installed (apt-get install hugo)")
+            else:
+                text_only = hugo_build(env.site, structured=False)
+                yard = hugo["seconds"] + hugo["pagefind"]
+                print(f"Hugo, the same {hugo['pages']:,} pages from their structure (headings, paragraphs, items and their links "
+                      f"as front matter, through templates): {hugo['seconds']:.2f} s, {hugo['bytes'] / 1e6:.1f} MB of HTML; "
+                      f"Pagefind over Hugo's output {hugo['pagefind']:.2f} s; together {yard:.2f} s "
+                      f"(Hugo given only the pages' text, no markup or links: {text_only['seconds']:.2f} s)")
+                results.append((full <= 2 * yard, f"full site build {full:.2f} s = {full / yard:.1f}x Hugo + Pagefind "
+                                                  f"on the same pages {yard:.2f} s (target <= 2x)"))
+                results.append((bare <= 2 * hugo["seconds"], f"site build without the search index {bare:.2f} s = "
+                                                              f"{bare / hugo['seconds']:.1f}x Hugo alone {hugo['seconds']:.2f} s (target <= 2x)"))
     finally:
-        shutil.rmtree(env.root, ignore_errors=True)
+        if env is not None:
+            shutil.rmtree(env.root, ignore_errors=True)
 
     # 5. threading a huge stable review against ordinary mail of the same count
-    work = Path(tempfile.mkdtemp(prefix="ktrack-weekly-review-"))
-    try:
-        stable_review_mbox(work / "review.mbox", args.review)
-        generate(work / "plain.mbox", args.review + 1, seed=3)
-        rates = {}
-        for name in ("review", "plain"):
-            (work / name).mkdir()
-            seconds, _, _ = Env(work / name, server_url).run("import", str(work / f"{name}.mbox"), "--no-analyze")  # threading, not review analysis
-            rates[name] = (args.review + 1) / seconds
-        ratio = rates["review"] / rates["plain"]
-        print(f"{args.review:,}-patch stable review: {rates['review']:,.0f} msg/s; ordinary mail: "
-              f"{rates['plain']:,.0f} msg/s = {ratio:.2f}x")
-        results.append((ratio >= 0.8, f"stable review threads at {ratio:.2f}x ordinary mail (target >= 0.8x)"))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        server.shutdown()
+    if "review" in only:
+        work = Path(tempfile.mkdtemp(prefix="ktrack-weekly-review-"))
+        try:
+            stable_review_mbox(work / "review.mbox", args.review)
+            generate(work / "plain.mbox", args.review + 1, seed=3)
+            rates = {}
+            for name in ("review", "plain"):
+                (work / name).mkdir()
+                seconds, _, _ = Env(work / name, server_url).run("import", str(work / f"{name}.mbox"), "--no-analyze")  # threading, not review analysis
+                rates[name] = (args.review + 1) / seconds
+            ratio = rates["review"] / rates["plain"]
+            print(f"{args.review:,}-patch stable review: {rates['review']:,.0f} msg/s; ordinary mail: "
+                  f"{rates['plain']:,.0f} msg/s = {ratio:.2f}x")
+            results.append((ratio >= 0.8, f"stable review threads at {ratio:.2f}x ordinary mail (target >= 0.8x)"))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    server.shutdown()
 
     for ok, line in results:
         print(f"{'PASS' if ok else 'FAIL'}: {line}")
