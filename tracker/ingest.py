@@ -6,12 +6,12 @@ each batch one transaction holding its messages *and* their threading, so a
 process killed mid-import leaves whole batches only; the next run skips what
 is stored (by raw SHA-256, before any parsing) and ends with exactly what an
 uninterrupted run stores. The parsing worker is tracker/parse_worker.py; the
-fast, safe write settings and the checkpoint thread are tracker/bulk_write.py.
+fast, safe write settings and the checkpoint thread are tracker/bulk_write.py;
+what a message row holds and how a batch of rows is inserted, tracker/message_rows.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,34 +20,22 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from .bulk_write import bulk_pragmas as _bulk_pragmas
 from .db import utcnow, write_transaction
-from .mail import ParsedMessage, parse_message
+from .mail import parse_message
 from .mailbox_io import MailboxReadError, is_maildir, iter_path
 from .parse_worker import start_pool as _start_pool
 from .series import Threader
-from .series_rows import Placement
-from .subjects import message_role, parse_subject
+from .message_rows import COLUMNS as _COLUMNS
+from .message_rows import insert_indexed as _insert_indexed
+from .message_rows import message_row  # noqa: F401  (importable from here too)
+from .message_rows import not_stored as _not_stored
+from .message_rows import placed_values as _placed_values
 
 BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
 # Inputs with this many messages not stored yet get a parsing worker process (starting
 # one costs ~0.2 s); small inputs, re-imports and lore fetches stay in one process.
 PARALLEL_AFTER = int(os.environ.get("KTRACK_IMPORT_PARALLEL_AFTER", "3000"))
 _PIPELINE_DEPTH = 2  # batches parsed ahead of the one being stored
-_FTS_TRIGGER = "messages_fts_ai"  # migration m002: indexes each inserted message in messages_fts
-_BULK_FTS_MIN = 20  # below this, the trigger is cheaper than dropping and re-creating it
 MAX_WARNINGS = 1000  # keep a huge broken archive from filling memory with lines
-
-_COLUMNS = (
-    "message_id", "list_id", "subject", "author_name", "author_email", "date", "in_reply_to",
-    "references_json", "body", "diff", "diffstat_json", "files_json", "trailers_json", "upstream_commit",
-    "patch_number", "patch_total", "is_cover", "is_patch", "patch_version", "raw_sha256", "origin", "imported_at",
-)
-# the parsed columns, then what threading sets: inserted once, with their series
-_INSERT_SQL = (
-    f"INSERT OR IGNORE INTO messages ({', '.join(_COLUMNS)}, series_key, reply_to_number) "
-    f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})"
-)
-_NORE = tuple(_COLUMNS.index(c) for c in ("is_patch", "patch_number", "patch_total", "patch_version"))
-
 
 @dataclass
 class ImportStats:
@@ -85,45 +73,6 @@ class ImportStats:
         self.series = len(self.series_keys)
         self.warnings.extend(other.warnings)
         self.errors.extend(other.errors)
-
-
-def _dumps(value) -> str:
-    return json.dumps(value) if value else "[]"  # most lists are empty; skip the encoder
-
-
-def message_row(parsed: ParsedMessage, *, list_id: str | None, origin: str | None, now: str | None = None) -> dict:
-    """Return the `messages` columns of a parsed message, with its series role from the subject."""
-    subject = parse_subject(parsed.subject)
-    role, number, total = message_role(subject, has_diff=bool(parsed.diff), in_reply_to=parsed.in_reply_to)
-    return {
-        "message_id": parsed.message_id,
-        "list_id": list_id or parsed.list_id,
-        "subject": parsed.subject,
-        "author_name": parsed.author_name,
-        "author_email": parsed.author_email,
-        "date": parsed.date,
-        "in_reply_to": parsed.in_reply_to,
-        "references_json": _dumps(parsed.references),
-        "body": parsed.body,
-        "diff": parsed.diff,
-        "diffstat_json": _dumps(parsed.diffstat),
-        "files_json": _dumps(parsed.files),
-        "trailers_json": _dumps(parsed.trailers),
-        "upstream_commit": parsed.upstream_commit,
-        "patch_number": number,
-        "patch_total": total,
-        "is_cover": int(role == "cover"),
-        "is_patch": int(role == "patch"),
-        "patch_version": subject.version if role in ("cover", "patch") else None,
-        "raw_sha256": parsed.raw_sha256,
-        "origin": origin,
-        "imported_at": now or utcnow(),
-        # not columns: what the threader needs
-        "references": parsed.references,
-        "trailers": parsed.trailers,
-        "prefixes": subject.prefixes,
-        "version_explicit": subject.version_explicit,
-    }
 
 
 def _sha256(raw: bytes) -> str:
@@ -411,18 +360,6 @@ def _store_rows(db, rows: list[dict], stats: ImportStats) -> None:
         stats.new_series += len(threader.created)
 
 
-def _not_stored(conn, rows: list[dict]) -> list[dict]:
-    """The rows whose Message-ID is not in `messages` yet (the same message under other bytes is)."""
-    existing = set()
-    ids = [r["message_id"] for r in rows]
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        existing.update(
-            r[0] for r in conn.execute(f"SELECT message_id FROM messages WHERE message_id IN ({','.join('?' * len(chunk))})", chunk)
-        )
-    return [r for r in rows if r["message_id"] not in existing]
-
-
 def _thread(db, rows: list[dict]) -> Threader:
     """Thread the batch's rows into series in memory, before they are inserted; the Threader says where each goes."""
     threader = Threader(db)
@@ -431,36 +368,6 @@ def _thread(db, rows: list[dict]) -> Threader:
         threader.add(row)
     threader.finish()
     return threader
-
-
-def _placed_values(row: dict, placed: Placement) -> tuple:
-    """The row's INSERT values with what threading set: its series, and no patch role if it was a "nore" reply."""
-    values = row["_values"]
-    if not placed.is_patch and row["is_patch"]:
-        values = list(values)
-        for i in _NORE:
-            values[i] = 0 if i == _NORE[0] else None
-        values = tuple(values)
-    return values + (placed.series_key, placed.reply_to_number)
-
-
-def _insert_indexed(conn, values: list[tuple]) -> None:
-    """Insert message rows and add them to `messages_fts` with one INSERT .. SELECT.
-
-    The per-row FTS trigger costs more than parsing the mail (bench/ingest.py);
-    inside the batch's transaction it is dropped, the rows indexed in bulk, and
-    the trigger re-created from its own SQL, so no other connection ever sees
-    the schema without it and every other writer of `messages` keeps using it.
-    """
-    trigger = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_FTS_TRIGGER,)).fetchone()
-    if trigger is None or len(values) < _BULK_FTS_MIN:
-        conn.executemany(_INSERT_SQL, values)
-        return
-    last = conn.execute("SELECT max(rowid) FROM messages").fetchone()[0] or 0
-    conn.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
-    conn.executemany(_INSERT_SQL, values)
-    conn.execute("INSERT INTO messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM messages WHERE rowid > ?", (last,))
-    conn.execute(trigger[0])
 
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
