@@ -21,6 +21,8 @@ from typing import Any
 
 from tracker import hookimpl
 
+from .prose import cut_at_sentence, paragraphs
+
 SECTION_ORDER = 25
 LIMIT = 8  # threads per edition
 MIN_REPLIES = 3  # fewer replies than this is not a discussion
@@ -56,27 +58,14 @@ def clean_subject(subject: str | None) -> str:
 
 def opening_words(body: str | None, *, limit: int = EXCERPT_MAX) -> str:
     """Return the first paragraph a person wrote in a mail: no quoted lines, no "On ... wrote:", cut at a sentence."""
-    paragraphs, current = [], []
-    for line in (body or "").splitlines():
-        stripped = line.strip()
-        if stripped in ("--", "-- ", "---") or stripped.startswith("Signed-off-by:"):
-            break
-        if line.startswith(">") or _QUOTE_INTRO.match(stripped) or _HEADER_LINE.match(stripped):
-            stripped = ""
-        if stripped:
-            current.append(stripped)
-        elif current:
-            paragraphs.append(" ".join(current))
-            current = []
-    if current:
-        paragraphs.append(" ".join(current))
+    found = paragraphs(
+        body,
+        ends=lambda line, stripped: stripped in ("--", "-- ", "---") or stripped.startswith("Signed-off-by:"),
+        hidden=lambda stripped, index, lines, starting: bool(_QUOTE_INTRO.match(stripped) or _HEADER_LINE.match(stripped)),
+    )
     # "Hey Jan/Amir/Christian," and "As indicated earlier:" lead into the words worth quoting
-    words = next((p for p in paragraphs if len(p) > 20 and not (len(p) < 50 and p.endswith((",", ":")))), "")
-    words = words or next(iter(paragraphs), "")
-    if len(words) > limit:
-        cut = words.rfind(". ", 0, limit)
-        words = words[: cut + 1] if cut > 60 else words[: limit - 3].rstrip() + "..."
-    return words
+    words = next((p for p in found if len(p) > 20 and not (len(p) < 50 and p.endswith((",", ":")))), "")
+    return cut_at_sentence(words or next(iter(found), ""), limit, shortest=60)
 
 
 def week_threads(db, edition: dict) -> dict[str, dict[str, Any]]:

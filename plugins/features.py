@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .prose import SIGNATURE, cut_at_sentence, paragraphs
+
 ABOUT_MAX = 420  # a paragraph a reader takes in at a glance; cut at a sentence
 TEMPLATE = "feature_section.html"
 # Paragraphs of a cover letter about the posting, not the feature.
@@ -37,25 +39,16 @@ _HEADING = re.compile(r"^[=\-~#*]{3,}\s*$")
 
 def _paragraphs(body: str) -> list[str]:
     """The cover letter's prose paragraphs: no headings, quotes, lists of links or diffstat."""
-    paragraphs, current = [], []
-    lines = (body or "").splitlines()
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped in ("--", "-- ") or re.match(r"^\S.*\|\s+\d+", stripped) or _SHORTLOG.match(line):
-            break  # the signature, a diffstat or a shortlog ("Peter Oskolkov (6):") ends the prose
+    def ends(line: str, stripped: str) -> bool:
+        # the signature, a diffstat or a shortlog ("Peter Oskolkov (6):") ends the prose
+        return stripped in SIGNATURE or bool(re.match(r"^\S.*\|\s+\d+", stripped) or _SHORTLOG.match(line))
+
+    def hidden(stripped: str, index: int, lines: list[str], starting: bool) -> bool:
         underline = index + 1 < len(lines) and _HEADING.match(lines[index + 1].strip() or "x")
-        if line.startswith(">") or _HEADING.match(stripped) or underline:
-            stripped = ""
-        if stripped and not current and re.match(r"^[A-Z][A-Z ]{3,}$", stripped):
-            stripped = ""  # a man-page style heading: "DESCRIPTION"
-        if stripped:
-            current.append(stripped)
-        elif current:
-            paragraphs.append(" ".join(current))
-            current = []
-    if current:
-        paragraphs.append(" ".join(current))
-    return paragraphs
+        # a heading, underlined or not, and a man-page style one ("DESCRIPTION") opening a paragraph
+        return bool(_HEADING.match(stripped) or underline or (starting and re.match(r"^[A-Z][A-Z ]{3,}$", stripped)))
+
+    return paragraphs(body, ends=ends, hidden=hidden)
 
 
 def cover_paragraph(body: str | None, words: list[str], *, limit: int = ABOUT_MAX) -> str:
@@ -75,10 +68,7 @@ def cover_paragraph(body: str | None, words: list[str], *, limit: int = ABOUT_MA
         score -= 0.3 * position
         if score > best_score:
             best, best_score = para, score
-    if len(best) > limit:
-        cut = best.rfind(". ", 0, limit)
-        best = best[: cut + 1] if cut > limit // 3 else best[: limit - 3].rstrip() + "..."
-    return best
+    return cut_at_sentence(best, limit, shortest=limit // 3)
 
 
 def _series_facts(db, series_key: str, until: str, message_id: str | None = None) -> dict[str, Any]:
