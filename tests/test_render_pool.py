@@ -109,3 +109,53 @@ def test_a_broken_theme_page_stops_a_parallel_build_and_names_the_page(tmp_path)
         build_site(jobs, tmp_path / "out", site={"title": "t"}, search=False, workers=2,
                    template_dirs=template_search_path(template_dir=theme))
     assert not (tmp_path / "out").exists()
+
+
+WORKER_SCRIPT = """
+import os, time
+from tracker.render_pool import render_pages
+
+parent = os.getpid()
+said = []
+
+def render(job):
+    if os.getpid() != parent and not said:
+        print(os.getpid(), flush=True)  # a worker says it is rendering
+        said.append(job)
+    time.sleep(0.5)
+
+render_pages(list(range(40)), render, costs=[1] * 40, workers=2)
+"""
+
+
+def test_a_killed_build_leaves_no_render_worker(tmp_path):
+    """A build killed mid-render (a cron timeout) takes its workers with it, as the import does."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    proc = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True, cwd=tmp_path)
+    try:
+        worker = int(proc.stdout.readline())
+        assert worker != proc.pid
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                stat = Path(f"/proc/{worker}/stat").read_text()
+            except OSError:
+                break  # gone and reaped
+            if stat[stat.rindex(")") + 2] == "Z":
+                break  # exited; only its reaping is left
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"render worker {worker} outlived its killed build")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -24,7 +24,7 @@ def start_pool():
         return None
     try:
         return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_die_with_parent, initargs=(os.getpid(),))
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
     except Exception:  # noqa: BLE001
         return None
 
@@ -33,7 +33,7 @@ _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _PARENT_POLL_SECONDS = 0.2
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Make this worker exit when the importing process dies, whatever signal killed it.
 
     A forked worker holds copies of both ends of its pipes, so when the parent

@@ -41,8 +41,15 @@ def _render_chunk(indexes: list[int]) -> list[tuple[int, str | None]]:
     return [(index, render_one(jobs[index])) for index in indexes]
 
 
-def _worker(indexes: list[int], conn) -> None:
-    """A forked worker: render its pages and send back their errors, or what stopped it."""
+def _worker(indexes: list[int], conn, parent: int) -> None:
+    """A forked worker: render its pages and send back their errors, or what stopped it.
+
+    It dies with the building process (as the import's parsing worker does): a killed build
+    leaves no worker writing into its temporary directory.
+    """
+    from .parse_worker import die_with_parent
+
+    die_with_parent(parent)
     try:
         message = (_render_chunk(indexes), None)
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
@@ -90,7 +97,7 @@ def render_pages(jobs: Sequence, render_one: Callable, *, costs: list[int] | Non
     try:
         for chunk in chunks[1:]:  # the first is rendered here, while the workers render the others
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, args=(chunk, send), daemon=True)
+            process = context.Process(target=_worker, args=(chunk, send, os.getpid()), daemon=True)
             process.start()
             send.close()
             workers_started.append((process, receive))
