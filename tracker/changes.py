@@ -20,7 +20,7 @@ then the fingerprint counts its rows (tracker/fingerprint.py).
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Tables whose changes never show on a page: fetch bookkeeping, marks, the site's own caches.
 UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta", "site_editions", "site_fragments", "table_deletes"})
@@ -30,8 +30,7 @@ INDEX_PREFIX = "ktrack_updated_"
 SCHEMA_KEY = "change_tracking_schema"  # meta: the schema_version ensure_change_tracking last brought up to date
 
 
-@dataclass(frozen=True)
-class Tracked:
+class Tracked(NamedTuple):  # not a dataclass: this module loads with every database opened
     """A table whose changes a page may show, and what its fingerprint can read cheaply."""
 
     name: str
