@@ -112,3 +112,23 @@ def test_opening_again_with_nothing_new_writes_nothing(db_path, mail_db):
     assert (wal.stat().st_size if wal.exists() else 0) == wal_size
     db.conn.close()
     assert (db_path.stat().st_mtime_ns, db_path.stat().st_size) == stamp
+
+
+def test_the_newest_week_a_run_reports_is_the_last_edition_week(mail_db):
+    """newest_edition_week reads each table's newest dates only; it must name edition_weeks' last week,
+    skipping a newer date that does not parse, and a newer release or finding counts too."""
+    from tracker.edition import edition_weeks, newest_edition_week
+
+    db = mail_db
+    assert newest_edition_week(db) == edition_weeks(db)[-1]
+    db["releases"].insert({"version": "9.9", "released_at": "9999-99-99 garbage"})
+    assert newest_edition_week(db) == edition_weeks(db)[-1]
+    db["findings"].insert({"plugin": "x", "kind": "k", "key": "1", "date": "2030-06-05T10:00:00+00:00"})
+    assert newest_edition_week(db) == edition_weeks(db)[-1] == "2030-W23"
+    assert newest_edition_week(db, weekday="monday") == edition_weeks(db, weekday="monday")[-1]
+
+
+def test_no_week_without_content(db):
+    from tracker.edition import newest_edition_week
+
+    assert newest_edition_week(db) is None
