@@ -87,10 +87,19 @@ def read_excerpt(body: str, *, limit: int = EXCERPT_MAX) -> str:
 
 
 MARK_KEY = "announcements_scanned_rowid"  # meta: the highest messages rowid already looked at
+_MAY_ANNOUNCE = "(subject like 'Linux %' or subject like '[ANNOUNCE]%')"
 # Thread roots stored in a range of rowids whose subject may announce a release.
 NEW_MAIL_SQL = (
     "select message_id, subject, body, date from messages "
-    "where rowid > ? and rowid <= ? and (subject like 'Linux %' or subject like '[ANNOUNCE]%') and in_reply_to is null"
+    f"where rowid > ? and rowid <= ? and {_MAY_ANNOUNCE} and in_reply_to is null"
+)
+# Every such thread root: the full-text index finds the few subjects with the word "linux" or
+# "announce" (what both patterns begin with), so that the first run, and `analyze --all`, need
+# not read every message either; `+` keeps SQLite from walking the in_reply_to index instead.
+ALL_MAIL_SQL = (
+    "select message_id, subject, body, date from messages "
+    "where rowid in (select rowid from messages_fts where messages_fts match 'subject: (linux OR announce)') "
+    f"and {_MAY_ANNOUNCE} and +in_reply_to is null"
 )
 
 
@@ -112,7 +121,7 @@ def attach_announcements(db, *, full: bool = False) -> list[str]:
             return attached
         # a range of rowids (the week's), not the archive; sorted here, not by SQL, which could
         # otherwise walk the whole date index to return them in order
-        rows = db.execute(NEW_MAIL_SQL, [since, newest]).fetchall()
+        rows = db.execute(NEW_MAIL_SQL, [since, newest]).fetchall() if since else db.execute(ALL_MAIL_SQL).fetchall()
         for message_id, subject, body, date in sorted(rows, key=lambda row: row[3] or ""):
             version = announced_version(subject)
             if version is None or known.get(version):

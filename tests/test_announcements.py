@@ -128,8 +128,22 @@ def test_analysis_of_everything_reads_every_message_again(app):
 
 
 def test_announcement_scan_seeks_the_new_rowids(db):
-    """The query the weekly pass runs reads a range of rowids, not the whole messages table."""
-    from tracker.plugins.announcements import NEW_MAIL_SQL
+    """The query the weekly pass runs reads a range of rowids, and the first (or --all) the full-text
+    index's few candidates: neither reads the whole messages table."""
+    from tracker.plugins.announcements import ALL_MAIL_SQL, NEW_MAIL_SQL
 
     plan = " ".join(row[3] for row in db.execute("explain query plan " + NEW_MAIL_SQL, [1, 2]))
     assert "SCAN messages" not in plan and "rowid>" in plan, plan
+    plan = " | ".join(row[3] for row in db.execute("explain query plan " + ALL_MAIL_SQL))
+    assert "SCAN messages " not in plan + " " and "INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+
+
+def test_the_first_run_finds_what_reading_every_message_finds(app):
+    """The full-text shortcut of a first run attaches the same releases as the LIKE over every message would."""
+    db = app.db
+    store_all(db)
+    like = {r[0] for r in db.execute(
+        "select message_id from messages where (subject like 'Linux %' or subject like '[ANNOUNCE]%') and in_reply_to is null")}
+    from tracker.plugins.announcements import ALL_MAIL_SQL
+
+    assert {r[0] for r in db.execute(ALL_MAIL_SQL)} == like and len(like) == 3
