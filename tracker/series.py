@@ -52,9 +52,9 @@ from .series_rows import (
     parse_dt,
 )
 from .series_refs import RefIndex
+from .queries import REVIEW_TRAILERS  # noqa: F401  (defined with the readers, which need not load threading)
 from .subjects import stable_release_of, stem_key
 
-REVIEW_TRAILERS = ("Reviewed-by", "Acked-by", "Tested-by")
 SAME_SERIES_WINDOW = timedelta(hours=36)  # 2.6.14.7's quilt dates sit 18 h before the cover
 LINEAGE_WINDOW = timedelta(days=365)
 _FOOTNOTE = re.compile(r"^\s*\[(\d+)\]")
