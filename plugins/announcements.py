@@ -117,7 +117,9 @@ def attach_announcements(db, *, full: bool = False) -> list[str]:
         known = {r[0]: r[1] for r in db.execute("select version, announcement_message_id from releases")}
         since = 0 if full else int(get_meta(db, MARK_KEY) or 0)
         newest = db.execute("select max(rowid) from messages").fetchone()[0] or 0
-        if newest <= since:
+        if newest < since:  # mail was deleted since (the store never does): read it all again
+            since = 0
+        if newest == since:
             return attached
         # a range of rowids (the week's), not the archive; sorted here, not by SQL, which could
         # otherwise walk the whole date index to return them in order
