@@ -153,3 +153,21 @@ def test_a_deleted_row_makes_the_site_build_again(app, tmp_path):
         db["series_refs"].insert({**row, "message_id": "other@example.org"})
     build_app_site(app, out, search=False)
     assert read_manifest(out)["fingerprint"] != first
+
+
+def test_a_read_only_database_is_left_as_it_is(db_path, mail_db):
+    """Opened read-only, a table without its trigger stays so (no error): the fingerprint counts its rows."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from tracker.changes import ensure_change_tracking
+
+    mail_db["later"].insert({"a": 1})
+    mail_db.conn.close()
+    ro = sqlite_utils.Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+    ensure_change_tracking(ro)
+    assert not ro.conn.in_transaction
+    later = next(t for t in tracked_tables(ro) if t.name == "later")
+    assert not later.counts_deletes
+    assert ["later", 1, 1] in data_fingerprint(ro)  # highest rowid, then the count
