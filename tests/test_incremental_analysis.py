@@ -1,4 +1,5 @@
-"""A weekly analysis costs what the week costs (issue 19): it reads the series the week changed, by index.
+"""A weekly run costs what the week costs (issue 19): the analysis reads the series the week changed, by
+index, and a run with nothing due to fetch does not even load the HTTP client.
 
 Real SQLite files with mail from tests/data; the plans are SQLite's own (EXPLAIN QUERY PLAN).
 """
@@ -59,3 +60,26 @@ def test_the_weekly_pending_query_seeks_the_updated_at_index(app):
     weekly = plan(db, *pending_query(db))
     assert "SCAN series" not in weekly and "idx_series_updated_at" in weekly, weekly
     assert "SCAN series" in plan(db, *pending_query(db, full=True))  # `analyze --all` reads all, deliberately
+
+
+def test_a_run_with_no_source_due_makes_no_http_client(app, monkeypatch):
+    """Nothing due, nothing to download: the run neither builds the HTTP client nor loads requests for it."""
+    import subprocess
+    import sys
+
+    from tracker import fetching
+
+    sources = fetching.collect_sources(app)
+    assert sources
+    for source in sources:
+        app.db["sources"].upsert({"name": source.name, "kind": source.kind, "url": source.url, "next_due_at": "9999-01-01"}, pk="name")
+
+    def no_client(app):
+        raise AssertionError("an HTTP client was built with no source due")
+
+    monkeypatch.setattr(fetching, "make_http_client", no_client)
+    results = fetching.run_sources(app)
+    assert results and {r.status for r in results} == {"skipped"}
+    loaded = subprocess.run([sys.executable, "-c", "import sys, tracker.fetching; print('requests' in sys.modules)"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "False"
