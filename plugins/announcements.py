@@ -86,18 +86,45 @@ def read_excerpt(body: str, *, limit: int = EXCERPT_MAX) -> str:
     return text
 
 
-def attach_announcements(db) -> list[str]:
-    """Find announcement mails not attached yet and attach each to its release row; return the versions."""
-    from tracker.api import parse_version, version_sort_key
+MARK_KEY = "announcements_scanned_rowid"  # meta: the highest messages rowid already looked at
+_MAY_ANNOUNCE = "(subject like 'Linux %' or subject like '[ANNOUNCE]%')"
+# Thread roots stored in a range of rowids whose subject may announce a release.
+NEW_MAIL_SQL = (
+    "select message_id, subject, body, date from messages "
+    f"where rowid > ? and rowid <= ? and {_MAY_ANNOUNCE} and in_reply_to is null"
+)
+# Every such thread root: the full-text index finds the few subjects with the word "linux" or
+# "announce" (what both patterns begin with), so that the first run, and `analyze --all`, need
+# not read every message either; `+` keeps SQLite from walking the in_reply_to index instead.
+ALL_MAIL_SQL = (
+    "select message_id, subject, body, date from messages "
+    "where rowid in (select rowid from messages_fts where messages_fts match 'subject: (linux OR announce)') "
+    f"and {_MAY_ANNOUNCE} and +in_reply_to is null"
+)
+
+
+def attach_announcements(db, *, full: bool = False) -> list[str]:
+    """Find announcement mails not attached yet and attach each to its release row; return the versions.
+
+    Only mail stored since the last run is read (messages with a rowid above
+    the mark kept in `meta`), so a weekly run costs what the week's mail costs,
+    not the archive (issue 19); `full` (`analyze --all`) reads every message again.
+    """
+    from tracker.api import get_meta, parse_version, version_sort_key, set_meta
 
     attached = []
-    known = {r[0]: r[1] for r in db.execute("select version, announcement_message_id from releases")}
-    rows = db.execute(
-        "select message_id, subject, body, date from messages "
-        "where (subject like 'Linux %' or subject like '[ANNOUNCE]%') and in_reply_to is null order by date"
-    ).fetchall()
     with write_transaction(db):
-        for message_id, subject, body, date in rows:
+        known = {r[0]: r[1] for r in db.execute("select version, announcement_message_id from releases")}
+        since = 0 if full else int(get_meta(db, MARK_KEY) or 0)
+        newest = db.execute("select max(rowid) from messages").fetchone()[0] or 0
+        if newest < since:  # mail was deleted since (the store never does): read it all again
+            since = 0
+        if newest == since:
+            return attached
+        # a range of rowids (the week's), not the archive; sorted here, not by SQL, which could
+        # otherwise walk the whole date index to return them in order
+        rows = db.execute(NEW_MAIL_SQL, [since, newest]).fetchall() if since else db.execute(ALL_MAIL_SQL).fetchall()
+        for message_id, subject, body, date in sorted(rows, key=lambda row: row[3] or ""):
             version = announced_version(subject)
             if version is None or known.get(version):
                 continue  # keep the first announcement of a version
@@ -116,9 +143,10 @@ def attach_announcements(db) -> list[str]:
             db["releases"].upsert(record, pk="version")
             known[version] = message_id
             attached.append(version)
+        set_meta(db, MARK_KEY, str(newest))
     return attached
 
 
 @hookimpl
-def after_analyze(db):
-    attach_announcements(db)
+def after_analyze(db, full):
+    attach_announcements(db, full=full)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"
 
 # name -> "module:attribute" (module relative to tracker)
 _EXPORTS = {
@@ -51,6 +51,8 @@ _EXPORTS = {
     "load_findings": "findings:load_findings",
     "write_transaction": "db:write_transaction",
     "utcnow": "db:utcnow",
+    "get_meta": "analyze:get_meta",
+    "set_meta": "analyze:set_meta",
     # storing mail a source fetched, and reading mail files
     "store_raw_messages": "ingest:store_raw_messages",
     "import_paths": "ingest:import_paths",

@@ -75,6 +75,9 @@ def open_db(path: str | Path, *, migration_sets: list[Migrations] = (), migrate:
         conn.execute("PRAGMA busy_timeout = 30000")
         if migrate:
             _apply_migrations(db, (core, *migration_sets))
+            from .changes import ensure_change_tracking
+
+            ensure_change_tracking(db)  # delete counters and updated_at indexes for the site fingerprint
     except sqlite3.DatabaseError as exc:
         if path.exists() and not os.access(path, os.W_OK):
             raise KtrackError(f"database {path} is read-only") from None

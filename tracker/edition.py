@@ -156,6 +156,29 @@ def edition_weeks(db, *, weekday: str | int = "sunday") -> list[str]:
     return sorted(weeks)
 
 
+def newest_edition_week(db, *, weekday: str | int = "sunday") -> str | None:
+    """Return edition_weeks(db)[-1] (None if there is no week) by reading each table's newest dates only.
+
+    A weekly run names the week it published; reading every distinct day of
+    every series for that grew with the archive (issue 19). Dates sort as text,
+    so the first parseable one, newest first, is the newest day (an index seek
+    where the column has an index).
+    """
+    tables = set(db.table_names())
+    newest = None
+    for table, column in CONTENT_DATES:
+        if table not in tables:
+            continue
+        for (value,) in db.execute(f"select [{column}] from [{table}] where [{column}] is not null order by [{column}] desc"):
+            try:
+                week = week_of(date.fromisoformat(str(value)[:10]), weekday=weekday)
+            except ValueError:
+                continue
+            newest = week if newest is None else max(newest, week)
+            break
+    return newest
+
+
 def assemble_edition(app, label: str) -> dict[str, Any]:
     """Collect every plugin's sections for week `label` into one edition dict.
 

@@ -14,12 +14,14 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .db import utcnow, write_transaction
 from .errors import KtrackError
-from .fetch import HttpClient, HttpSettings
 from .sources import FetchContext, Source
+
+if TYPE_CHECKING:  # the HTTP client (requests) loads when a source is due, not for a run with nothing to fetch
+    from .fetch import HttpClient
 
 # The [plugins.<name>] table that holds HttpSettings (see tracker/commands/fetch.py).
 HTTP_CONFIG_PLUGIN = "fetch"
@@ -56,6 +58,8 @@ def collect_sources(app) -> list[Source]:
 
 def make_http_client(app) -> HttpClient:
     """Build the HttpClient from the `[plugins.fetch]` config table."""
+    from .fetch import HttpClient, HttpSettings
+
     table = app.config.get("plugins", {}).get(HTTP_CONFIG_PLUGIN)
     return HttpClient(app.db, settings=HttpSettings.from_config(table))
 
@@ -106,7 +110,6 @@ def run_sources(
     """Fetch each due source (all named ones, or all with `force`); return one SourceResult each."""
     db = app.db
     sources = select_sources(collect_sources(app), names)
-    http = http or make_http_client(app)
     progress = progress or (lambda message: None)
     results = []
     for source in sources:
@@ -114,6 +117,7 @@ def run_sources(
         if not (force or names) and not _is_due(row):
             results.append(SourceResult(source.name, source.kind, source.url, "skipped"))
             continue
+        http = http or make_http_client(app)  # one client for the run, made when a source is due
         results.append(_run_one(app, db, source, row, http, progress))
     return results
 

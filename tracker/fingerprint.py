@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from .changes import UNSEEN_TABLES  # noqa: F401  (importable from here, as before)
 from .theme import theme_dir
 
 
@@ -24,35 +25,47 @@ def _hash_tree(dirs: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-# Tables whose changes never show on a page: fetch bookkeeping and marks.
-UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta", "site_editions", "site_fragments"})
+def fingerprint_queries(db, *, exclude: Iterable[str] = ()) -> list[tuple[str, list[str], bool]]:
+    """Per table a page may show: its name, the one-aggregate queries that say what it holds, and whether its deletes are counted.
+
+    Rows are inserted (a new highest rowid), deleted (the table's counter in
+    `table_deletes`, kept by a trigger the host adds) or, where a table's rows
+    change in place, stamped with an `updated_at` column: the store's
+    convention, which plugin tables follow too (docs/plugins.md). Each max()
+    is its own query so SQLite answers it with one index seek (the rowid's,
+    or the updated_at index tracker/changes.py adds). A table without the
+    trigger yet (created since the database was opened) or without rowid is
+    counted. Full-text index tables are left out: they mirror messages.
+    """
+    from .changes import tracked_tables
+
+    out = []
+    exclude = set(exclude)
+    for table in tracked_tables(db):
+        if table.name in exclude:
+            continue
+        quoted = '"' + table.name.replace('"', '""') + '"'
+        queries = [f"select {value} from {quoted}" for value, needed in (
+            ("max(rowid)", table.has_rowid),
+            ("max(updated_at)", table.stamped),
+            ("count(*)", not (table.has_rowid and table.counts_deletes)),
+        ) if needed]
+        out.append((table.name, queries, table.counts_deletes))
+    return out
 
 
 def data_fingerprint(db, *, exclude: Iterable[str] = ()) -> list:
-    """What the store holds, cheaply: per table its row count, highest rowid and newest updated_at.
+    """What the store holds, in time that does not grow with it: per table its newest row, stamp and deletes."""
+    from .changes import DELETES_TABLE
 
-    Rows are inserted (a new rowid) or, where a table's rows change in place,
-    stamped with an `updated_at` column: the store's convention, which plugin
-    tables follow too (docs/plugins.md). Full-text index tables are left out:
-    they mirror messages.
-    """
-    rows = db.execute(
-        "select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name"
-    ).fetchall()
-    virtual = [name for name, sql in rows if (sql or "").upper().startswith("CREATE VIRTUAL")]
+    plan = fingerprint_queries(db, exclude=exclude)
+    deletes = dict(db.execute(f"select name, deletes from {DELETES_TABLE}").fetchall()) if any(c for _, _, c in plan) else {}
     out = []
-    exclude = set(exclude)
-    for name, _ in rows:
-        if name in UNSEEN_TABLES or name in exclude or any(name == v or name.startswith(v + "_") for v in virtual):
-            continue
-        columns = {c[1] for c in db.execute(f"pragma table_info([{name}])")}
-        parts = ["count(*)"]
-        if "updated_at" in columns:
-            parts.append("max(updated_at)")
-        try:
-            out.append([name, *db.execute(f"select {', '.join(parts)}, max(rowid) from [{name}]").fetchone()])
-        except Exception:  # noqa: BLE001 - a WITHOUT ROWID table: its count and stamp
-            out.append([name, *db.execute(f"select {', '.join(parts)} from [{name}]").fetchone()])
+    for name, queries, counted in plan:
+        row = [name, *(db.execute(sql).fetchone()[0] for sql in queries)]
+        if counted:
+            row.append(deletes.get(name, 0))
+        out.append(row)
     return out
 
 

@@ -216,7 +216,7 @@ def analyse(app) -> list[str]:
 
 def run_job(app, *, out: Path, sample: bool = False, week: str | None = None, base_url: str | None = None) -> RunReport:
     """Fetch (or load the sample), analyse, build the site; return what happened."""
-    from .edition import edition_weekday, edition_weeks, week_bounds
+    from .edition import edition_weekday, newest_edition_week, week_bounds
     from .sitebuild import build_app_site
 
     report = RunReport()
@@ -229,8 +229,7 @@ def run_job(app, *, out: Path, sample: bool = False, week: str | None = None, ba
     report.analysis_errors = analyse(app)
     stats = build_app_site(app, out, base_url=base_url)
     report.site = stats.as_dict()
-    weeks = edition_weeks(app.db, weekday=edition_weekday(app.config))
-    report.week = week or (weeks[-1] if weeks else None)
+    report.week = week or newest_edition_week(app.db, weekday=edition_weekday(app.config))
     return report
 
 

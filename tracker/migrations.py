@@ -170,3 +170,15 @@ def m004_series_change_id(db):
     """b4's change-id of each series (X-Change-ID header or change-id trailer): joins its versions into one lineage."""
     db["series"].add_column("change_id", str)
     db["series"].create_index(["change_id"])
+
+
+@core()
+def m005_table_deletes(db):
+    """Rows deleted per table, counted by triggers the host adds (tracker/changes.py): the site fingerprint reads it instead of counting rows."""
+    db["table_deletes"].create({"name": str, "deletes": int}, pk="name")
+
+
+@core()
+def m006_findings_date(db):
+    """The newest finding's week is one index seek (edition.newest_edition_week), as the newest series' is."""
+    db["findings"].create_index(["date"], if_not_exists=True)

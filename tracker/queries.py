@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 
-from .series import REVIEW_TRAILERS
+# The trailers a reply adds to a review (series.py threads with them too; defined here so that
+# reading a series does not load the threading code)
+REVIEW_TRAILERS = ("Reviewed-by", "Acked-by", "Tested-by")
 
 _JSON_COLUMNS = {
     "references_json": "references",

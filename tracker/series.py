@@ -51,9 +51,9 @@ from .series_rows import (
 )
 from .lineage import LineageJoins
 from .series_refs import RefIndex
+from .queries import REVIEW_TRAILERS  # noqa: F401  (defined with the readers, which need not load threading)
 from .subjects import stable_release_of, stem_key
 
-REVIEW_TRAILERS = ("Reviewed-by", "Acked-by", "Tested-by")
 SAME_SERIES_WINDOW = timedelta(hours=36)  # 2.6.14.7's quilt dates sit 18 h before the cover
 class Threader(LineageJoins):
     """Place stored messages into series; `touched` collects the keys of changed series.

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from tracker.api import KtrackError
 
-from .features import clean_subject
 
 SHA = re.compile(r"\b[0-9a-f]{12,40}\b")
 SHA_PREFIX = 12  # short SHAs in mails have at least 12 digits
@@ -25,6 +24,8 @@ SHA_PREFIX = 12  # short SHAs in mails have at least 12 digits
 
 def normalize_subject(subject: str) -> str:
     """Return the subject key CVE records and patches are matched on (case and spacing folded)."""
+    from .features import clean_subject  # its patterns compile on import: only when an index is read
+
     return " ".join(clean_subject(subject).lower().split())
 
 

@@ -8,12 +8,14 @@ already reviewed without it becomes an erratum row, dated when it was found.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database, Migrations
 
 from tracker.api import utcnow, write_transaction
 
-from .cves import CveIndex
+if TYPE_CHECKING:  # only named in annotations: opening a database (migrations) must not load the CVE code
+    from .cves import CveIndex
 
 migrations = Migrations("stable_review")
 

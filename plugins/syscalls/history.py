@@ -22,6 +22,7 @@ TABLES = {"x86_64": "x86-64-x64", "arm64": "arm64-64-aarch64"}
 PROPOSAL_TABLES = {"x86_64": "x86_64", "generic": "arm64", "arm64": "arm64"}
 
 
+@lru_cache(maxsize=None)  # a few hundred versions, sorted again for every record of every analysis run
 def version_key(version: str) -> str:
     """Return a sort key for a kernel version, e.g. "v2.6.39" sorts before "3.0"; unparsable text sorts first."""
     from tracker.api import version_sort_key
