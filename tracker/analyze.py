@@ -10,19 +10,11 @@ from __future__ import annotations
 import json
 from typing import Callable
 
+from .db import get_meta, set_meta  # noqa: F401  (importable from here too)
 from .findings import save_findings
 from .queries import series_of_row
 
 WATERMARK_KEY = "analysis_watermark"
-
-
-def get_meta(db, key: str, default: str | None = None) -> str | None:
-    row = db.execute("select value from meta where key = ?", [key]).fetchone()
-    return row[0] if row else default
-
-
-def set_meta(db, key: str, value: str) -> None:
-    db["meta"].upsert({"key": key, "value": value}, pk="key")
 
 
 WATERMARK_KEYS = "analysis_watermark_keys"

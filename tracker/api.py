@@ -51,8 +51,8 @@ _EXPORTS = {
     "load_findings": "findings:load_findings",
     "write_transaction": "db:write_transaction",
     "utcnow": "db:utcnow",
-    "get_meta": "analyze:get_meta",
-    "set_meta": "analyze:set_meta",
+    "get_meta": "db:get_meta",
+    "set_meta": "db:set_meta",
     # storing mail a source fetched, and reading mail files
     "store_raw_messages": "ingest:store_raw_messages",
     "import_paths": "ingest:import_paths",

@@ -158,3 +158,13 @@ def migration_status(db: sqlite_utils.Database, migration_sets: list[Migrations]
                 }
             )
     return rows
+
+
+def get_meta(db, key: str, default: str | None = None) -> str | None:
+    """A value the store keeps for itself in `meta` (watermarks, marks), or `default`."""
+    row = db.execute("select value from meta where key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(db, key: str, value: str) -> None:
+    db["meta"].upsert({"key": key, "value": value}, pk="key")

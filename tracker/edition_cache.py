@@ -218,7 +218,7 @@ def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool 
     `digests` (feeds.edition_digest's memo) gets each edition's digest from the JSON text kept
     here, so a build does not serialise every edition again to learn whether its pages changed.
     """
-    from .analyze import get_meta, set_meta
+    from .db import get_meta, set_meta
     from .edition import assemble_edition, edition_weekday
 
     db = app.db

@@ -398,7 +398,7 @@ def import_epochs(db, epochs, *, list_id: str | None = None, progress: Callable[
     interrupted import keeps the old mark; the next one skips what was stored
     by hash, before parsing.
     """
-    from .analyze import get_meta, set_meta
+    from .db import get_meta, set_meta
     from .errors import KtrackError
     from .public_inbox import epoch_root, has_message, open_epoch, read_epoch
 
