@@ -304,3 +304,32 @@ def test_kept_editions_stay_encoded_until_a_page_renders_them(builtin_app, tmp_p
     build_app_site(app, tmp_path / "again", search=False)
     build_app_site(app, tmp_path / "forced", search=False, force=True)
     assert pages(tmp_path / "again") == pages(tmp_path / "forced") == pages(tmp_path / "first")
+
+
+def test_week_stamps_are_read_again_after_any_change_to_the_mail(builtin_app, tmp_path):
+    """The kept week stamps (edition_cache._week_stamps) serve only while the mail tables are as they were."""
+    from tracker.analyze import run_analysis
+    from tracker.edition_cache import STAMPS_KEY, _read_week_stamps
+    from tracker.db import get_meta
+    from tracker.edition import edition_weekday
+    from tracker.ingest import import_paths
+
+    app = builtin_app
+    import_paths(app.db, [EXCERPT])
+    run_analysis(app)
+    out = tmp_path / "site"
+    build_app_site(app, out, search=False)
+    kept = json.loads(get_meta(app.db, STAMPS_KEY))
+    assert kept["stamps"] == json.loads(json.dumps(_read_week_stamps(app.db, edition_weekday(app.config))))
+    # a reply deleted by hand from an old week: its week's stamp changes, and its edition with it
+    victim = app.db.execute("select rowid, date from messages where is_patch = 0 and is_cover = 0 "
+                            "and in_reply_to is not null order by date limit 1").fetchone()
+    with app.db.conn:
+        app.db.execute("delete from messages where rowid = ?", [victim[0]])
+    app.counter.weeks = []
+    build_app_site(app, out, search=False)
+    assert app.counter.weeks  # some edition was assembled again
+    assert json.loads(get_meta(app.db, STAMPS_KEY))["key"] != kept["key"]
+    full = tmp_path / "full"
+    build_app_site(app, full, search=False, force=True)
+    assert pages(out) == pages(full)

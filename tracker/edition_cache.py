@@ -44,6 +44,7 @@ TABLE = "site_editions"
 ROWID_KEY = "site_editions_rowid"  # meta: the highest messages rowid the cache has seen
 WEEK_TABLES = frozenset({"messages", "series", "series_refs", TABLE, "site_fragments"})
 SERIES_KEY = "site_editions_series_stamp"  # meta: the newest series updated_at the cache has seen
+STAMPS_KEY = "site_editions_week_stamps"  # meta: the week stamps and the mail tables' fingerprint they were read at
 EDITION_HOOKS = ("edition_sections", "claim_series", "edition_discussions", "series_category")
 
 
@@ -123,7 +124,30 @@ def reuse_allowed(app) -> bool:
 
 
 def _week_stamps(db, weekday) -> dict[str, list]:
-    """Per edition week: what its own messages and series are, cheaply (grouped by day on the date indexes)."""
+    """Per edition week: what its own messages and series are, cheaply (grouped by day on the date indexes).
+
+    Reading them groups every message by day, which grows with the archive; they are kept in
+    `meta` with the mail tables' fingerprint (tracker/fingerprint.py: newest rowid, stamp and
+    deletes, in constant time) and read again only when that changed.
+    """
+    from .db import get_meta, set_meta
+    from .fingerprint import data_fingerprint
+
+    mail = [row for row in data_fingerprint(db, exclude=set(db.table_names()) - {"messages", "series"})]
+    key = json.dumps([str(weekday), mail], default=str)
+    try:
+        kept = json.loads(get_meta(db, STAMPS_KEY) or "{}")
+    except ValueError:
+        kept = {}
+    if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("stamps"), dict):
+        return kept["stamps"]
+    stamps = _read_week_stamps(db, weekday)
+    with db.conn:
+        set_meta(db, STAMPS_KEY, json.dumps({"key": key, "stamps": stamps}))
+    return stamps
+
+
+def _read_week_stamps(db, weekday) -> dict[str, list]:
     from .edition import week_of
 
     stamps: dict[str, list] = {}
