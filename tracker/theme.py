@@ -140,15 +140,17 @@ def item_html(item, root: str = ""):
     the template code per item was most of a full build. A theme that wants other markup overrides
     `item_words` and `item_list` in its own _macros.html.
     """
-    parts = _field(item, "parts")
+    parts = item.get("parts", _MISSING) if type(item) is dict else _field(item, "parts")
     if parts is _MISSING or not parts:
         parts = (item,)
     out = []
     for part in parts:
-        link = _field(part, "link")
-        text = _field(part, "text")
+        if type(part) is dict:  # what editions hold; anything else is read as a template would
+            link, text = part.get("link"), part.get("text", _MISSING)
+        else:
+            link, text = _field(part, "link"), _field(part, "text")
         text = "" if text is _MISSING else escape(text)
-        url = href(link, root) if link is not _MISSING and link else None
+        url = href(link, root) if link and link is not _MISSING else None
         out.append(f'<a href="{escape(url)}">{text}</a>' if url else text)
     return Markup("".join(out))
 
