@@ -102,3 +102,42 @@ def test_item_html_says_what_the_jinja_macro_said():
     for root in ("", "../"):
         for item in items:
             assert str(item_html(item, root)) == old.render(item=item, root=root), item
+
+
+# The item_list macro as it was written in Jinja before item_list_html took its place (issue 19).
+OLD_ITEM_LIST = """{% from "_macros.html" import item_quote %}{% macro item_list(items, root) %}
+<ul class="items">
+{% for item in items %}
+  <li>{{ item_html(item, root) }}
+  {{ item_quote(item) if item['quote'] else '' }}
+  {% if item['excerpt'] %}<p class="excerpt">{{ item['excerpt'] }}</p>{% endif %}
+  </li>
+{% endfor %}
+</ul>
+{% endmacro %}{{ item_list(items, root) }}"""
+
+
+def test_item_list_html_says_what_the_jinja_macro_said():
+    from markupsafe import Markup
+
+    from tracker.theme import make_environment, template_search_path
+
+    class Obj:
+        text = "object <item>"
+        quote = "quoted by attribute"
+        quote_by = "Linus Torvalds wrote:"
+
+    env = make_environment(template_search_path())
+    old = env.from_string(OLD_ITEM_LIST)
+    new = env.from_string('{% from "_macros.html" import item_list %}{{ item_list(items, root) }}')
+    items = [
+        {"text": "plain"}, {"text": "with <excerpt>", "excerpt": "It's <b>bold</b> & \"quoted\""},
+        {"text": "release", "link": "releases/6.1.html", "quote": "Things look normal.", "quote_by": "Linus says:",
+         "quote_link": "<CAHk-=abc@mail.gmail.com>"},
+        {"text": "empty quote", "quote": "", "excerpt": None}, {"text": "kept", "excerpt": Markup("<em>safe</em>")},
+        {"parts": [{"text": "Dev: "}, {"text": "x", "link": "https://lore.kernel.org/r/x@y"}], "excerpt": 0},
+        Obj(), "a bare string",
+    ]
+    for root in ("", "../"):
+        assert new.render(items=items, root=root) == old.render(items=items, root=root)
+        assert new.render(items=[], root=root) == old.render(items=[], root=root)

@@ -97,6 +97,7 @@ def make_environment(dirs: list[Path]):
 
     env.filters["href"] = href
     env.globals["item_html"] = item_html
+    env.globals["item_list_html"] = item_list_html
     env.filters["evidence"] = evidence_words
     env.globals["section_summary"] = section_summary
     env.filters["lore_url"] = lore_url
@@ -152,6 +153,27 @@ def item_html(item, root: str = ""):
         text = "" if text is _MISSING else escape(text)
         url = href(link, root) if link and link is not _MISSING else None
         out.append(f'<a href="{escape(url)}">{text}</a>' if url else text)
+    return Markup("".join(out))
+
+
+def item_list_html(items, root: str, quote) -> Markup:
+    """The `<ul class="items">` of the default theme's `item_list` macro: each item's words
+    (item_html), its quote through the theme's `item_quote` macro (`quote`), and its excerpt.
+
+    Written in Python for the same reason as item_html; a theme's own `item_list` in its
+    _macros.html replaces it whole.
+    """
+    out = ['<ul class="items">\n']
+    for item in items:
+        if type(item) is dict:
+            said, excerpt = item.get("quote"), item.get("excerpt")
+        else:
+            said, excerpt = _field(item, "quote"), _field(item, "excerpt")
+            said, excerpt = (None if said is _MISSING else said), (None if excerpt is _MISSING else excerpt)
+        # str() throughout: a str joined to Markup would be escaped
+        out.append("  <li>" + str(item_html(item, root)) + "\n  " + (str(quote(item)) if said else "") + "\n"
+                   + ('<p class="excerpt">' + str(escape(excerpt)) + "</p>" if excerpt else "") + "  </li>\n")
+    out.append("</ul>")
     return Markup("".join(out))
 
 
