@@ -55,6 +55,7 @@ from ingest import generate  # noqa: E402  (bench/ingest.py: the LKML-shaped gen
 from tracker.plugin_host import BUILTIN_PLUGINS  # noqa: E402
 
 CASES = ("help", "noop", "week", "analysis", "site", "review")
+RUNS = 5  # site builds and their yardsticks: the best of this many, the same for both (one run moves by 30 %)
 CACHE_VERSION = 2  # bump when the generator or the archive layout changes
 SAMPLE_DIR = ROOT / "tracker" / "sample"
 
@@ -337,7 +338,7 @@ def best_of(runs: int, cmd: list[str]) -> float:
 
 
 def hugo_build(site: Path, *, structured: bool = True) -> dict | None:
-    """Hugo building the ktrack site's pages (best of 3), and Pagefind indexing what Hugo wrote.
+    """Hugo building the ktrack site's pages (best of RUNS), and Pagefind indexing what Hugo wrote.
 
     A Hugo site with search is built so: `hugo`, then Pagefind over its output (Hugo makes no
     search index). The Pagefind is the one ktrack runs, from this venv.
@@ -350,12 +351,12 @@ def hugo_build(site: Path, *, structured: bool = True) -> dict | None:
         pages = hugo_site(site, root, structured=structured)
         public = root / "public"
         times = []
-        for _ in range(3):
+        for _ in range(RUNS):
             shutil.rmtree(public, ignore_errors=True)
             times.append(timed([hugo, "--quiet", "-s", str(root)], dict(os.environ))[0])
         html_bytes = sum(p.stat().st_size for p in public.rglob("*.html"))
         index = []
-        for _ in range(3):
+        for _ in range(RUNS):
             shutil.rmtree(public / "pagefind", ignore_errors=True)
             index.append(timed([sys.executable, "-m", "pagefind", "--site", str(public), "--silent"], dict(os.environ))[0])
         return {"seconds": min(times), "pagefind": min(index), "pages": pages, "bytes": html_bytes}
@@ -456,7 +457,7 @@ def main() -> None:
 
         if "site" in only:
             # 4. a full site build against Hugo on the same pages: every page rendered and indexed into an
-            #    empty directory (editions from the edition cache, as the weekly build has them), best of 3
+            #    empty directory (editions from the edition cache, as the weekly build has them), best of RUNS
             #    as Hugo's; then the same with every edition assembled again (--force), and without the
             #    Pagefind index against Hugo alone
             shutil.rmtree(env.site)
@@ -464,7 +465,7 @@ def main() -> None:
 
             def best_build(*extra: str) -> tuple[float, float]:
                 runs = []
-                for _ in range(3):
+                for _ in range(RUNS):
                     shutil.rmtree(env.site, ignore_errors=True)
                     runs.append(env.run("site", "build", "--out", str(env.site), *extra)[:2])
                 return min(runs)
