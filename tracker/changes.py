@@ -23,7 +23,8 @@ import sqlite3
 from typing import NamedTuple
 
 # Tables whose changes never show on a page: fetch bookkeeping, marks, the site's own caches.
-UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta", "site_editions", "site_fragments", "table_deletes"})
+UNSEEN_TABLES = frozenset({"sources", "http_cache", "meta", "site_editions", "site_fragments", "table_deletes",
+                           "dangling_refs"})
 DELETES_TABLE = "table_deletes"
 TRIGGER_PREFIX = "ktrack_deletes_"
 INDEX_PREFIX = "ktrack_updated_"

@@ -21,7 +21,9 @@ An edition's inputs, conservatively:
 - mail that other weeks name: a message new since the last build that a stored
   message of another week names in In-Reply-To or References (a thread root
   that arrived late: discussions read its subject and date) makes that week
-  change; one that a release names as its announcement changes every edition.
+  change (found through the In-Reply-To index and `dangling_refs`, what ingest
+  noted a message named before it was stored); one that a release names as its
+  announcement changes every edition.
 
 A plugin that contributes to editions (edition_sections, claim_series,
 edition_discussions) may read anything, so reuse is on only when each such
@@ -42,7 +44,7 @@ from typing import Any
 
 TABLE = "site_editions"
 ROWID_KEY = "site_editions_rowid"  # meta: the highest messages rowid the cache has seen
-WEEK_TABLES = frozenset({"messages", "series", "series_refs", TABLE, "site_fragments"})
+from .fingerprint import WEEK_TABLES  # noqa: E402,F401  (the tables an edition's own stamps cover; importable from here too)
 SERIES_KEY = "site_editions_series_stamp"  # meta: the newest series updated_at the cache has seen
 STAMPS_KEY = "site_editions_week_stamps"  # meta: the week stamps and the mail tables' fingerprint they were read at
 EDITION_HOOKS = ("edition_sections", "claim_series", "edition_discussions", "series_category")
@@ -187,10 +189,10 @@ def _late_mail_weeks(db, since_rowid: int, weekday) -> tuple[set[str], bool]:
     days = set()
     days.update(d for (d,) in db.execute(
         "select distinct substr(date, 1, 10) from messages where in_reply_to in (select message_id from _new_ids)"))
+    # mail stored before that named a new message in its References (ingest noted it as dangling)
     days.update(d for (d,) in db.execute(
-        "select distinct substr(m.date, 1, 10) from messages m, json_each(case when json_valid(m.references_json) "
-        "then m.references_json else '[]' end) r where m.rowid <= ? and length(m.references_json) > 2 "
-        "and trim(r.value, ' <>') in (select message_id from _new_ids)", [since_rowid]))
+        "select distinct substr(m.date, 1, 10) from dangling_refs d join messages m on m.message_id = d.message_id "
+        "where d.ref_id in (select message_id from _new_ids) and m.rowid <= ?", [since_rowid]))
     db.execute("drop table if exists _new_ids")
     weeks = set()
     for day in days:

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Iterable
 
 from .changes import UNSEEN_TABLES  # noqa: F401  (importable from here, as before)
+
+# What the edition cache (tracker/edition_cache.py) follows week by week, so left out of what
+# every edition shares: the mail tables, and the cache's own tables.
+WEEK_TABLES = frozenset({"messages", "series", "series_refs", "site_editions", "site_fragments"})
 from .theme import theme_dir
 
 
@@ -114,7 +118,6 @@ def site_inputs(app, template_dirs: list[Path], *, base_url: str, search: bool) 
     import tracker
 
     from . import __version__
-    from .edition_cache import WEEK_TABLES
 
     plugins = [plugin for _, plugin in app.host.pm.list_name_plugin() if plugin is not None]
     host_code, plugin_code = _code_stamp([tracker]), _code_stamp(plugins)

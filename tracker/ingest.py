@@ -29,6 +29,7 @@ from .message_rows import insert_indexed as _insert_indexed
 from .message_rows import message_row  # noqa: F401  (importable from here too)
 from .message_rows import not_stored as _not_stored
 from .message_rows import placed_values as _placed_values
+from .message_rows import record_dangling as _record_dangling
 
 BATCH_SIZE = int(os.environ.get("KTRACK_IMPORT_BATCH", "1000"))  # small batches make kill tests cheap
 # Inputs with this many messages not stored yet get a parsing worker process (starting
@@ -354,6 +355,7 @@ def _store_rows(db, rows: list[dict], stats: ImportStats) -> None:
         fresh = _not_stored(db.conn, rows)
         stats.skipped += len(rows) - len(fresh)
         threader = _thread(db, fresh)
+        _record_dangling(db.conn, fresh)
         _insert_indexed(db.conn, [_placed_values(row, threader.placed(row["message_id"])) for row in fresh])
         stats.new += len(fresh)
         stats.series_keys |= threader.touched

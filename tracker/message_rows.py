@@ -108,3 +108,29 @@ def insert_indexed(conn, values: list[tuple]) -> None:
     conn.executemany(INSERT_SQL, values)
     conn.execute("INSERT INTO messages_fts(rowid, subject, body) SELECT rowid, subject, body FROM messages WHERE rowid > ?", (last,))
     conn.execute(trigger[0])
+
+
+def record_dangling(conn, rows: list[dict]) -> None:
+    """Note what the rows name (In-Reply-To, References) that is neither stored nor among them.
+
+    The mail that named a message before it arrived is how a build finds the old weeks that a
+    late thread root changes (migration m007_dangling_refs, edition_cache._late_mail_weeks).
+    """
+    # rows are inserted in this order: one named by an earlier row of the batch was not stored before it
+    position = {row["message_id"]: index for index, row in enumerate(rows)}
+    named: dict[str, set[str]] = {}
+    for index, row in enumerate(rows):
+        for ref in (row.get("in_reply_to"), *(row.get("references") or ())):
+            ref = ref.strip(" <>") if isinstance(ref, str) else ""
+            if ref and position.get(ref, len(rows)) > index:
+                named.setdefault(ref, set()).add(row["message_id"])
+    if not named:
+        return
+    ids = list(named)
+    stored: set[str] = set()
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        stored.update(r[0] for r in conn.execute(
+            f"SELECT message_id FROM messages WHERE message_id IN ({','.join('?' * len(chunk))})", chunk))
+    conn.executemany("INSERT OR IGNORE INTO dangling_refs (ref_id, message_id) VALUES (?, ?)",
+                     [(ref, mid) for ref, mids in named.items() if ref not in stored for mid in sorted(mids)])

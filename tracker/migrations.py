@@ -182,3 +182,30 @@ def m005_table_deletes(db):
 def m006_findings_date(db):
     """The newest finding's week is one index seek (edition.newest_edition_week), as the newest series' is."""
     db["findings"].create_index(["date"], if_not_exists=True)
+
+
+# What a message names that was not stored before it: In-Reply-To and every References entry,
+# trimmed as the Message-IDs in `messages` are. Shared by the backfill below and its test.
+DANGLING_REFS_SQL = """
+    SELECT DISTINCT named.ref, named.message_id FROM (
+        SELECT trim(r.value, ' <>') AS ref, m.message_id AS message_id, m.rowid AS at
+        FROM messages m, json_each(CASE WHEN json_valid(m.references_json) THEN m.references_json ELSE '[]' END) r
+        WHERE length(m.references_json) > 2 AND r.type = 'text'
+        UNION ALL
+        SELECT trim(in_reply_to, ' <>'), message_id, rowid FROM messages WHERE in_reply_to IS NOT NULL
+    ) named
+    WHERE named.ref != '' AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.message_id = named.ref AND n.rowid < named.at)
+"""
+
+
+@core()
+def m007_dangling_refs(db):
+    """Message-IDs a stored message named (In-Reply-To, References) before the message itself was stored.
+
+    A message that arrives late (a thread root imported after its replies) finds the mail that
+    named it with one index lookup (edition_cache._late_mail_weeks) instead of reading every
+    message's References; ingest keeps the table as it stores mail, this fills it for the mail
+    stored before.
+    """
+    db.execute("CREATE TABLE dangling_refs (ref_id TEXT NOT NULL, message_id TEXT NOT NULL, PRIMARY KEY (ref_id, message_id))")
+    db.execute(f"INSERT OR IGNORE INTO dangling_refs (ref_id, message_id) {DANGLING_REFS_SQL}")
