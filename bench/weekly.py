@@ -56,6 +56,7 @@ from tracker.plugin_host import BUILTIN_PLUGINS  # noqa: E402
 
 CASES = ("help", "noop", "week", "analysis", "site", "review")
 RUNS = 5  # site builds and their yardsticks: the best of this many, the same for both (one run moves by 30 %)
+WEEK_RUNS = 3  # the new week's import alone and its analysis: the best of this many, each on a fresh copy
 CACHE_VERSION = 2  # bump when the generator or the archive layout changes
 SAMPLE_DIR = ROOT / "tracker" / "sample"
 
@@ -428,20 +429,23 @@ def main() -> None:
 
         if "week" in only:
             # 3. one new week, imported alone (a second copy) and imported + run
-            alone = fresh_copy(cache, server_url)
-            try:
-                # the import alone: store and thread (import analyses by default; that is measured next)
-                imp_alone, imp_rss, _ = alone.run("import", str(cache / "week.mbox"), "--list", "lkml", "--no-analyze")
-                ana_week, ana_rss, _ = alone.run("analyze")
-            finally:
-                shutil.rmtree(alone.root, ignore_errors=True)
+            imports, analyses = [], []
+            for _ in range(WEEK_RUNS):  # best of WEEK_RUNS, each on its own copy: one run moves by 30 %
+                alone = fresh_copy(cache, server_url)
+                try:
+                    # the import alone: store and thread (import analyses by default; that is measured next)
+                    imports.append(alone.run("import", str(cache / "week.mbox"), "--list", "lkml", "--no-analyze")[:2])
+                    analyses.append(alone.run("analyze")[:2])
+                finally:
+                    shutil.rmtree(alone.root, ignore_errors=True)
+            (imp_alone, imp_rss), (ana_week, ana_rss) = min(imports), min(analyses)
             imp, _, _ = env.run("import", str(cache / "week.mbox"), "--list", "lkml")  # analyses what it stored
             run_s, run_rss, out = env.run("run", "--out", str(env.site), check=False)
             whole = imp + run_s
-            print(f"new week ({figures['week_messages']:,} messages): import alone {imp_alone:.1f} s (RSS {imp_rss:.0f} MB); "
+            print(f"new week ({figures['week_messages']:,} messages): import alone {imp_alone:.2f} s, best of {WEEK_RUNS} (RSS {imp_rss:.0f} MB); "
                   f"import + run (analyse, publish) {whole:.1f} s (run {run_s:.1f} s, RSS {run_rss:.0f} MB) = {whole / imp_alone:.1f}x")
             results.append((whole <= 3 * imp_alone, f"new week published in {whole / imp_alone:.1f}x the import alone (target <= 3x)"))
-            print(f"analysis of the new week: {ana_week:.1f} s = {ana_week / imp_alone:.2f}x its import (RSS {ana_rss:.0f} MB)")
+            print(f"analysis of the new week: {ana_week:.2f} s, best of {WEEK_RUNS} = {ana_week / imp_alone:.2f}x its import (RSS {ana_rss:.0f} MB)")
             results.append((ana_week <= 0.3 * imp_alone, f"week analysis {ana_week / imp_alone:.2f}x its import (target <= 0.3x)"))
         if "analysis" in only:
             ratio = figures["analyze_s"] / figures["import_s"]
