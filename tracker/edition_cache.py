@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
+
+from .fingerprint import WEEK_TABLES  # noqa: F401  (the tables an edition's own stamps cover; importable from here too)
 
 TABLE = "site_editions"
 ROWID_KEY = "site_editions_rowid"  # meta: the highest messages rowid the cache has seen
-from .fingerprint import WEEK_TABLES  # noqa: E402,F401  (the tables an edition's own stamps cover; importable from here too)
 SERIES_KEY = "site_editions_series_stamp"  # meta: the newest series updated_at the cache has seen
 STAMPS_KEY = "site_editions_week_stamps"  # meta: the week stamps and the mail tables' fingerprint they were read at
 EDITION_HOOKS = ("edition_sections", "claim_series", "edition_discussions", "series_category")
@@ -135,7 +136,7 @@ def _week_stamps(db, weekday) -> dict[str, list]:
     from .db import get_meta, set_meta
     from .fingerprint import data_fingerprint
 
-    mail = [row for row in data_fingerprint(db, exclude=set(db.table_names()) - {"messages", "series"})]
+    mail = data_fingerprint(db, exclude=set(db.table_names()) - {"messages", "series"})
     key = json.dumps([str(weekday), mail], default=str)
     try:
         kept = json.loads(get_meta(db, STAMPS_KEY) or "{}")
@@ -232,10 +233,12 @@ def _remember_digest(edition, text: str, digests: dict | None):
 
 
 def _kept_edition(text: str, brief_json: str | None, digests: dict | None):
-    """A kept edition: left encoded with its brief when the build keeps digests (a site build), else decoded."""
+    """A kept edition: left encoded with its brief when the build keeps digests (a site build), else decoded.
+
+    A StoredEdition carries its digest itself (feeds.edition_digest reads it there)."""
     if digests is None or not brief_json:
         return _remember_digest(json.loads(text), text, digests)
-    return _remember_digest(StoredEdition(text, json.loads(brief_json), _text_digest(text)), text, digests)
+    return StoredEdition(text, json.loads(brief_json), _text_digest(text))
 
 
 def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool = True, digests: dict | None = None) -> list[dict]:

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Iterable
 
 from .changes import UNSEEN_TABLES  # noqa: F401  (importable from here, as before)
+from .theme import theme_dir
 
 # What the edition cache (tracker/edition_cache.py) follows week by week, so left out of what
 # every edition shares: the mail tables, and the cache's own tables.
 WEEK_TABLES = frozenset({"messages", "series", "series_refs", "site_editions", "site_fragments"})
-from .theme import theme_dir
 
 
 def _hash_tree(dirs: Iterable[Path]) -> str:
