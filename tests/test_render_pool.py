@@ -159,3 +159,11 @@ def test_a_killed_build_leaves_no_render_worker(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_before_fork_runs_once_and_only_when_workers_start():
+    calls = []
+    render_pages(list(range(20)), lambda job: None, workers=2, before_fork=lambda: calls.append(os.getpid()))
+    assert calls == [os.getpid()]
+    render_pages(list(range(20)), lambda job: None, workers=1, before_fork=lambda: calls.append("serial"))
+    assert calls == [os.getpid()]

@@ -77,12 +77,13 @@ def _chunks(costs: list[int], count: int) -> list[list[int]]:
 
 
 def render_pages(jobs: Sequence, render_one: Callable, *, costs: list[int] | None = None,
-                 workers: int | None = None) -> list[str | None]:
+                 workers: int | None = None, before_fork: Callable[[], None] | None = None) -> list[str | None]:
     """Call `render_one(job)` for every job, on up to `workers` processes; return each job's error.
 
     `render_one` renders and writes one page and returns None, or an error line for a page that
     could not be rendered (it must not raise for a page's own fault). `costs` weigh the pages
-    (an edition's item count) so that the workers finish together.
+    (an edition's item count) so that the workers finish together. `before_fork` runs once when
+    workers are about to start: what they should inherit ready (compiled templates), not each redo.
     """
     global _WORK
     workers = available_workers() if workers is None else max(1, workers)
@@ -90,6 +91,8 @@ def render_pages(jobs: Sequence, render_one: Callable, *, costs: list[int] | Non
     count = min(workers, len(jobs))
     if count < 2 or len(jobs) < MIN_PARALLEL_PAGES or context is None:
         return [render_one(job) for job in jobs]
+    if before_fork is not None:
+        before_fork()
     errors: list[str | None] = [None] * len(jobs)
     chunks = _chunks(list(costs or [1] * len(jobs)), count)
     _WORK = (jobs, render_one)

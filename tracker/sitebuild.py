@@ -85,9 +85,13 @@ def relative_root(path: str) -> str:
     return "../" * path.count("/")
 
 
+def _brief(edition) -> dict:
+    return edition.brief if isinstance(edition, StoredEdition) else edition_brief(edition)
+
+
 def edition_summary(edition) -> dict:
     """The few fields the archive and feed need from an edition (a kept one's from its brief)."""
-    brief = edition.brief if isinstance(edition, StoredEdition) else edition_brief(edition)
+    brief = _brief(edition)
     week = brief["week"]
     return {
         "week": week,
@@ -192,7 +196,7 @@ def render_job(env, job: RenderJob, common: dict, fragments: FragmentCache | Non
 def _page_cost(job: RenderJob) -> int:
     """How long a page takes to render, roughly: the items of the editions in it."""
     return 50 + sum(section["count"] for value in job.context.values() if _is_edition(value)
-                    for section in edition_summary(value)["sections"])
+                    for section in _brief(value)["sections"])
 
 
 def _render_changed(env, changed: list[RenderJob], common: dict, fragments, tmp: Path, workers: int | None):
@@ -212,9 +216,8 @@ def _render_changed(env, changed: list[RenderJob], common: dict, fragments, tmp:
             return exc.message
         return None
 
-    if len(pages) > 1:
-        _compile_templates(env, {job.template for job in pages})  # once, before any worker starts
-    yield from zip(pages, render_pages(pages, render_one, costs=[_page_cost(job) for job in pages], workers=workers))
+    yield from zip(pages, render_pages(pages, render_one, costs=[_page_cost(job) for job in pages], workers=workers,
+                                       before_fork=lambda: _compile_templates(env, {job.template for job in pages})))
     for job in changed:
         if job.kind != "html":
             try:
