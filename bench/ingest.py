@@ -117,6 +117,31 @@ def generate(path: Path, n: int, seed: int = 1) -> None:
                     count += 1
 
 
+GREG = ("Greg Kroah-Hartman", "gregkh@example.org")
+
+
+def stable_review_mbox(path: Path, patches: int, *, references: bool = True, reverse: bool = False) -> None:
+    """A stable review series shaped like Greg's: a cover and N numbered patches, all replies to it (or none).
+
+    reverse: the patches last to first, then the cover (a mailbox sorted newest first).
+    """
+    rng = random.Random(7)
+    width = len(str(patches))
+    date = "Tue, 03 Dec 2024 10:00:00 +0000"
+    cover = "20241203100000.000000-review@bench.example"
+    body = "This is the start of the stable review cycle for the 6.1.120 release.\n"
+    mails = [_mail(cover, f"[PATCH 6.1 {0:0{width}d}/{patches}] 6.1.120-rc1 review", GREG, date, body)]
+    for n in range(1, patches + 1):
+        text = (f"6.1-stable review patch.  If anyone has any objections, please let me know.\n\n------------------\n\n"
+                f"[ Upstream commit {rng.randrange(16**40):040x} ]\n\n{_sentence(rng, 40)}\n\n"
+                f"Signed-off-by: {GREG[0]} <{GREG[1]}>\n---\n{_diff(rng, 1, 12)}")
+        mails.append(_mail(f"20241203100000.{n:06d}-review@bench.example",
+                           f"[PATCH 6.1 {n:0{width}d}/{patches}] {rng.choice(['usb', 'net', 'mm', 'fs'])}: {_sentence(rng, 5)}",
+                           GREG, date, text, in_reply_to=cover if references else None))
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(reversed(mails) if reverse else mails)
+
+
 def rate_stdlib(path: Path) -> tuple[int, float]:
     start = time.perf_counter()
     n = sum(1 for _ in mailbox.mbox(str(path)))

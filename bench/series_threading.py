@@ -7,7 +7,7 @@ Issue 19: a series' refresh once rescanned every member for each message
 added, so a 1,311-patch stable review imported at a quarter of the rate of
 ordinary mail. This generates, in this one run:
 
-- a stable review series shaped like Greg's (bench/weekly.py's
+- a stable review series shaped like Greg's (bench/ingest.py's
   `stable_review_mbox`): a cover "[PATCH 6.1 0000/2000] 6.1.120-rc1 review"
   and N numbered patches, each In-Reply-To the cover;
 - the same review sent without references (quilt-mailed, as 2.6.x reviews
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -40,32 +39,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import _diff, _mail, _sentence, generate  # noqa: E402  (bench/ingest.py's generators)
-
-GREG = ("Greg Kroah-Hartman", "gregkh@example.org")
-
-
-def stable_review_mbox(path: Path, patches: int, *, references: bool = True, reverse: bool = False) -> None:
-    """A stable review series shaped like Greg's: a cover and N numbered patches, all replies to it (or none).
-
-    reverse: the patches last to first, then the cover (a mailbox sorted newest first).
-    """
-    rng = random.Random(7)
-    width = len(str(patches))
-    date = "Tue, 03 Dec 2024 10:00:00 +0000"
-    cover = "20241203100000.000000-review@bench.example"
-    body = "This is the start of the stable review cycle for the 6.1.120 release.\n"
-    mails = [_mail(cover, f"[PATCH 6.1 {0:0{width}d}/{patches}] 6.1.120-rc1 review", GREG, date, body)]
-    for n in range(1, patches + 1):
-        text = (f"6.1-stable review patch.  If anyone has any objections, please let me know.\n\n------------------\n\n"
-                f"[ Upstream commit {rng.randrange(16**40):040x} ]\n\n{_sentence(rng, 40)}\n\n"
-                f"Signed-off-by: {GREG[0]} <{GREG[1]}>\n---\n{_diff(rng, 1, 12)}")
-        mails.append(_mail(f"20241203100000.{n:06d}-review@bench.example",
-                           f"[PATCH 6.1 {n:0{width}d}/{patches}] {rng.choice(['usb', 'net', 'mm', 'fs'])}: {_sentence(rng, 5)}",
-                           GREG, date, text, in_reply_to=cover if references else None))
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines(reversed(mails) if reverse else mails)
-
+from ingest import generate, stable_review_mbox  # noqa: E402  (bench/ingest.py's generators)
 
 def run_import(path: Path, db: Path, cwd: Path) -> tuple[float, str]:
     """`ktrack import --no-analyze PATH` in a child process; (seconds inside it, its summary line)."""
