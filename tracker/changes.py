@@ -40,7 +40,8 @@ class Tracked(NamedTuple):  # not a dataclass: this module loads with every data
     counts_deletes: bool  # has the host's delete trigger
 
 
-def _quote(name: str) -> str:
+def quote_name(name: str) -> str:
+    """A table or index name as an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -56,7 +57,7 @@ def tracked_tables(db) -> list[Tracked]:
     for name, sql in tables:
         if name in UNSEEN_TABLES or any(name == v or name.startswith(v + "_") for v in virtual):
             continue
-        columns = {c[1] for c in db.execute(f"pragma table_info({_quote(name)})")}
+        columns = {c[1] for c in db.execute(f"pragma table_info({quote_name(name)})")}
         out.append(Tracked(
             name=name,
             has_rowid="WITHOUT ROWID" not in " ".join(sql.upper().split()),
@@ -96,17 +97,17 @@ def ensure_change_tracking(db) -> None:
             name = table.name
             if not table.counts_deletes:
                 conn.execute(
-                    f"CREATE TRIGGER IF NOT EXISTS {_quote(TRIGGER_PREFIX + name)} AFTER DELETE ON {_quote(name)} BEGIN "
+                    f"CREATE TRIGGER IF NOT EXISTS {quote_name(TRIGGER_PREFIX + name)} AFTER DELETE ON {quote_name(name)} BEGIN "
                     f"INSERT INTO {DELETES_TABLE}(name, deletes) VALUES ({_literal(name)}, 1) "
                     "ON CONFLICT(name) DO UPDATE SET deletes = deletes + 1; END"
                 )
             if table.stamped:
                 indexed = {
-                    row[1] for row in conn.execute(f"pragma index_list({_quote(name)})")
-                    if (first := conn.execute(f"pragma index_info({_quote(row[1])})").fetchone()) and first[2] == "updated_at"
+                    row[1] for row in conn.execute(f"pragma index_list({quote_name(name)})")
+                    if (first := conn.execute(f"pragma index_info({quote_name(row[1])})").fetchone()) and first[2] == "updated_at"
                 }
                 if not indexed:
-                    conn.execute(f"CREATE INDEX IF NOT EXISTS {_quote(INDEX_PREFIX + name)} ON {_quote(name)}(updated_at)")
+                    conn.execute(f"CREATE INDEX IF NOT EXISTS {quote_name(INDEX_PREFIX + name)} ON {quote_name(name)}(updated_at)")
         conn.execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [SCHEMA_KEY, str(_schema_version(db))],

@@ -41,15 +41,14 @@ def fingerprint_queries(db, *, exclude: Iterable[str] = ()) -> list[tuple[str, l
     trigger yet (created since the database was opened) or without rowid is
     counted. Full-text index tables are left out: they mirror messages.
     """
-    from .changes import tracked_tables
+    from .changes import quote_name, tracked_tables
 
     out = []
     exclude = set(exclude)
     for table in tracked_tables(db):
         if table.name in exclude:
             continue
-        quoted = '"' + table.name.replace('"', '""') + '"'
-        queries = [f"select {value} from {quoted}" for value, needed in (
+        queries = [f"select {value} from {quote_name(table.name)}" for value, needed in (
             ("max(rowid)", table.has_rowid),
             ("max(updated_at)", table.stamped),
             ("count(*)", not (table.has_rowid and table.counts_deletes)),
