@@ -31,24 +31,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.plugin_host import BUILTIN_PLUGINS  # noqa: E402
 from tracker.search_index import assign_bundles, update_search_index  # noqa: E402
 from tracker.sitebuild import read_manifest, run_pagefind  # noqa: E402
+from weekly import cache_dir, ktrack_env, ktrack_exe  # noqa: E402  (bench/weekly.py: its cache and how it runs ktrack)
 
-DEFAULT_CACHE = Path.home() / ".cache" / "ktrack-bench" / "weekly-v2-200000-7000"
-
-
-def ktrack_exe() -> str:
-    exe = Path(sys.executable).with_name("ktrack")
-    return str(exe) if exe.exists() else "ktrack"
+DEFAULT_CACHE = cache_dir(200_000, 7_000)
 
 
 def ktrack(root: Path, *args: str) -> str:
     """Run ktrack on the copy, with bench/weekly.py's environment (built-in plugins only)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KTRACK_")}
-    env.update(KTRACK_DB=str(root / "ktrack.db"), KTRACK_CONFIG=str(root / "config.toml"),
-               XDG_CACHE_HOME=str(root / "cache"), KTRACK_LOAD_PLUGINS=",".join(BUILTIN_PLUGINS))
-    result = subprocess.run([ktrack_exe(), *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    result = subprocess.run([ktrack_exe(), *args], env=ktrack_env(root), capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         raise SystemExit(f"bench: ktrack {' '.join(args)} exited {result.returncode}: {result.stderr.strip()[-500:]}")
     return result.stdout

@@ -66,6 +66,14 @@ def ktrack_exe() -> str:
     return str(exe) if exe.exists() else "ktrack"
 
 
+def ktrack_env(root: Path) -> dict:
+    """The environment of a ktrack run on the copy in `root`: its database, config and cache, the built-in plugins only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KTRACK_")}
+    env.update(KTRACK_DB=str(root / "ktrack.db"), KTRACK_CONFIG=str(root / "config.toml"), XDG_CACHE_HOME=str(root / "cache"),
+               KTRACK_LOAD_PLUGINS=",".join(BUILTIN_PLUGINS))  # a user's install: no example plugins
+    return env
+
+
 def timed(cmd: list[str], env: dict, *, check: bool = True) -> tuple[float, float, str]:
     """Run cmd; return (seconds, peak RSS in MB of it and its children, stdout+stderr)."""
     start = time.perf_counter()
@@ -90,10 +98,7 @@ class Env:
         self.config.write_text(config_text(server_url))
 
     def env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KTRACK_")}
-        env.update(KTRACK_DB=str(self.db), KTRACK_CONFIG=str(self.config), XDG_CACHE_HOME=str(self.root / "cache"),
-                   KTRACK_LOAD_PLUGINS=",".join(BUILTIN_PLUGINS))  # a user's install: no example plugins
-        return env
+        return ktrack_env(self.root)
 
     def run(self, *args: str, check: bool = True) -> tuple[float, float, str]:
         return timed([ktrack_exe(), *args], self.env(), check=check)
