@@ -208,3 +208,36 @@ def test_edits_of_existing_table_rows_are_no_syscall_changes(app, ktrack):
     # dropped from get_mempolicy & co. in mips/parisc/... tables: rows rewritten, no syscall added or removed.
     analysed(app, "row-edits-2021.mbox")
     assert records(ktrack) == {}
+
+
+def test_prechecking_paths_with_the_message_files_finds_the_same_events():
+    """find_syscall_events(diff, files) answers the path half of its pre-check from the files the
+    import read: on every real diff here (tables, unistd, C forms, and patches with none of them)
+    it must find exactly what the text-only pre-check finds."""
+    from tracker.mail import parse_message
+    from tracker.mailbox_io import iter_mbox
+    from tracker.plugins.syscalls.detect import find_syscall_events
+
+    checked = with_events = 0
+    for path in sorted(DATA.glob("*.mbox")):
+        for raw, _ in iter_mbox(path):
+            message = parse_message(raw)
+            if not message.diff:
+                continue
+            events = find_syscall_events(message.diff)
+            assert find_syscall_events(message.diff, message.files) == events, message.subject
+            checked += 1
+            with_events += bool(events)
+    assert checked > 20 and with_events > 10
+
+
+def test_a_table_row_without_an_entry_point_is_found_through_the_files():
+    """No C word in it: only the file's path tells that this diff can hold a syscall."""
+    from tracker.plugins.syscalls.detect import find_syscall_events
+
+    diff = ("diff --git a/arch/x86/entry/syscalls/syscall_64.tbl b/arch/x86/entry/syscalls/syscall_64.tbl\n"
+            "--- a/arch/x86/entry/syscalls/syscall_64.tbl\n+++ b/arch/x86/entry/syscalls/syscall_64.tbl\n"
+            "@@ -1,1 +1,2 @@\n 451\tcommon\tcachestat\n+452\tcommon\tfchmodat2\n")
+    found = [(e.name, e.sign, e.form) for e in find_syscall_events(diff, ["arch/x86/entry/syscalls/syscall_64.tbl"])]
+    assert found == [(e.name, e.sign, e.form) for e in find_syscall_events(diff)] != []
+    assert find_syscall_events(diff, ["mm/filemap.c"]) == []  # the files say no table: not parsed

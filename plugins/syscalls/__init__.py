@@ -65,7 +65,7 @@ def syscall_findings(series: dict) -> list:
     patches = proposals.series_patches(series)
     added: set[tuple] = set()
     for patch in patches:
-        for ev in find_syscall_events(patch["diff"]):
+        for ev in find_syscall_events(patch["diff"], patch.get("files")):
             if ev.sign == 0 and slot_of(ev) in added:
                 continue  # context of a later patch showing what an earlier one added: not "already there"
             if ev.sign > 0:

@@ -46,11 +46,14 @@ def knob_changes(diffs: list[str]) -> list[dict]:
     Code and documentation are joined by name, or by the last name component when
     the documentation hunk did not show which /proc/sys directory it is in.
     """
-    from .detect import find_knob_changes
+    from .detect import find_knob_changes, may_hold_knobs
     from .docs import doc_changes_in_diff
     from .tracking import proc_path
 
-    code = find_knob_changes("\n".join(diffs))
+    joined = "\n".join(diffs)
+    if not may_hold_knobs(joined):
+        return []  # neither code (find_knob_changes) nor documentation (it needs "sysctl") to read
+    code = find_knob_changes(joined)
     docs = [d for diff in diffs for d in doc_changes_in_diff(diff)]
     out: dict[str, dict] = {}
     for c in code:
