@@ -129,9 +129,12 @@ def reuse_allowed(app) -> bool:
 def _week_stamps(db, weekday) -> dict[str, list]:
     """Per edition week: what its own messages and series are, cheaply (grouped by day on the date indexes).
 
-    Reading them groups every message by day, which grows with the archive; they are kept in
-    `meta` with the mail tables' fingerprint (tracker/fingerprint.py: newest rowid, stamp and
-    deletes, in constant time) and read again only when that changed.
+    They are kept in `meta` with the mail tables' fingerprint (tracker/fingerprint.py: newest
+    rowid, stamp and deletes, in constant time) and serve while it is unchanged. After new mail,
+    the messages' part is read again only for the days of the messages added since (rows are
+    only ever inserted or deleted; a delete reads everything again): grouping all of them by
+    day grows with the archive (0.4 s at a million). The series' part, whose rows change in
+    place and may change day, is read whole (0.06 s at a million).
     """
     from .db import get_meta, set_meta
     from .fingerprint import data_fingerprint
@@ -142,27 +145,72 @@ def _week_stamps(db, weekday) -> dict[str, list]:
         kept = json.loads(get_meta(db, STAMPS_KEY) or "{}")
     except ValueError:
         kept = {}
-    if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("stamps"), dict):
+    if not isinstance(kept, dict) or not isinstance(kept.get("stamps"), dict):
+        kept = {}
+    if kept.get("key") == key:
         return kept["stamps"]
-    stamps = _read_week_stamps(db, weekday)
+    marks = _message_marks(db, weekday)
+    old = kept.get("marks")
+    if (isinstance(old, list) and len(old) == len(marks) and old[0] == marks[0] and old[2] == marks[2]
+            and isinstance(old[1], int) and old[1] <= marks[1]):
+        stamps = _read_week_stamps(db, weekday, kept["stamps"], since_rowid=old[1])
+    else:
+        stamps = _read_week_stamps(db, weekday)
     with db.conn:
-        set_meta(db, STAMPS_KEY, json.dumps({"key": key, "stamps": stamps}))
+        set_meta(db, STAMPS_KEY, json.dumps({"key": key, "stamps": stamps, "marks": marks}))
     return stamps
 
 
-def _read_week_stamps(db, weekday) -> dict[str, list]:
+def _message_marks(db, weekday) -> list:
+    """[weekday, newest message rowid, messages deleted]: when the kept message stamps can be updated, not read again."""
+    from .changes import DELETES_TABLE
+
+    if "messages" not in db.table_names():
+        return [str(weekday), 0, 0]
+    newest = db.execute("select max(rowid) from messages").fetchone()[0] or 0
+    deletes = db.execute(f"select deletes from {DELETES_TABLE} where name = 'messages'").fetchone() \
+        if DELETES_TABLE in db.table_names() else None
+    return [str(weekday), newest, deletes[0] if deletes else 0]
+
+
+_MESSAGE_DAYS = "select substr(date, 1, 10), count(*), max(rowid), null from messages where date is not null"
+_SERIES_DAYS = "select substr(date, 1, 10), count(*), max(rowid), max(updated_at) from series where date is not null group by 1"
+
+
+def _message_day_rows(db, kept: dict | None, since_rowid: int):
+    """The messages' rows of the stamps: every day's, or the kept ones with the days of newer messages read again."""
+    if kept is None:
+        yield from db.execute(_MESSAGE_DAYS + " group by 1")
+        return
+    days = {d for (d,) in db.execute("select distinct substr(date, 1, 10) from messages where rowid > ? and date is not null",
+                                     [since_rowid])}
+    fresh = {}
+    for day in days:  # one range of the date index a day: a day's rows are the dates it prefixes
+        for row in db.execute(_MESSAGE_DAYS + " and date >= ? and date < ? group by 1", [day, day + "\U0010ffff"]):
+            fresh[row[0]] = row
+    rows = {entry[1]: entry[1:] for entries in kept.values() for entry in entries if entry[0] == "m"}
+    for day in days:
+        if day in fresh:
+            rows[day] = list(fresh[day])
+        else:
+            rows.pop(day, None)
+    yield from (rows[day] for day in sorted(rows))
+
+
+def _read_week_stamps(db, weekday, kept: dict | None = None, *, since_rowid: int = 0) -> dict[str, list]:
+    """The stamps of every week; with `kept` (stamps read when the newest message was `since_rowid`),
+    the same from the kept messages' days and only the days of the messages added since."""
     from .edition import week_of
 
     stamps: dict[str, list] = {}
-    queries = (
-        ("m", "select substr(date, 1, 10), count(*), max(rowid), null from messages where date is not null group by 1"),
-        ("s", "select substr(date, 1, 10), count(*), max(rowid), max(updated_at) from series where date is not null group by 1"),
-    )
     tables = set(db.table_names())
-    for tag, sql in queries:
-        if ("messages" if tag == "m" else "series") not in tables:
-            continue
-        for day, count, rowid, stamp in db.execute(sql):
+    sources = []
+    if "messages" in tables:
+        sources.append(("m", _message_day_rows(db, kept, since_rowid)))
+    if "series" in tables:
+        sources.append(("s", db.execute(_SERIES_DAYS)))
+    for tag, rows in sources:
+        for day, count, rowid, stamp in rows:
             try:
                 week = week_of(date.fromisoformat(day), weekday=weekday)
             except (TypeError, ValueError):
