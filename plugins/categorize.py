@@ -56,14 +56,33 @@ def _segments_match(pattern: str, path: str) -> float | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _patterns_by_head() -> tuple[dict[str, list], list]:
+    """The path map's (position, pattern, slug) by first path segment, and those whose first segment is a wildcard.
+
+    A pattern can only match a path with its first segment: categorising a week's
+    series tries a handful of the map's patterns a file, not all of them.
+    """
+    by_head: dict[str, list] = {}
+    wild: list = []
+    for position, (pattern, slug) in enumerate(_table()["paths"].items()):
+        head = pattern.split("/", 1)[0]
+        (wild if any(c in head for c in "*?[") else by_head.setdefault(head, [])).append((position, pattern, slug))
+    return by_head, wild
+
+
 @lru_cache(maxsize=65536)
 def path_category(path: str) -> tuple[str, float] | None:
     """Return (slug, depth) of the most specific path-map pattern for `path`, or None.
 
     E.g. "arch/x86/kvm/x86.c" -> ("virtualization", 3), "net/ipv4/tcp.c" -> ("networking", 1).
     """
+    by_head, wild = _patterns_by_head()
+    candidates = by_head.get(path.split("/", 1)[0], [])
+    if wild:
+        candidates = sorted(candidates + wild)  # the map's order: the first of equally deep patterns wins
     best = None
-    for pattern, slug in _table()["paths"].items():
+    for _, pattern, slug in candidates:
         depth = _segments_match(pattern, path)
         if depth is not None and (best is None or depth > best[1]):
             best = (slug, depth)
@@ -81,6 +100,7 @@ SYSCALL_WIRING = re.compile(
 MM_TREE_NOTICE = re.compile(r"^[+\s]*([a-z0-9_]+)-[\w.-]+\.patch (added to|removed from) -?mm[\w-]* (tree|branch)", re.I)
 
 
+@lru_cache(maxsize=65536)
 def _is_support(path: str) -> bool:
     if SYSCALL_WIRING.search(path):
         return True

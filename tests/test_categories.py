@@ -478,3 +478,30 @@ _EVERY_ARCH = ["arch/alpha/kernel/syscalls/syscall.tbl", "arch/arm/tools/syscall
 ])
 def test_categories_corrected_on_2022_2023(subject, files, slug):
     assert cat.categorize(subject, files)[1] == slug
+
+
+def test_path_category_tries_only_the_patterns_a_path_can_match():
+    """path_category picks among the patterns of the path's first segment (and wildcard ones):
+    the same answer as trying every pattern of the map in order, on every file of the real
+    linux-api excerpt and on paths made from the map's own patterns."""
+    from tracker.mail import parse_message
+    from tracker.mailbox_io import iter_mbox
+    from tracker.plugins import categorize
+
+    def every_pattern(path):
+        best = None
+        for pattern, slug in categorize._table()["paths"].items():
+            depth = categorize._segments_match(pattern, path)
+            if depth is not None and (best is None or depth > best[1]):
+                best = (slug, depth)
+        return best
+
+    paths = {f for raw, _ in iter_mbox(Path(__file__).parent / "data" / "lists" / "linux-api-2021-excerpt.mbox.gz")
+             for f in parse_message(raw).files}
+    for pattern in categorize._table()["paths"]:
+        made = pattern.replace("*", "x").rstrip("/")
+        paths |= {made, made + "/file.c", made + "/sub/file.c"}
+    assert len(paths) > 200
+    found = {path: categorize.path_category(path) for path in sorted(paths)}
+    assert found == {path: every_pattern(path) for path in sorted(paths)}
+    assert sum(v is not None for v in found.values()) > 100
