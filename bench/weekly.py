@@ -307,7 +307,8 @@ def main() -> None:
                     shutil.rmtree(alone.root, ignore_errors=True)
                     shutil.rmtree(both.root, ignore_errors=True)
             (imp_alone, imp_rss), (ana_week, ana_rss) = min(imports), min(analyses)
-            inside = max(min(together) - imp_alone, 0.0)
+            # each round's pair on the same state, then their median: the difference of two bests is noise
+            inside = max(statistics.median(t - i for t, (i, _) in zip(together, imports)), 0.0)
             imp, _, _ = env.run("import", str(cache / "week.mbox"), "--list", "lkml")  # analyses what it stored
             run_s, run_rss, out = env.run("run", "--out", str(env.site), check=False)
             whole = imp + run_s
@@ -315,7 +316,7 @@ def main() -> None:
                   f"import + run (analyse, publish) {whole:.1f} s (run {run_s:.1f} s, RSS {run_rss:.0f} MB) = {whole / imp_alone:.1f}x")
             results.append((whole <= 3 * imp_alone, f"new week published in {whole / imp_alone:.1f}x the import alone (target <= 3x)"))
             print(f"analysis of the new week: {ana_week:.2f} s, best of {WEEK_RUNS} = {ana_week / imp_alone:.2f}x its import (RSS {ana_rss:.0f} MB); "
-                  f"inside the import that stores it (import minus import --no-analyze, no second start-up): {inside:.2f} s = "
+                  f"inside the import that stores it (import minus import --no-analyze in each round, median; no second start-up): {inside:.2f} s = "
                   f"{inside / imp_alone:.2f}x (information; the target is on `ktrack analyze` itself)")
             results.append((ana_week <= 0.3 * imp_alone, f"week analysis {ana_week / imp_alone:.2f}x its import (target <= 0.3x)"))
         if "analysis" in only:
