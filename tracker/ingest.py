@@ -358,6 +358,10 @@ def _store_rows(db, rows: list[dict], stats: ImportStats) -> None:
         _record_dangling(db.conn, fresh)
         _insert_indexed(db.conn, [_placed_values(row, threader.placed(row["message_id"])) for row in fresh])
         stats.new += len(fresh)
+        for old, new in threader.renamed.items():  # a series an earlier batch touched, renamed to a better head
+            if old in stats.series_keys:
+                stats.series_keys.discard(old)
+                stats.series_keys.add(new)
         stats.series_keys |= threader.touched
         stats.new_series += len(threader.created)
 

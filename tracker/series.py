@@ -89,6 +89,8 @@ class Threader(LineageJoins):
         self._lineages: dict[tuple, list] = {}  # (author_email, stem_key) -> [(series_key, lineage, date)]
         self._by_change_id: dict[str, str] = {}  # b4 change-id -> the lineage a stored series of it has
         self._cover_links: dict[str, list[str]] = {}  # cover Message-ID -> the lore Message-IDs its text links
+        self._renames: dict[str, str] = {}  # series_key -> its head's Message-ID, the key it takes in finish()
+        self.renamed: dict[str, str] = {}  # the renames finish() made: a key an earlier batch reported is gone
 
     def expect_batch(self, rows: list[dict]) -> None:
         """Note the batch about to be added (not inserted yet): find which may have unthreaded replies.
@@ -364,9 +366,13 @@ class Threader(LineageJoins):
                 head = next(member_of(self._rows[mid]) for mid in self._rows if mid in ties)
             else:
                 head = Member._make(stored)
+        # A series is keyed by its head's Message-ID; a better head renames it, once, at the batch's end
+        # (finish): a mailbox sorted newest first makes every patch the new head, and renaming at
+        # each one rewrote every row stored so far (quadratic in the series' size).
         if head.message_id != key:
-            self._rekey(key, head.message_id)
-            key = head.message_id
+            self._renames[key] = head.message_id
+        else:
+            self._renames.pop(key, None)
         subject, prefixes_json = head_subject(head.subject)
         total = head.patch_total or 1
         date = head.date or members.min_date
@@ -434,10 +440,15 @@ class Threader(LineageJoins):
         self._series_cols[key] = values
 
     def finish(self) -> None:
-        """Write what waited for the batch's end: series_refs pairs and the DEFERRABLE series columns.
+        """Write what waited for the batch's end: series renamed to their heads, series_refs pairs and
+        the DEFERRABLE series columns.
 
-        Call once after the batch's last `add`.
+        Call once after the batch's last `add`, before inserting its rows (`placed`).
         """
+        renames, self._renames = self._renames, {}
+        for old, new in renames.items():
+            self._rekey(old, new)
+        self.renamed.update(renames)
         self._refs.flush()
         groups: dict[tuple, list] = {}
         for key, pending in self._deferred.items():
