@@ -360,3 +360,27 @@ def test_week_stamps_after_new_mail_are_those_of_a_whole_read(builtin_app):
     with app.db.conn:
         app.db.execute("delete from messages where rowid = (select min(rowid) from messages)")
     assert json.loads(json.dumps(_week_stamps(app.db, weekday))) == json.loads(json.dumps(_read_week_stamps(app.db, weekday)))
+
+
+def test_assembled_editions_are_held_encoded_and_rendered_without_keeping_them_decoded(builtin_app, tmp_path):
+    """Editions assembled in a site build (a first build, `--force`, a new theme or version) are held as
+    kept ones are, their text and brief; rendering a page decodes one for that page only."""
+    from tracker.analyze import run_analysis
+    from tracker.edition_cache import StoredEdition, loaded
+    from tracker.fingerprint import site_inputs
+    from tracker.ingest import import_paths
+    from tracker.sitebuild import collect_site
+    from tracker.theme import app_template_dirs
+
+    app = builtin_app
+    import_paths(app.db, [EXCERPT])
+    run_analysis(app)
+    inputs = site_inputs(app, app_template_dirs(app, None), base_url="", search=False)
+    jobs, _ = collect_site(app, search=False, global_inputs=inputs.per_week, digests={}, reuse=False)
+    assembled = [job.context["edition"] for job in jobs if job.template == "edition.html"]
+    assert assembled and all(isinstance(e, StoredEdition) and e._data is None for e in assembled)
+    page = loaded(assembled[0])
+    assert isinstance(page, dict) and page["week"] == assembled[0]["week"] and assembled[0]._data is None
+    # without a build's digests (the digest command) an edition stays the dict it was assembled as
+    plain, _ = collect_site(app, search=False, global_inputs=inputs.per_week, reuse=False)
+    assert all(isinstance(job.context["edition"], dict) for job in plain if job.template == "edition.html")

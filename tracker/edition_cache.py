@@ -84,6 +84,11 @@ class StoredEdition(Mapping):
             self._data = json.loads(self._text)
         return self._data
 
+    def decoded(self) -> dict:
+        """The edition as a dict, not kept: a page renders it once, and a process that renders half
+        the site would otherwise end up holding every edition it rendered decoded."""
+        return self._data if self._data is not None else json.loads(self._text)
+
     def __getitem__(self, key):
         if self._data is None and key in HEADER:
             if key in self.brief:
@@ -102,11 +107,11 @@ class StoredEdition(Mapping):
 
 
 def loaded(value):
-    """`value` with a StoredEdition (or a list of them) decoded: what a template is given."""
+    """`value` with a StoredEdition (or a list of them) decoded: what a template is given (for that page only)."""
     if isinstance(value, StoredEdition):
-        return value.load()
+        return value.decoded()
     if isinstance(value, list) and any(isinstance(v, StoredEdition) for v in value):
-        return [v.load() if isinstance(v, StoredEdition) else v for v in value]
+        return [v.decoded() if isinstance(v, StoredEdition) else v for v in value]
     return value
 
 
@@ -327,8 +332,12 @@ def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool 
         # only what JSON gives back unchanged is kept, and never an edition a plugin failed in:
         # the next build asks it again (and reports it again)
         if json.loads(text) == edition and not app.host.problems_since(mark):
-            fresh.append({"week": week, "inputs": inputs, "edition_json": text, "brief_json": json.dumps(edition_brief(edition))})
-            _remember_digest(edition, text, digests)
+            brief_json = json.dumps(edition_brief(edition))
+            fresh.append({"week": week, "inputs": inputs, "edition_json": text, "brief_json": brief_json})
+            # a site build holds it as it holds a kept one, its text and brief: every edition
+            # assembled at once (`--force`, a new theme or version) held as dicts was 0.6 GB at 1M
+            if digests is not None:
+                editions[-1] = StoredEdition(text, json.loads(brief_json), _text_digest(text))
         else:
             fresh.append({"week": week, "inputs": "", "edition_json": "{}", "brief_json": None})
     newest = db.execute("select max(rowid) from messages").fetchone()[0] if "messages" in db.table_names() else 0
