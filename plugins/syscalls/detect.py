@@ -269,7 +269,7 @@ def find_syscall_events(diff: str, paths: list[str] | None = None) -> list[Sysca
     if not any(w in diff for w in _C_WORDS):
         # Every other event comes from a file whose path ends in .tbl/.S or starts with
         # unistd; the path is a substring of the diff, and one of the message's files.
-        if paths is not None and paths:
+        if isinstance(paths, (list, tuple)) and paths:  # else (none, or not a list of paths): the text decides
             if not any(_path_may_hold(p) for p in paths):
                 return []
         elif not (".tbl" in diff or "unistd" in diff or ".S" in diff):
