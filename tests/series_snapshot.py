@@ -127,21 +127,28 @@ def dumps(snap: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def imported(paths, tmp: Path) -> dict:
-    """The snapshot of a fresh database that `paths` were imported into, in one import."""
+def stored(tmp: Path, store) -> tuple[dict, object]:
+    """The snapshot of a fresh database in `tmp` after `store(db)` wrote into it, and what `store`
+    returned; the database files are removed."""
     from tracker.app import App
-    from tracker.ingest import import_paths
 
     db_path = tmp / "ktrack.db"
     app = App(db_path=db_path)
     try:
-        import_paths(app.db, list(paths))
+        result = store(app.db)
     finally:
         app.db.conn.close()
     snap = snapshot(db_path)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    return snap
+    return snap, result
+
+
+def imported(paths, tmp: Path) -> dict:
+    """The snapshot of a fresh database that `paths` were imported into, in one import."""
+    from tracker.ingest import import_paths
+
+    return stored(tmp, lambda db: import_paths(db, list(paths)))[0]
 
 
 def shuffled(path: Path, tmp: Path, *, seed: int, batch: int) -> dict:
@@ -150,23 +157,17 @@ def shuffled(path: Path, tmp: Path, *, seed: int, batch: int) -> dict:
     patches before their covers, series keys that move."""
     import random
 
-    from tracker.app import App
     from tracker.ingest import store_raw_messages
     from tracker.mailbox_io import iter_path
 
     raws = [raw for raw, _ in iter_path(path)]
     random.Random(seed).shuffle(raws)
-    db_path = tmp / "ktrack.db"
-    app = App(db_path=db_path)
-    try:
+
+    def store(db):
         for i in range(0, len(raws), batch):
-            store_raw_messages(app.db, raws[i : i + batch], origin=path.name)
-    finally:
-        app.db.conn.close()
-    snap = snapshot(db_path)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    return snap
+            store_raw_messages(db, raws[i : i + batch], origin=path.name)
+
+    return stored(tmp, store)[0]
 
 
 def each_imported(paths, tmp: Path, root: Path) -> dict:
