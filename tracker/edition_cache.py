@@ -332,12 +332,12 @@ def assemble_editions(app, weeks: list[str], global_inputs: str, *, reuse: bool 
         # only what JSON gives back unchanged is kept, and never an edition a plugin failed in:
         # the next build asks it again (and reports it again)
         if json.loads(text) == edition and not app.host.problems_since(mark):
-            brief_json = json.dumps(edition_brief(edition))
-            fresh.append({"week": week, "inputs": inputs, "edition_json": text, "brief_json": brief_json})
+            brief = edition_brief(edition)  # JSON's own values: the edition came back from JSON unchanged
+            fresh.append({"week": week, "inputs": inputs, "edition_json": text, "brief_json": json.dumps(brief)})
             # a site build holds it as it holds a kept one, its text and brief: every edition
             # assembled at once (`--force`, a new theme or version) held as dicts was 0.6 GB at 1M
             if digests is not None:
-                editions[-1] = StoredEdition(text, json.loads(brief_json), _text_digest(text))
+                editions[-1] = StoredEdition(text, brief, _text_digest(text))
         else:
             fresh.append({"week": week, "inputs": "", "edition_json": "{}", "brief_json": None})
     newest = db.execute("select max(rowid) from messages").fetchone()[0] if "messages" in db.table_names() else 0
